@@ -1,0 +1,244 @@
+/* Executes one parsed request. Checks that need the board (devices exist,
+ * addresses inside RAM, nothing that would let edu copy past its buffer)
+ * happen here, before anything reaches qtest. */
+#include <errno.h>
+#include <string.h>
+
+#include "agent.h"
+#include "edu.h"
+
+#define ECAM_SIZE (256ull << 20)
+
+static const char *errno_name(int e)
+{
+    switch (e) {
+    case EINVAL: return "EINVAL";
+    case ERANGE: return "ERANGE";
+    case E2BIG: return "E2BIG";
+    case ENOENT: return "ENOENT";
+    case EPERM: return "EPERM";
+    case EBUSY: return "EBUSY";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOSYS: return "ENOSYS";
+    case ENOTSUP: return "ENOTSUP";
+    case ENODEV: return "ENODEV";
+    case ENOSPC: return "ENOSPC";
+    default: return "EIO";
+    }
+}
+
+void reply_error(GString *out, int rc, const char *msg)
+{
+    g_string_append_printf(out, "ERR %s %s\n", errno_name(-rc), *msg ? msg : "failed");
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+static int check_mmio_write(const Agent *a, uint64_t addr, unsigned size, char *err, size_t n)
+{
+    for (unsigned i = 0; i < a->ndev; i++) {
+        const AgentDevice *d = &a->devs[i];
+        if (d->is_edu && overlaps(addr, size, d->bar_base[0] + EDU_REG_DMA_SRC,
+                                  EDU_DMA_REGS_END - EDU_REG_DMA_SRC)) {
+            snprintf(err, n, "ADDR: %s DMA registers are driven by the 'dma' request only", d->name);
+            return -EPERM;
+        }
+    }
+    if (overlaps(addr, size, a->def.ecam, ECAM_SIZE)) {
+        snprintf(err, n, "ADDR: inside the PCI ECAM window; use 'pci write'");
+        return -EPERM;
+    }
+    return 0;
+}
+
+static int check_ram(const Agent *a, uint64_t addr, uint64_t len, char *err, size_t n)
+{
+    if (addr < a->def.ram_base || addr - a->def.ram_base > a->def.ram_size ||
+        len > a->def.ram_size - (addr - a->def.ram_base)) {
+        snprintf(err, n, "ADDR+LEN: outside RAM 0x%llx..0x%llx", (unsigned long long)a->def.ram_base,
+                 (unsigned long long)(a->def.ram_base + a->def.ram_size - 1));
+        return -ERANGE;
+    }
+    return 0;
+}
+
+static int check_pci_write(const Agent *a, const Request *r, char *err, size_t n)
+{
+    if (overlaps(r->addr, r->size, PCI_BAR0, PCI_BAR_END - PCI_BAR0)) {
+        snprintf(err, n, "OFFSET: BARs are placed by the agent and stay where the inventory says");
+        return -EPERM;
+    }
+    if (r->bdf == 0 && strcmp(a->def.ecam_enable, "q35-pciexbar") == 0 &&
+        overlaps(r->addr, r->size, Q35_MCH_PCIEXBAR, 8)) {
+        snprintf(err, n, "OFFSET: PCIEXBAR holds the ECAM window the agent uses");
+        return -EPERM;
+    }
+    return 0;
+}
+
+static const AgentDevice *engine(const Agent *a, const char *name, char *err, size_t n, int *rc)
+{
+    const AgentDevice *d = agent_find_device(a, name);
+    if (!d) {
+        for (unsigned i = 0; i < a->ndev && !d; i++) { /* also by BB:DD.F */
+            char bdf[16];
+            snprintf(bdf, sizeof bdf, "%02x:%02x.%x", a->devs[i].bdf >> 8, (a->devs[i].bdf >> 3) & 31,
+                     a->devs[i].bdf & 7);
+            if (strcmp(bdf, name) == 0) d = &a->devs[i];
+        }
+    }
+    if (!d) {
+        snprintf(err, n, "DEV: no device '%s' (see 'info')", name);
+        *rc = -ENOENT;
+    } else if (!d->is_edu) {
+        snprintf(err, n, "DEV: %s is not a DMA engine", d->name);
+        *rc = -ENOTSUP;
+        d = NULL;
+    }
+    return d;
+}
+
+/* pattern=: stage it in RAM through the CPU view, then have the engine read
+ * it into its buffer. With an IOMMU programmed, the staging page must be
+ * mapped for the device, or this first read is itself blocked. */
+static int load_pattern(Agent *a, const AgentDevice *d, const Request *r, char *err, size_t n)
+{
+    uint8_t buf[EDU_BUF_SIZE];
+    for (uint64_t i = 0; i < r->len; i++) buf[i] = r->data[i % r->data_len];
+    int rc = qt_write_bytes(&a->qt, a->def.stage_base, buf, r->len);
+    if (rc) return rc;
+    return edu_dma(a, d, false, a->def.stage_base, r->len, r->offset, "stage", err, n);
+}
+
+static void do_dma(Agent *a, const Request *r, GString *out)
+{
+    char err[200] = "";
+    int rc = 0;
+    const AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
+    if (d && r->has_pattern) rc = load_pattern(a, d, r, err, sizeof err);
+    if (d && !rc) rc = edu_dma(a, d, r->to_ram, r->addr, r->len, r->offset, "dma", err, sizeof err);
+    if (rc) reply_error(out, rc, err);
+    else g_string_append_printf(out, "OK done seq=%llu\n", (unsigned long long)a->dma_seq);
+}
+
+static void do_storm(Agent *a, const Request *r, GString *out)
+{
+    char err[200] = "";
+    int rc = 0;
+    const AgentDevice *devs[REQ_MAX_DEVS];
+    for (unsigned i = 0; i < r->ndev; i++) {
+        if (!(devs[i] = engine(a, r->dev[i], err, sizeof err, &rc))) break;
+        for (unsigned j = 0; j < i; j++)
+            if (devs[j] == devs[i]) {
+                snprintf(err, sizeof err, "DEV: %s listed twice", devs[i]->name);
+                rc = -EINVAL;
+            }
+        if (rc) break;
+    }
+    uint64_t done = 0;
+    if (!rc) rc = edu_storm(a, devs, r->ndev, r, &done, err, sizeof err);
+    if (rc) reply_error(out, rc, err);
+    else g_string_append_printf(out, "OK done count=%llu\n", (unsigned long long)done);
+}
+
+static void do_register(Agent *a, const Request *r, GString *out)
+{
+    char err[200] = "";
+    uint64_t v = 0;
+    int rc = 0;
+    switch (r->kind) {
+    case REQ_MMIO_READ: rc = qt_read(&a->qt, r->addr, r->size, &v); break;
+    case REQ_MMIO_WRITE:
+        if (!(rc = check_mmio_write(a, r->addr, r->size, err, sizeof err)))
+            rc = qt_write(&a->qt, r->addr, r->size, r->value);
+        break;
+    case REQ_PCI_READ: rc = pci_cfg_read(a, r->bdf, (unsigned)r->addr, r->size, &v); break;
+    case REQ_PCI_WRITE:
+        if (!(rc = check_pci_write(a, r, err, sizeof err)))
+            rc = pci_cfg_write(a, r->bdf, (unsigned)r->addr, r->size, r->value);
+        break;
+    default: break;
+    }
+    if (rc) {
+        if (!*err) snprintf(err, sizeof err, "qtest access failed");
+        reply_error(out, rc, err);
+    } else if (r->kind == REQ_MMIO_READ || r->kind == REQ_PCI_READ) {
+        g_string_append_printf(out, "OK 0x%0*llx\n", (int)r->size * 2, (unsigned long long)v);
+    } else {
+        g_string_append(out, "OK\n");
+    }
+}
+
+static void do_ram(Agent *a, const Request *r, GString *out)
+{
+    char err[200] = "";
+    uint8_t buf[EDU_BUF_SIZE];
+    int rc = check_ram(a, r->addr, r->len, err, sizeof err);
+    if (!rc && r->kind == REQ_RAM_WRITE) rc = qt_write_bytes(&a->qt, r->addr, r->data, r->data_len);
+    if (!rc && r->kind == REQ_RAM_READ) rc = qt_read_bytes(&a->qt, r->addr, buf, r->len);
+    if (rc) {
+        if (!*err) snprintf(err, sizeof err, "qtest access failed");
+        reply_error(out, rc, err);
+        return;
+    }
+    if (r->kind == REQ_RAM_WRITE) {
+        g_string_append(out, "OK\n");
+        return;
+    }
+    g_string_append(out, "OK ");
+    for (uint64_t i = 0; i < r->len; i++) g_string_append_printf(out, "%02x", buf[i]);
+    g_string_append_c(out, '\n');
+}
+
+void dispatch(Agent *a, const Request *r, GString *out, bool *subscribe_change, bool *subscribed)
+{
+    char err[200] = "";
+    *subscribe_change = false;
+    if (a->bringup_error[0] && r->kind != REQ_HELP && r->kind != REQ_QUIT) {
+        g_string_append_printf(out, "ERR EIO board bring-up failed: %s\n", a->bringup_error);
+        return;
+    }
+    if (a->qt.broken && r->kind != REQ_HELP && r->kind != REQ_QUIT && r->kind != REQ_HELLO) {
+        g_string_append(out, "ERR EIO the qtest link to QEMU is lost\n");
+        return;
+    }
+    switch (r->kind) {
+    case REQ_HELLO:
+        g_string_append_printf(out, "OK smmu-board-agent protocol=%d board=%s\n", AGENT_PROTOCOL_VERSION,
+                               a->def.name);
+        break;
+    case REQ_HELP:
+        for (unsigned i = 0; request_help[i][0]; i++) g_string_append_printf(out, "* %s\n", request_help[i]);
+        g_string_append(out, "OK\n");
+        break;
+    case REQ_INFO:
+        inventory_write(a, out);
+        g_string_append(out, "OK\n");
+        break;
+    case REQ_QUIT: g_string_append(out, "OK bye\n"); break;
+    case REQ_MMIO_READ: case REQ_MMIO_WRITE: case REQ_PCI_READ: case REQ_PCI_WRITE:
+        do_register(a, r, out);
+        break;
+    case REQ_RAM_READ: case REQ_RAM_WRITE: do_ram(a, r, out); break;
+    case REQ_IRQ_SUBSCRIBE: case REQ_IRQ_UNSUBSCRIBE:
+        *subscribe_change = true;
+        *subscribed = r->kind == REQ_IRQ_SUBSCRIBE;
+        g_string_append(out, "OK\n");
+        break;
+    case REQ_IRQ_LEVEL: g_string_append_printf(out, "OK %u\n", a->irq_level[r->irq]); break;
+    case REQ_DMA: do_dma(a, r, out); break;
+    case REQ_STORM: do_storm(a, r, out); break;
+    case REQ_MSI: {
+        int rc = 0;
+        const AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
+        if (d) rc = edu_msi(a, d, r->addr, (uint16_t)r->value, err, sizeof err);
+        if (rc) reply_error(out, rc, *err ? err : "qtest access failed");
+        else g_string_append(out, "OK\n");
+        break;
+    }
+    }
+    if (a->log) fflush(a->log);
+}

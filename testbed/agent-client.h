@@ -1,0 +1,43 @@
+/* Client side of the board agent protocol (docs/board-protocol.md): one
+ * connection, requests may be pipelined, replies come back in order, and
+ * interrupt events ("! irq N raise|lower") are queued apart from replies. */
+#ifndef TB_AGENT_CLIENT_H
+#define TB_AGENT_CLIENT_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define TB_AGENT_DEFAULT_TIMEOUT_MS 120000 /* a 100k-DMA storm takes about a minute */
+
+typedef struct TbAgent TbAgent;
+
+typedef struct {
+    bool ok;
+    char *error;     /* "EINVAL", ... when !ok */
+    char *text;      /* what follows "OK" or "ERR NAME" */
+    GPtrArray *data; /* the "* " lines before it, without the prefix */
+} TbReply;
+
+/* Connects and reads the greeting. Errors are negative errno with err set. */
+int tb_agent_connect(const char *path, int timeout_ms, TbAgent **out, GError **err);
+void tb_agent_close(TbAgent *ag);
+const char *tb_agent_greeting(const TbAgent *ag);
+void tb_agent_set_timeout(TbAgent *ag, int timeout_ms);
+
+/* Pipelining: send now, receive later, in order. */
+int tb_agent_send(TbAgent *ag, const char *line, GError **err);
+int tb_agent_recv(TbAgent *ag, TbReply *r, GError **err);
+/* send + recv. Returns 0 when a reply arrived (r->ok tells which kind). */
+int tb_agent_call(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Like tb_agent_call, but an ERR reply is an error too (-EIO, err = its text). */
+int tb_agent_do(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Next queued or arriving event line without "! " (caller frees), or NULL. */
+char *tb_agent_next_event(TbAgent *ag, int timeout_ms);
+/* Raw file descriptor, for poll loops. */
+int tb_agent_fd(const TbAgent *ag);
+
+void tb_reply_clear(TbReply *r);
+
+#endif
