@@ -29,6 +29,7 @@ typedef struct {
     uint64_t bar_base[PCI_NUM_BARS], bar_size[PCI_NUM_BARS];
     uint8_t msi_cap;   /* 0 = none */
     int intx;          /* input of the intercepted controller, or AGENT_NO_IRQ */
+    bool maybe_busy;   /* a transfer may still run (started, not seen done) */
 } AgentDevice;
 
 typedef struct {
@@ -57,12 +58,12 @@ typedef struct Agent {
 int pci_cfg_read(Agent *a, unsigned bdf, unsigned off, unsigned size, uint64_t *val);
 int pci_cfg_write(Agent *a, unsigned bdf, unsigned off, unsigned size, uint64_t val);
 int pci_bringup(Agent *a);
-const AgentDevice *agent_find_device(const Agent *a, const char *name);
+AgentDevice *agent_find_device(Agent *a, const char *name);
 
 /* dma.c */
-int edu_dma(Agent *a, const AgentDevice *d, bool to_ram, uint64_t bus_addr, uint64_t len,
+int edu_dma(Agent *a, AgentDevice *d, bool to_ram, uint64_t bus_addr, uint64_t len,
             uint64_t offset, const char *purpose, char *err, size_t errlen);
-int edu_storm(Agent *a, const AgentDevice *const *devs, unsigned ndev, const Request *r,
+int edu_storm(Agent *a, AgentDevice *const *devs, unsigned ndev, const Request *r,
               uint64_t *done, char *err, size_t errlen);
 int edu_msi(Agent *a, const AgentDevice *d, uint64_t addr, uint16_t data, char *err,
             size_t errlen);

@@ -79,9 +79,9 @@ static int check_pci_write(const Agent *a, const Request *r, char *err, size_t n
     return 0;
 }
 
-static const AgentDevice *engine(const Agent *a, const char *name, char *err, size_t n, int *rc)
+static AgentDevice *engine(Agent *a, const char *name, char *err, size_t n, int *rc)
 {
-    const AgentDevice *d = agent_find_device(a, name);
+    AgentDevice *d = agent_find_device(a, name);
     if (!d) {
         for (unsigned i = 0; i < a->ndev && !d; i++) { /* also by BB:DD.F */
             char bdf[16];
@@ -104,7 +104,7 @@ static const AgentDevice *engine(const Agent *a, const char *name, char *err, si
 /* pattern=: stage it in RAM through the CPU view, then have the engine read
  * it into its buffer. With an IOMMU programmed, the staging page must be
  * mapped for the device, or this first read is itself blocked. */
-static int load_pattern(Agent *a, const AgentDevice *d, const Request *r, char *err, size_t n)
+static int load_pattern(Agent *a, AgentDevice *d, const Request *r, char *err, size_t n)
 {
     uint8_t buf[EDU_BUF_SIZE];
     for (uint64_t i = 0; i < r->len; i++) buf[i] = r->data[i % r->data_len];
@@ -117,7 +117,7 @@ static void do_dma(Agent *a, const Request *r, GString *out)
 {
     char err[200] = "";
     int rc = 0;
-    const AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
+    AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
     if (d && r->has_pattern) rc = load_pattern(a, d, r, err, sizeof err);
     if (d && !rc) rc = edu_dma(a, d, r->to_ram, r->addr, r->len, r->offset, "dma", err, sizeof err);
     if (rc) reply_error(out, rc, err);
@@ -128,7 +128,7 @@ static void do_storm(Agent *a, const Request *r, GString *out)
 {
     char err[200] = "";
     int rc = 0;
-    const AgentDevice *devs[REQ_MAX_DEVS];
+    AgentDevice *devs[REQ_MAX_DEVS];
     for (unsigned i = 0; i < r->ndev; i++) {
         if (!(devs[i] = engine(a, r->dev[i], err, sizeof err, &rc))) break;
         for (unsigned j = 0; j < i; j++)

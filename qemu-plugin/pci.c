@@ -17,7 +17,7 @@ int pci_cfg_write(Agent *a, unsigned bdf, unsigned off, unsigned size, uint64_t 
     return qt_write(&a->qt, a->def.ecam + PCI_ECAM_OFFSET(bdf, off), size, val);
 }
 
-const AgentDevice *agent_find_device(const Agent *a, const char *name)
+AgentDevice *agent_find_device(Agent *a, const char *name)
 {
     for (unsigned i = 0; i < a->ndev; i++)
         if (strcmp(a->devs[i].name, name) == 0) return &a->devs[i];
