@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "edu.h"
+#include "../smmuman/hw/vtd-regs.h"
 
 #define ECAM_SIZE (256ull << 20)
 
@@ -35,6 +36,23 @@ void reply_error(GString *out, int rc, const char *msg)
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
+}
+
+/* VT-d's model asserts on accesses of the wrong width: only 4-byte
+ * accesses, and 8-byte ones at its 64-bit registers, reach it. */
+static int check_unit_access(const Agent *a, uint64_t addr, unsigned size, char *err, size_t n)
+{
+    for (unsigned i = 0; i < a->def.n_units; i++) {
+        const TbUnitDef *u = &a->def.units[i];
+        if (strcmp(u->kind, "vtd") != 0 || !overlaps(addr, size, u->base, u->size)) continue;
+        uint64_t off = addr - u->base;
+        if (addr < u->base || (size != 4 && size != 8) || addr % size || (size == 8 && !VTD_REG_IS_64(off))) {
+            snprintf(err, n, "ADDR/SIZE: VT-d register 0x%llx takes %s accesses", (unsigned long long)off,
+                     VTD_REG_IS_64(off) ? "aligned 4- or 8-byte" : "aligned 4-byte");
+            return -EPERM;
+        }
+    }
+    return 0;
 }
 
 static int check_mmio_write(const Agent *a, uint64_t addr, unsigned size, char *err, size_t n)
@@ -150,9 +168,13 @@ static void do_register(Agent *a, const Request *r, GString *out)
     uint64_t v = 0;
     int rc = 0;
     switch (r->kind) {
-    case REQ_MMIO_READ: rc = qt_read(&a->qt, r->addr, r->size, &v); break;
+    case REQ_MMIO_READ:
+        if (!(rc = check_unit_access(a, r->addr, r->size, err, sizeof err)))
+            rc = qt_read(&a->qt, r->addr, r->size, &v);
+        break;
     case REQ_MMIO_WRITE:
-        if (!(rc = check_mmio_write(a, r->addr, r->size, err, sizeof err)))
+        if (!(rc = check_unit_access(a, r->addr, r->size, err, sizeof err)) &&
+            !(rc = check_mmio_write(a, r->addr, r->size, err, sizeof err)))
             rc = qt_write(&a->qt, r->addr, r->size, r->value);
         break;
     case REQ_PCI_READ: rc = pci_cfg_read(a, r->bdf, (unsigned)r->addr, r->size, &v); break;
