@@ -1,0 +1,117 @@
+/* smmu.h: the client API of smmuman, with the names, types and constant
+ * values of QNX's libsmmu so that a driver written for QNX reads naturally
+ * against it. Semantics: docs/api.md (from the service's contract).
+ *
+ * Errors: functions returning int return -1 and set errno; those returning a
+ * pointer return NULL and set errno. */
+#ifndef SMMU_H
+#define SMMU_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Device identifiers */
+#define SDT_PCI  0u
+#define SDT_MMIO 1u
+#define SMMU_PCI_FIELD_ANY (~0u)
+
+struct smmu_devid_pci {
+    unsigned type; /* SDT_PCI */
+    unsigned bus, dev, func;
+};
+
+struct smmu_devid_mmio {
+    unsigned type; /* SDT_MMIO */
+    unsigned length;
+    uint64_t phys;
+};
+
+union smmu_devid {
+    unsigned type;
+    struct smmu_devid_pci pci;
+    struct smmu_devid_mmio mmio;
+    uint8_t _size[32]; /* the union is 32 bytes, type word first */
+};
+
+/* smmu_mapping_add() flags */
+enum smmu_map_flags {
+    SMF_NONE   = 0x00,
+    SMF_READ   = 0x01, /* the device may read the memory (DMA source) */
+    SMF_WRITE  = 0x02, /* the device may write the memory (DMA target) */
+    SMF_EXEC   = 0x04,
+    SMF_VIRT   = 0x08, /* reserved */
+    SMF_TARGET = 0x10, /* entry.phys is device-visible; target is where it lands */
+};
+
+struct smmu_map_entry {
+    union {
+        uint64_t phys;
+        uint64_t _virt_reserved; /* virtual-address forms are reserved */
+    };
+    uint64_t len;
+};
+
+/* A fault ("transgression") record */
+struct smmu_status {
+    uint64_t hw_specific; /* raw hardware reason (VT-d fault reason, SMMUv3 event type) */
+    uint64_t fault_addr;  /* as much of the address as the hardware gives */
+    union smmu_devid devid;
+    unsigned flags;
+};
+#define SSF_DROPPED_FAULTS 0x80000000u /* records were dropped before this one */
+#define SSF_READ           0x00000001u /* ours: the access was a read */
+#define SSF_WRITE          0x00000002u /* ours: the access was a write */
+
+/* smmu_obj_create() flags */
+#define SOCF_NONE            0u
+#define SOCF_RESERVED_MANUAL 1u
+
+/* smmu_safety() results */
+#define SMMUMAN_SAFETY_ERROR (-1)
+#define SMMUMAN_SAFETY_NO    0
+#define SMMUMAN_SAFETY_YES   0xffff
+
+/* Where libsmmu connects: $SMMU_SOCKET, else this. */
+#define SMMU_DEFAULT_SOCKET        "/run/smmuman/attach"
+#define SMMU_DEFAULT_TARGET_SOCKET "/run/smmuman/target"
+
+struct smmu_object;
+struct sigevent; /* <signal.h>, POSIX */
+
+int smmu_init(unsigned flags);
+void smmu_fini(void);
+
+struct smmu_object *smmu_obj_create(unsigned flags);
+void smmu_obj_destroy(struct smmu_object *obj);
+
+/* 0 on success (ours: never +1, the service replays mappings itself), -1. */
+int smmu_device_add_generic(struct smmu_object *obj, const union smmu_devid *devid);
+int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsigned dev, unsigned func);
+int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len);
+/* Number of reserved regions of the device (entries filled from offset), or -1. */
+int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                struct smmu_map_entry *entries, unsigned n);
+
+int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
+                     const struct smmu_map_entry *entries, uint64_t target);
+
+/* One-shot: the next fault record queued for this client triggers ev. */
+int smmu_xfer_notify(const struct sigevent *ev);
+/* 1 when a record was stored, 0 when none is pending, -1 on error. */
+int smmu_xfer_status(struct smmu_status *status);
+int smmu_safety(void);
+
+/* Ours, Linux-native: a descriptor that polls readable while records are
+ * pending for this client. Owned by libsmmu; valid until smmu_fini(). */
+int smmu_xfer_fd(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
