@@ -38,15 +38,15 @@ static int read_line(TbAgent *ag, gint64 deadline, char **line, GError **err)
             g_string_erase(ag->in, 0, nl - ag->in->str + 1);
             return 0;
         }
-        gint64 left = deadline - now_ms();
-        if (left <= 0) {
+        gint64 left = MAX(deadline - now_ms(), 0);
+        struct pollfd p = { .fd = ag->fd, .events = POLLIN };
+        /* even with no time left, look once: a zero timeout means "what is there" */
+        int rc = poll(&p, 1, left > G_MAXINT ? G_MAXINT : (int)left);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc == 0) {
             g_set_error(err, TB_ERROR, ETIMEDOUT, "board agent: no reply in time");
             return -ETIMEDOUT;
         }
-        struct pollfd p = { .fd = ag->fd, .events = POLLIN };
-        int rc = poll(&p, 1, left > G_MAXINT ? G_MAXINT : (int)left);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc == 0) continue;
         char buf[65536];
         ssize_t n = rc < 0 ? -1 : recv(ag->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR) continue;
@@ -109,6 +109,7 @@ void tb_agent_close(TbAgent *ag)
 const char *tb_agent_greeting(const TbAgent *ag) { return ag->greeting; }
 void tb_agent_set_timeout(TbAgent *ag, int timeout_ms) { ag->timeout_ms = timeout_ms; }
 int tb_agent_fd(const TbAgent *ag) { return ag->fd; }
+bool tb_agent_events_pending(const TbAgent *ag) { return ag->events.length > 0; }
 
 int tb_agent_send(TbAgent *ag, const char *line, GError **err)
 {

@@ -37,6 +37,8 @@ int tb_agent_do(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
 char *tb_agent_next_event(TbAgent *ag, int timeout_ms);
 /* Raw file descriptor, for poll loops. */
 int tb_agent_fd(const TbAgent *ag);
+/* Events already read from the socket (the fd will not show them). */
+bool tb_agent_events_pending(const TbAgent *ag);
 
 void tb_reply_clear(TbReply *r);
 

@@ -23,6 +23,24 @@ static bool num(char **w, const char *key, uint64_t *v)
 
 static void copy(char *dst, size_t cap, const char *src) { g_strlcpy(dst, src ? src : "", cap); }
 
+/* "name:N,name:N" or "-" */
+static bool irqs(char **w, TbInvUnit *u)
+{
+    const char *s = kv(w, "irqs");
+    if (!s) return false;
+    if (strcmp(s, "-") == 0) return true;
+    g_auto(GStrv) items = g_strsplit(s, ",", -1);
+    for (unsigned i = 0; items[i]; i++) {
+        char *colon = strchr(items[i], ':');
+        uint64_t n;
+        if (!colon || u->n_irqs == TB_INV_MAX_IRQS || tb_parse_u64(colon + 1, &n) || n > 1023) return false;
+        *colon = '\0';
+        g_strlcpy(u->irq_names[u->n_irqs], items[i], sizeof u->irq_names[0]);
+        u->irqs[u->n_irqs++] = (unsigned)n;
+    }
+    return true;
+}
+
 static bool bar(char **w, const char *key, uint64_t *base, uint64_t *size)
 {
     const char *s = kv(w, key);
@@ -55,7 +73,7 @@ int tb_inventory_parse(const TbReply *r, TbInventory *inv, GError **err)
             TbInvUnit *u = &inv->units[inv->n_units++];
             copy(u->name, sizeof u->name, kv(w, "name"));
             copy(u->kind, sizeof u->kind, kv(w, "kind"));
-            ok = num(w, "base", &u->base) && num(w, "size", &u->size);
+            ok = num(w, "base", &u->base) && num(w, "size", &u->size) && irqs(w, u);
         } else if (strcmp(w[0], "device") == 0 && inv->n_devices < TB_INV_MAX_DEVICES) {
             TbInvDevice *d = &inv->devices[inv->n_devices++];
             copy(d->name, sizeof d->name, kv(w, "name"));

@@ -10,9 +10,14 @@
 #define TB_INV_MAX_UNITS   4
 #define TB_INV_MAX_DEVICES 64
 
+#define TB_INV_MAX_IRQS 8
+
 typedef struct {
     char name[32], kind[16];
     uint64_t base, size;
+    unsigned n_irqs;
+    char irq_names[TB_INV_MAX_IRQS][16];
+    unsigned irqs[TB_INV_MAX_IRQS];
 } TbInvUnit;
 
 typedef struct {

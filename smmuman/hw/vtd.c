@@ -1,0 +1,422 @@
+/* smmu-vtd.so: Intel VT-d in legacy translation mode (second-level tables).
+ *
+ * Deny by default: translation is turned on with an empty root table before
+ * anything else, so every device is blocked (and its faults recorded) until a
+ * mapping names it. Every invalidation is queued and followed by a wait
+ * descriptor whose status write we poll for, bounded: a change returns only
+ * once the hardware can no longer use what was there before. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "smmu-hw.h"
+#include "vtd-regs.h"
+
+#ifndef SMMU_HW_SAFETY
+#define SMMU_HW_SAFETY 0
+#endif
+
+/* Bounds on hardware polls: a register round trip costs ~0.1 ms on the test
+ * bed and microseconds on silicon; a unit slower than this is broken. */
+#define VTD_POLL_TIMEOUT_US 200000
+#define VTD_IQ_QS           0                     /* one 4 KiB page */
+#define VTD_IQ_ENTRIES      (4096 / VTD_IQ_DESC_SIZE)
+#define VTD_MAX_SID         65536
+
+struct SmmuHwUnit {
+    SmmuHwEnv env;
+    char name[32];
+    uint64_t base, ver, cap, ecap;
+    unsigned levels, leaf_levels, aw, fro, nfr;
+    uint32_t ndids;
+    uint32_t gsts_keep;          /* persistent status bits to write back with GCMD */
+    uint64_t root_pa;
+    uint64_t *root;
+    uint64_t ctx_pa[VTD_ENTRIES];
+    uint64_t *ctx[VTD_ENTRIES];
+    uint64_t iq_pa;
+    uint64_t *iq;
+    unsigned iq_tail;
+    uint64_t status_pa;
+    volatile uint32_t *status;   /* written by the hardware (wait descriptors) */
+    uint32_t wait_seq;
+    uint8_t *did_used;           /* ndids bytes */
+    uint16_t attached[VTD_MAX_SID]; /* DID a source-id points at, 0 = blocked */
+};
+
+struct SmmuHwDomain {
+    uint16_t did;
+    PtTable pt;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v)
+{
+    return u->env.reg_read(u->env.ctx, u->base + reg, size, v);
+}
+
+static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v)
+{
+    return u->env.reg_write(u->env.ctx, u->base + reg, size, v);
+}
+
+/* GCMD is compared against GSTS: write the bits to keep plus the command,
+ * then wait, bounded, for the status to follow. */
+static int gcmd(SmmuHwUnit *u, uint32_t set, uint32_t clear, uint32_t wait_set, uint32_t wait_clear,
+                char *err, size_t errlen)
+{
+    uint32_t cmd = (u->gsts_keep | set) & ~clear;
+    int rc = wr(u, VTD_REG_GCMD, 4, cmd);
+    int64_t deadline = now_us() + VTD_POLL_TIMEOUT_US;
+    for (uint64_t sts = 0; !rc;) {
+        if ((rc = rd(u, VTD_REG_GSTS, 4, &sts))) break;
+        if ((sts & wait_set) == wait_set && !(sts & wait_clear)) {
+            u->gsts_keep = (uint32_t)sts & VTD_GSTS_PERSISTENT;
+            return 0;
+        }
+        if (now_us() > deadline) {
+            snprintf(err, errlen, "%s: GSTS 0x%llx never showed GCMD 0x%x", u->name, (unsigned long long)sts, cmd);
+            return -ETIMEDOUT;
+        }
+    }
+    snprintf(err, errlen, "%s: register access failed", u->name);
+    return rc;
+}
+
+/* Queues descriptors plus a wait descriptor, rings the tail and polls the
+ * status word the wait writes: one register write per batch. */
+static int qi_submit(SmmuHwUnit *u, const uint64_t (*desc)[2], unsigned n, char *err, size_t errlen)
+{
+    uint32_t seq = ++u->wait_seq;
+    if (seq == 0) seq = ++u->wait_seq; /* 0 is what a fresh status word holds */
+    for (unsigned i = 0; i <= n; i++) {
+        uint64_t *slot = &u->iq[2 * u->iq_tail];
+        if (i < n) {
+            slot[0] = desc[i][0];
+            slot[1] = desc[i][1];
+        } else {
+            slot[0] = VTD_INV_WAIT | VTD_INV_WAIT_SW | VTD_INV_WAIT_FN | VTD_INV_WAIT_DATA(seq);
+            slot[1] = u->status_pa;
+        }
+        u->iq_tail = (u->iq_tail + 1) % VTD_IQ_ENTRIES;
+    }
+    int rc = wr(u, VTD_REG_IQT, 8, (uint64_t)u->iq_tail << VTD_IQT_SHIFT);
+    if (rc) {
+        snprintf(err, errlen, "%s: IQT write failed", u->name);
+        return rc;
+    }
+    int64_t deadline = now_us() + VTD_POLL_TIMEOUT_US;
+    while (*u->status != seq) {
+        uint64_t fsts = 0;
+        if (now_us() > deadline || (rd(u, VTD_REG_FSTS, 4, &fsts) == 0 && (fsts & VTD_FSTS_IQE))) {
+            snprintf(err, errlen, "%s: invalidation wait %u not completed (FSTS 0x%llx)", u->name, seq,
+                     (unsigned long long)fsts);
+            return -ETIMEDOUT;
+        }
+    }
+    return 0;
+}
+
+static int inval_global(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    const uint64_t d[2][2] = {
+        { VTD_INV_CC | VTD_INV_G_GLOBAL, 0 },
+        { VTD_INV_IOTLB | VTD_INV_G_GLOBAL | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW, 0 },
+    };
+    return qi_submit(u, d, 2, err, errlen);
+}
+
+static int inval_domain(SmmuHwUnit *u, uint16_t did, char *err, size_t errlen)
+{
+    const uint64_t d[1][2] = { { VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW | VTD_INV_DID(did), 0 } };
+    return qi_submit(u, d, 1, err, errlen);
+}
+
+/* A device's context changed: its context-cache entry, then the IOTLB of
+ * the domain it used, go. */
+static int inval_device(SmmuHwUnit *u, uint32_t sid, uint16_t did, char *err, size_t errlen)
+{
+    const uint64_t d[2][2] = {
+        { VTD_INV_CC | VTD_INV_G_DEVICE | VTD_INV_DID(did) | VTD_INV_CC_SID(sid), 0 },
+        { VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW | VTD_INV_DID(did), 0 },
+    };
+    return qi_submit(u, d, did ? 2 : 1, err, errlen);
+}
+
+static int probe(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    int rc = rd(u, VTD_REG_VER, 4, &u->ver);
+    if (!rc) rc = rd(u, VTD_REG_CAP, 8, &u->cap);
+    if (!rc) rc = rd(u, VTD_REG_ECAP, 8, &u->ecap);
+    if (rc) {
+        snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
+        return rc;
+    }
+    if (u->ver == 0 || u->ver == 0xffffffffu || VTD_VER_MAJOR(u->ver) < 1) {
+        snprintf(err, errlen, "%s: no VT-d unit at 0x%llx (VER 0x%llx)", u->name, (unsigned long long)u->base,
+                 (unsigned long long)u->ver);
+        return -ENODEV;
+    }
+    if (!(u->ecap & VTD_ECAP_QI)) {
+        snprintf(err, errlen, "%s: queued invalidation not supported (ECAP 0x%llx)", u->name, (unsigned long long)u->ecap);
+        return -ENOTSUP;
+    }
+    unsigned sagaw = VTD_CAP_SAGAW(u->cap);
+    /* Three levels reach 512 GiB, enough for any RAM we map, and cost one walk step less. */
+    if (sagaw & VTD_SAGAW_39) u->levels = 3, u->aw = VTD_CTX_HI_AW_39;
+    else if (sagaw & VTD_SAGAW_48) u->levels = 4, u->aw = VTD_CTX_HI_AW_48;
+    else {
+        snprintf(err, errlen, "%s: no supported address width (SAGAW 0x%x)", u->name, sagaw);
+        return -ENOTSUP;
+    }
+    unsigned sllps = VTD_CAP_SLLPS(u->cap);
+    u->leaf_levels = 1u | (sllps & 1u ? 2u : 0) | (sllps & 2u ? 4u : 0);
+    u->ndids = 1u << (4 + 2 * VTD_CAP_ND(u->cap));
+    if (u->ndids > 65536) u->ndids = 65536;
+    u->fro = VTD_CAP_FRO(u->cap);
+    u->nfr = VTD_CAP_NFR(u->cap);
+    return 0;
+}
+
+static int alloc_page(SmmuHwUnit *u, uint64_t *pa, uint64_t **va)
+{
+    int rc = u->env.mem.alloc(u->env.mem.ctx, pa);
+    if (!rc) *va = u->env.mem.va(u->env.mem.ctx, *pa);
+    return rc;
+}
+
+/* Takes the unit over in whatever state it is (a previous instance may have
+ * left translation on) and leaves it translating through an empty root
+ * table: everything blocked. */
+static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    uint64_t sts;
+    int rc = rd(u, VTD_REG_GSTS, 4, &sts);
+    if (rc) return rc;
+    u->gsts_keep = (uint32_t)sts & VTD_GSTS_PERSISTENT;
+    void *sva;
+    if ((rc = alloc_page(u, &u->root_pa, &u->root)) || (rc = alloc_page(u, &u->iq_pa, &u->iq)) ||
+        (rc = u->env.hw_page(u->env.ctx, &u->status_pa, &sva))) {
+        snprintf(err, errlen, "%s: no table memory", u->name);
+        return rc;
+    }
+    u->status = sva;
+    /* Root first: if translation is already on, this blocks at once. */
+    if ((rc = wr(u, VTD_REG_RTADDR, 8, u->root_pa)) ||
+        (rc = gcmd(u, VTD_GCMD_SRTP, 0, VTD_GSTS_RTPS, 0, err, errlen)))
+        return rc;
+    if (u->gsts_keep & VTD_GSTS_QIES) /* a queue we did not set up: stop it */
+        if ((rc = gcmd(u, 0, VTD_GCMD_QIE, 0, VTD_GSTS_QIES, err, errlen))) return rc;
+    if ((rc = wr(u, VTD_REG_IQT, 8, 0)) || (rc = wr(u, VTD_REG_IQA, 8, u->iq_pa | VTD_IQA_QS(VTD_IQ_QS))) ||
+        (rc = gcmd(u, VTD_GCMD_QIE, 0, VTD_GSTS_QIES, 0, err, errlen)))
+        return rc;
+    u->iq_tail = 0;
+    if ((rc = inval_global(u, err, errlen))) return rc;
+    if ((rc = gcmd(u, VTD_GCMD_TE, 0, VTD_GSTS_TES, 0, err, errlen))) return rc;
+    /* Fault events are MSIs to the CPU; we poll FSTS instead. */
+    return wr(u, VTD_REG_FECTL, 4, VTD_FECTL_IM);
+}
+
+static int unit_open(const SmmuHwEnv *env, const SmmuHwUnitCfg *cfg, SmmuHwUnit **out, char *err, size_t errlen)
+{
+    SmmuHwUnit *u = calloc(1, sizeof *u);
+    if (!u) return -ENOMEM;
+    u->env = *env;
+    u->base = cfg->base;
+    snprintf(u->name, sizeof u->name, "%s", cfg->name);
+    int rc = probe(u, err, errlen);
+    if (!rc && !(u->did_used = calloc(u->ndids, 1))) rc = -ENOMEM;
+    if (!rc) rc = take_over(u, err, errlen);
+    if (rc) {
+        free(u->did_used);
+        free(u);
+        return rc;
+    }
+    u->did_used[0] = 1; /* DID 0 is reserved when caching mode is on; never use it */
+    *out = u;
+    return 0;
+}
+
+static void unit_close(SmmuHwUnit *u)
+{
+    free(u->did_used);
+    free(u);
+}
+
+static void unit_describe(SmmuHwUnit *u, char *buf, size_t len)
+{
+    snprintf(buf, len, "vtd %s base=0x%llx version=%u.%u levels=%u sllps=0x%x domains=%u fault-records=%u",
+             u->name, (unsigned long long)u->base, (unsigned)VTD_VER_MAJOR(u->ver), (unsigned)VTD_VER_MINOR(u->ver), u->levels,
+             VTD_CAP_SLLPS(u->cap), u->ndids, u->nfr);
+}
+
+static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen)
+{
+    SmmuHwDomain *d = calloc(1, sizeof *d);
+    if (!d) return -ENOMEM;
+    for (uint32_t i = 1; i < u->ndids && !d->did; i++)
+        if (!u->did_used[i]) d->did = (uint16_t)i;
+    if (!d->did) {
+        free(d);
+        snprintf(err, errlen, "%s: all %u domain IDs in use", u->name, u->ndids);
+        return -ENOSPC;
+    }
+    int rc = pt_init(&d->pt, &pt_format_vtd_sl, u->levels, u->leaf_levels, &u->env.mem);
+    if (rc) {
+        free(d);
+        snprintf(err, errlen, "%s: no table memory for a domain", u->name);
+        return rc;
+    }
+    u->did_used[d->did] = 1;
+    *out = d;
+    return 0;
+}
+
+static void domain_destroy(SmmuHwUnit *u, SmmuHwDomain *d)
+{
+    char err[128];
+    /* Nothing points at it any more; drop what the IOTLB may still hold
+     * before its pages go back to the pool. */
+    if (inval_domain(u, d->did, err, sizeof err)) u->env.dss(u->env.ctx, err);
+    pt_fini(&d->pt);
+    u->did_used[d->did] = 0;
+    free(d);
+}
+
+static int context_table(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
+{
+    if (u->ctx[bus]) return 0;
+    if (alloc_page(u, &u->ctx_pa[bus], &u->ctx[bus])) {
+        snprintf(err, errlen, "%s: no table memory for bus %u", u->name, bus);
+        return -ENOMEM;
+    }
+    u->root[2 * bus + 1] = 0;
+    u->root[2 * bus] = u->ctx_pa[bus] | VTD_ROOT_P;
+    u->env.mem.written(u->env.mem.ctx, u->root_pa);
+    return 0;
+}
+
+static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen)
+{
+    if (sid >= VTD_MAX_SID) return -EINVAL;
+    unsigned bus = sid >> 8, devfn = sid & 0xff;
+    uint16_t old = u->attached[sid];
+    int rc;
+    if (d && (rc = context_table(u, bus, err, errlen))) return rc;
+    uint64_t *ce = u->ctx[bus] ? &u->ctx[bus][2 * devfn] : NULL;
+    if (old && ce) {
+        /* Not present first: the hardware never sees a half-written entry. */
+        ce[0] = 0;
+        ce[1] = 0;
+        u->env.mem.written(u->env.mem.ctx, u->ctx_pa[bus]);
+        if ((rc = inval_device(u, sid, old, err, errlen))) return rc;
+        u->attached[sid] = 0;
+    }
+    if (!d) return 0;
+    ce[1] = u->aw | VTD_CTX_HI_DID(d->did);
+    ce[0] = d->pt.root | VTD_CTX_LO_TT_SL | VTD_CTX_LO_P;
+    u->env.mem.written(u->env.mem.ctx, u->ctx_pa[bus]);
+    /* A not-present entry may be cached when caching mode is on. */
+    if ((rc = inval_device(u, sid, d->did, err, errlen))) return rc;
+    u->attached[sid] = d->did;
+    return 0;
+}
+
+static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms,
+               char *err, size_t errlen)
+{
+    PtInval inv;
+    pt_inval_init(&inv);
+    int rc = perms ? pt_map(&d->pt, iova, pa, len, perms, &inv) : pt_unmap(&d->pt, iova, len, &inv);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s 0x%llx+0x%llx: %s", u->name, perms ? "map" : "unmap",
+                 (unsigned long long)iova, (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
+        return rc;
+    }
+    if (inv.start != inv.end && (rc = inval_domain(u, d->did, err, errlen))) return rc;
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
+    return 0;
+}
+
+static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
+{
+    uint64_t fsts, lo, hi;
+    int rc = rd(u, VTD_REG_FSTS, 4, &fsts), n = 0;
+    if (rc) goto fail;
+    if (fsts & VTD_FSTS_IQE) {
+        snprintf(err, errlen, "%s: invalidation queue error (FSTS 0x%llx)", u->name, (unsigned long long)fsts);
+        return -EIO;
+    }
+    for (unsigned i = 0; (fsts & VTD_FSTS_PPF) && i < u->nfr; i++) {
+        unsigned reg = u->fro + i * VTD_FRCD_SIZE;
+        if ((rc = rd(u, reg + 8, 8, &hi))) goto fail;
+        if (!(hi & VTD_FRCD_HI_F)) continue;
+        if ((rc = rd(u, reg, 8, &lo))) goto fail;
+        SmmuHwFault f = { .sid = VTD_FRCD_HI_SID(hi), .addr = lo & VTD_FRCD_LO_ADDR_MASK,
+                          .write = !(hi & VTD_FRCD_HI_T), .reason = VTD_FRCD_HI_FR(hi), .repeat = 1 };
+        /* F is write-1-to-clear; it is bit 31 of the record's last dword */
+        if ((rc = wr(u, reg + 12, 4, (uint32_t)(VTD_FRCD_HI_F >> 32)))) goto fail;
+        fn(opaque, &f);
+        n++;
+    }
+    if (fsts & VTD_FSTS_PFO) {
+        /* Faults were lost while the record was full; how many, the unit
+         * does not say: count the overflow itself. */
+        (*lost)++;
+        if ((rc = wr(u, VTD_REG_FSTS, 4, VTD_FSTS_PFO))) goto fail;
+    }
+    return n;
+fail:
+    snprintf(err, errlen, "%s: fault registers do not answer", u->name);
+    return rc;
+}
+
+static int irq(SmmuHwUnit *u, unsigned line, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
+{
+    (void)line; /* the fault event MSI is not wired to anything we see */
+    return fault_poll(u, fn, opaque, lost, err, errlen);
+}
+
+static int block_all(SmmuHwUnit *u)
+{
+    char err[160];
+    int rc = 0;
+    /* Every root entry not present, then the caches: every device blocked
+     * with translation left on. Keep going whatever fails. */
+    if (u->root) {
+        memset(u->root, 0, 4096);
+        u->env.mem.written(u->env.mem.ctx, u->root_pa);
+    }
+    if (inval_global(u, err, sizeof err)) rc = -EIO;
+    /* Belt and braces: point the hardware at the (empty) root again, which
+     * also resets its caches, and make sure translation is on. */
+    if (u->root_pa && (wr(u, VTD_REG_RTADDR, 8, u->root_pa) || gcmd(u, VTD_GCMD_SRTP, 0, VTD_GSTS_RTPS, 0, err, sizeof err)))
+        rc = -EIO;
+    if (gcmd(u, VTD_GCMD_TE, 0, VTD_GSTS_TES, 0, err, sizeof err)) rc = -EIO;
+    memset(u->attached, 0, sizeof u->attached);
+    return rc;
+}
+
+__attribute__((visibility("default"))) const SmmuHwOps smmu_hw_ops = {
+    .abi = SMMU_HW_ABI,
+    .type = "vtd",
+    .safety = SMMU_HW_SAFETY,
+    .unit_open = unit_open,
+    .unit_close = unit_close,
+    .unit_describe = unit_describe,
+    .domain_create = domain_create,
+    .domain_destroy = domain_destroy,
+    .attach = attach,
+    .map = map,
+    .fault_poll = fault_poll,
+    .irq = irq,
+    .block_all = block_all,
+};

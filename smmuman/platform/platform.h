@@ -1,0 +1,60 @@
+/* The service's one way to hardware (ARCHITECTURE.md decision 1): map a
+ * physical RAM range, read and write device registers of 1, 2, 4 or 8 bytes,
+ * receive interrupts, take table memory from a physical pool, and read the
+ * firmware's description of the IOMMU units.
+ *
+ * Implementations: "board" (the QEMU test bed, through the board agent and
+ * the shared RAM file). On a real host the same interface would sit on
+ * /dev/mem and the kernel's interrupt plumbing. Nothing above this header
+ * knows which one it runs on. */
+#ifndef SMMU_PLATFORM_H
+#define SMMU_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLATFORM_MAX_UNITS 8
+#define PLATFORM_MAX_IRQS  8
+
+typedef struct Platform Platform;
+
+/* One unit as firmware describes it (VT-d DMAR / Arm IORT equivalent). */
+typedef struct {
+    char name[32];
+    char kind[16]; /* "vtd", "smmuv3" */
+    uint64_t base, size;
+    unsigned n_irqs;
+    char irq_names[PLATFORM_MAX_IRQS][16];
+    unsigned irqs[PLATFORM_MAX_IRQS];
+} PlatformUnit;
+
+typedef void (*PlatformIrqFn)(void *opaque, unsigned irq, bool raised);
+
+/* spec: "board:RUNDIR". Returns 0 or a negative errno with err set. */
+int platform_open(const char *spec, Platform **out, char *err, size_t errlen);
+void platform_close(Platform *p);
+
+int platform_reg_read(Platform *p, uint64_t pa, unsigned size, uint64_t *val);
+int platform_reg_write(Platform *p, uint64_t pa, unsigned size, uint64_t val);
+/* RAM as the CPU sees it: NULL unless [pa, pa+len) is RAM. */
+void *platform_map(Platform *p, uint64_t pa, uint64_t len);
+/* The physical range set aside for IOMMU tables. */
+void platform_pool(const Platform *p, uint64_t *base, uint64_t *size);
+/* Units described by firmware. */
+unsigned platform_units(const Platform *p, const PlatformUnit **units);
+
+/* Interrupts: after subscribing, platform_irq_fd() polls readable when events
+ * may be waiting; platform_irq_dispatch() delivers every waiting event to fn
+ * without blocking. Events that arrived during register accesses are kept
+ * until then, so call it after any batch of accesses as well. */
+int platform_irq_subscribe(Platform *p, PlatformIrqFn fn, void *opaque);
+int platform_irq_fd(const Platform *p);
+int platform_irq_dispatch(Platform *p);
+/* Whether events are waiting that the fd will not show (already read). */
+bool platform_irq_pending(const Platform *p);
+
+/* The last error message (after a failed access). */
+const char *platform_error(const Platform *p);
+
+#endif
