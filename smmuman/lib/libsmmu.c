@@ -1,0 +1,373 @@
+/* libsmmu: the client side of smmuman (smmu.h).
+ *
+ * One connection per process, made by smmu_init(). A reader thread owns the
+ * socket's incoming side: it hands replies to the waiting caller and handles
+ * events (fault notifications, DSS) whenever they come, so a SIGEV_SIGNAL or
+ * SIGEV_THREAD notification does not wait for the application to call in.
+ * Requests are serialised: one outstanding at a time. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "smmu.h"
+
+#define SMMU_EXPORT __attribute__((visibility("default")))
+#define REPLY_TIMEOUT_S 30 /* the service answers in microseconds; this is for a hung one */
+
+struct smmu_object {
+    uint64_t id;
+};
+
+static struct {
+    pthread_mutex_t lock;     /* guards everything below */
+    pthread_mutex_t request;  /* one request in flight */
+    pthread_cond_t cond;
+    int fd, efd;
+    bool up, dead;
+    pthread_t reader;
+    uint32_t seq, want;
+    bool have_reply;
+    SmmuMsg *reply, *req, *ev;
+    bool armed;
+    struct sigevent notify;
+    char dss[256];
+} L = { .lock = PTHREAD_MUTEX_INITIALIZER, .request = PTHREAD_MUTEX_INITIALIZER,
+        .cond = PTHREAD_COND_INITIALIZER, .fd = -1, .efd = -1 };
+
+static void *notify_thread(void *arg)
+{
+    struct sigevent *ev = arg;
+    ev->sigev_notify_function(ev->sigev_value);
+    free(ev);
+    return NULL;
+}
+
+/* Called with L.lock held. */
+static void deliver_notification(void)
+{
+    if (!L.armed) return;
+    L.armed = false;
+    struct sigevent ev = L.notify;
+    if (ev.sigev_notify == SIGEV_SIGNAL) {
+        sigqueue(getpid(), ev.sigev_signo, ev.sigev_value);
+    } else if (ev.sigev_notify == SIGEV_THREAD) {
+        struct sigevent *copy = malloc(sizeof *copy);
+        pthread_t t;
+        pthread_attr_t def, *attr = ev.sigev_notify_attributes;
+        if (!copy) return;
+        *copy = ev;
+        if (!attr) {
+            pthread_attr_init(&def);
+            attr = &def;
+        }
+        pthread_attr_setdetachstate(attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, attr, notify_thread, copy) != 0) free(copy);
+        if (attr == &def) pthread_attr_destroy(&def);
+    }
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    static uint8_t buf[SMMU_MSG_MAX + 1];
+    char err[200];
+    for (;;) {
+        ssize_t n = recv(L.fd, buf, sizeof buf, MSG_TRUNC);
+        if (n < 0 && errno == EINTR) continue;
+        pthread_mutex_lock(&L.lock);
+        if (n <= 0 || n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
+            /* the service is gone (or speaks nonsense): fail every call from now on */
+            L.dead = true;
+            pthread_cond_broadcast(&L.cond);
+            pthread_mutex_unlock(&L.lock);
+            return NULL;
+        }
+        if (L.ev->hdr.op == SMMU_EV_FAULT) {
+            uint64_t one = 1;
+            if (L.ev->pending && write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+            deliver_notification();
+        } else if (L.ev->hdr.op == SMMU_EV_DSS) {
+            snprintf(L.dss, sizeof L.dss, "%s", L.ev->text ? L.ev->text : "");
+            L.dead = true;
+            pthread_cond_broadcast(&L.cond);
+        } else if (L.ev->hdr.seq == L.want && !L.have_reply) {
+            /* swap buffers rather than copy 130 KiB */
+            SmmuMsg *t = L.reply;
+            L.reply = L.ev;
+            L.ev = t;
+            L.have_reply = true;
+            pthread_cond_broadcast(&L.cond);
+        }
+        pthread_mutex_unlock(&L.lock);
+    }
+}
+
+/* Sends L.req and waits for its reply in L.reply. Returns 0 or -errno
+ * (the reply's status, or the failure to get one). Caller holds L.request. */
+static int transact(void)
+{
+    static uint8_t buf[SMMU_MSG_MAX];
+    pthread_mutex_lock(&L.lock);
+    if (!L.up || L.dead) {
+        pthread_mutex_unlock(&L.lock);
+        return L.up ? -EIO : -ENOTCONN;
+    }
+    L.req->hdr.seq = ++L.seq ? L.seq : ++L.seq;
+    L.want = L.req->hdr.seq;
+    L.have_reply = false;
+    pthread_mutex_unlock(&L.lock);
+    int n = smmu_msg_encode(L.req, false, buf, sizeof buf);
+    if (n < 0) return n;
+    if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) return -EIO;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += REPLY_TIMEOUT_S;
+    pthread_mutex_lock(&L.lock);
+    int rc = 0;
+    while (!L.have_reply && !L.dead && rc == 0) rc = pthread_cond_timedwait(&L.cond, &L.lock, &until);
+    int status = L.have_reply ? L.reply->hdr.status : L.dead ? -EIO : -ETIMEDOUT;
+    pthread_mutex_unlock(&L.lock);
+    return status;
+}
+
+static void new_request(uint16_t op)
+{
+    memset(L.req, 0, offsetof(SmmuMsg, entry_buf));
+    L.req->hdr.op = op;
+}
+
+static int fail(int rc)
+{
+    errno = -rc;
+    return -1;
+}
+
+SMMU_EXPORT int smmu_init(unsigned flags)
+{
+    (void)flags;
+    if (L.up) return 0;
+    const char *path = getenv("SMMU_SOCKET");
+    if (!path || !*path) path = SMMU_DEFAULT_SOCKET;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) return fail(-ENAMETOOLONG);
+    strcpy(sa.sun_path, path);
+    if (!L.req) {
+        L.req = calloc(1, sizeof *L.req);
+        L.reply = calloc(1, sizeof *L.reply);
+        L.ev = calloc(1, sizeof *L.ev);
+        if (!L.req || !L.reply || !L.ev) return fail(-ENOMEM);
+    }
+    L.fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (L.fd < 0) return -1;
+    if (connect(L.fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(L.fd);
+        L.fd = -1;
+        return fail(-e);
+    }
+    L.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    L.dead = false;
+    L.dss[0] = '\0';
+    if (L.efd < 0 || pthread_create(&L.reader, NULL, reader, NULL) != 0) {
+        int e = errno ? errno : EAGAIN;
+        close(L.fd);
+        if (L.efd >= 0) close(L.efd);
+        L.fd = L.efd = -1;
+        return fail(-e);
+    }
+    L.up = true;
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_HELLO);
+    L.req->client_version = SMMU_PROTO_VERSION;
+    int rc = transact();
+    pthread_mutex_unlock(&L.request);
+    if (rc) {
+        smmu_fini();
+        return fail(rc);
+    }
+    return 0;
+}
+
+SMMU_EXPORT void smmu_fini(void)
+{
+    if (!L.up) return;
+    shutdown(L.fd, SHUT_RDWR); /* wakes the reader */
+    pthread_join(L.reader, NULL);
+    close(L.fd);
+    close(L.efd);
+    L.fd = L.efd = -1;
+    L.up = false;
+    L.armed = false;
+}
+
+SMMU_EXPORT struct smmu_object *smmu_obj_create(unsigned flags)
+{
+    struct smmu_object *o = malloc(sizeof *o);
+    if (!o) return NULL;
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_OBJ_CREATE);
+    L.req->flags = flags;
+    int rc = transact();
+    o->id = L.reply->obj;
+    pthread_mutex_unlock(&L.request);
+    if (rc) {
+        free(o);
+        errno = -rc;
+        return NULL;
+    }
+    return o;
+}
+
+SMMU_EXPORT void smmu_obj_destroy(struct smmu_object *obj)
+{
+    if (!obj) return;
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_OBJ_DESTROY);
+    L.req->obj = obj->id;
+    transact();
+    pthread_mutex_unlock(&L.request);
+    free(obj);
+}
+
+SMMU_EXPORT int smmu_device_add_generic(struct smmu_object *obj, const union smmu_devid *devid)
+{
+    if (!devid) return fail(-EINVAL);
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_DEVICE_ADD);
+    L.req->obj = obj ? obj->id : 0;
+    L.req->devid = *devid;
+    int rc = transact();
+    pthread_mutex_unlock(&L.request);
+    return rc ? fail(rc) : 0;
+}
+
+SMMU_EXPORT int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsigned dev, unsigned func)
+{
+    union smmu_devid id;
+    memset(&id, 0, sizeof id);
+    id.pci = (struct smmu_devid_pci){ SDT_PCI, bus, dev, func };
+    return smmu_device_add_generic(obj, &id);
+}
+
+SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len)
+{
+    union smmu_devid id;
+    memset(&id, 0, sizeof id);
+    if (len > UINT32_MAX) return fail(-EINVAL);
+    id.mmio = (struct smmu_devid_mmio){ SDT_MMIO, (unsigned)len, phys };
+    return smmu_device_add_generic(obj, &id);
+}
+
+SMMU_EXPORT int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                            struct smmu_map_entry *entries, unsigned n)
+{
+    if (!devid || (n && !entries)) return fail(-EINVAL);
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_REPORT_RESERVED);
+    L.req->devid = *devid;
+    L.req->offset = offset;
+    L.req->max = n < SMMU_RESERVED_MAX_ENTRIES ? n : SMMU_RESERVED_MAX_ENTRIES;
+    int rc = transact();
+    int total = (int)L.reply->total;
+    for (uint32_t i = 0; !rc && i < L.reply->n_entries && i < n; i++) entries[i] = L.reply->entries[i];
+    pthread_mutex_unlock(&L.request);
+    return rc ? fail(rc) : total;
+}
+
+SMMU_EXPORT int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
+                                 const struct smmu_map_entry *entries, uint64_t target)
+{
+    if (!obj || !entries || n == 0 || n > SMMU_MAP_MAX_ENTRIES) return fail(-EINVAL);
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_MAPPING_ADD);
+    L.req->obj = obj->id;
+    L.req->flags = flags;
+    L.req->pid = (int32_t)pid;
+    L.req->target = target;
+    L.req->n_entries = n;
+    L.req->entries = entries;
+    int rc = transact();
+    pthread_mutex_unlock(&L.request);
+    return rc ? fail(rc) : 0;
+}
+
+SMMU_EXPORT int smmu_xfer_notify(const struct sigevent *ev)
+{
+    if (!ev || (ev->sigev_notify != SIGEV_SIGNAL && ev->sigev_notify != SIGEV_THREAD && ev->sigev_notify != SIGEV_NONE) ||
+        (ev->sigev_notify == SIGEV_THREAD && !ev->sigev_notify_function))
+        return fail(-EINVAL);
+    pthread_mutex_lock(&L.lock);
+    L.notify = *ev;
+    L.armed = true;
+    pthread_mutex_unlock(&L.lock);
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_XFER_NOTIFY);
+    int rc = transact();
+    pthread_mutex_unlock(&L.request);
+    if (rc) {
+        pthread_mutex_lock(&L.lock);
+        L.armed = false;
+        pthread_mutex_unlock(&L.lock);
+        return fail(rc);
+    }
+    return 0;
+}
+
+SMMU_EXPORT int smmu_xfer_status(struct smmu_status *status)
+{
+    if (!status) return fail(-EINVAL);
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_XFER_STATUS);
+    int rc = transact();
+    int have = !rc && L.reply->have;
+    if (have) *status = L.reply->record;
+    pthread_mutex_unlock(&L.request);
+    if (rc) return fail(rc);
+    if (!have) { /* nothing pending: the descriptor stops polling readable */
+        uint64_t v;
+        if (read(L.efd, &v, sizeof v) < 0) { /* already clear */ }
+    }
+    return have;
+}
+
+SMMU_EXPORT int smmu_safety(void)
+{
+    pthread_mutex_lock(&L.request);
+    new_request(SMMU_OP_SAFETY);
+    int rc = transact();
+    int result = L.reply->result;
+    pthread_mutex_unlock(&L.request);
+    return rc ? SMMUMAN_SAFETY_ERROR : result;
+}
+
+SMMU_EXPORT int smmu_xfer_fd(void)
+{
+    if (!L.up) return fail(-ENOTCONN);
+    return L.efd;
+}
+
+/* Ours, for tools: raw text queries (smmuctl) and the DSS reason. Not in smmu.h. */
+SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
+SMMU_EXPORT const char *smmu_dss_reason(void);
+
+int smmu_query_text(int op, char *buf, size_t len)
+{
+    if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) return fail(-EINVAL);
+    pthread_mutex_lock(&L.request);
+    new_request((uint16_t)op);
+    int rc = transact();
+    if (!rc) snprintf(buf, len, "%s", L.reply->text ? L.reply->text : "");
+    pthread_mutex_unlock(&L.request);
+    return rc ? fail(rc) : 0;
+}
+
+const char *smmu_dss_reason(void) { return L.dss[0] ? L.dss : NULL; }

@@ -1,0 +1,47 @@
+/* The Design Safe State: the one door (ARCHITECTURE.md decision 8).
+ * Every unrecoverable condition ends here: every unit is left blocking all
+ * DMA, the reason goes to stderr, the log and the status file, connected
+ * clients are told, and the service exits with SMMU_EXIT_DSS. There is no
+ * way back. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/proto.h"
+#include "service.h"
+
+void svc_write_status(Service *s, const char *state, const char *reason)
+{
+    /* $SMMU_STATUS_FILE too: a configuration that failed to parse names none */
+    const char *path = s->cfg.status_file ? s->cfg.status_file : g_getenv("SMMU_STATUS_FILE");
+    if (!path) return;
+    g_autofree char *text = g_strdup_printf("state=%s\npid=%d\nreason=%s\n", state, (int)getpid(),
+                                            reason ? reason : "");
+    /* write-then-rename: a reader never sees half a status */
+    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+    if (g_file_set_contents(tmp, text, -1, NULL)) rename(tmp, path);
+}
+
+void svc_dss(Service *s, const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    if (s->in_dss) { /* a failure while already on the way out: keep going out */
+        svc_log(s, SMMU_LOG_ERROR, "during DSS: %s", reason);
+        _exit(SMMU_EXIT_DSS);
+    }
+    s->in_dss = true;
+    svc_log(s, SMMU_LOG_ERROR, "entering Design Safe State: %s", reason);
+    for (unsigned i = 0; i < s->n_units; i++)
+        if (s->units[i].hw && s->hw->block_all(s->units[i].hw))
+            svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
+    svc_write_status(s, "dss", reason);
+    for (GList *l = s->clients; l; l = l->next) client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
+    fflush(NULL);
+    exit(SMMU_EXIT_DSS);
+}

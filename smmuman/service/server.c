@@ -1,0 +1,290 @@
+/* Sockets and requests. Two SOCK_SEQPACKET sockets: "attach" for every
+ * client, and "target", protected by its file mode, whose clients get the
+ * target ability (SMF_TARGET). Peer credentials are recorded per client.
+ * Every message is decoded and validated before anything acts on it. */
+#include <errno.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../lib/proto.h"
+#include "service.h"
+
+static SmmuMsg in_msg, out_msg; /* large; one request at a time on this thread */
+static uint8_t in_buf[SMMU_MSG_MAX + 1], out_buf[SMMU_MSG_MAX];
+
+static int send_msg(Client *c, const SmmuMsg *m, bool is_reply)
+{
+    int n = smmu_msg_encode(m, is_reply, out_buf, sizeof out_buf);
+    if (n < 0) return n;
+    ssize_t w = send(c->fd, out_buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return w == n ? 0 : -errno;
+}
+
+void client_send_event(Client *c, uint16_t op, int32_t code, uint32_t pending, const char *text)
+{
+    static SmmuMsg ev;
+    memset(&ev, 0, offsetof(SmmuMsg, entry_buf));
+    ev.hdr.op = op;
+    ev.result = code;
+    ev.pending = pending;
+    if (text) {
+        /* EV_DSS carries a 4-byte code before its text: keep the whole
+         * event within one message */
+        g_strlcpy(ev.text_buf, text, SMMU_TEXT_MAX - 4);
+        ev.text = ev.text_buf;
+        ev.text_len = (uint32_t)strlen(ev.text_buf);
+    }
+    /* An event a full socket cannot take is not lost: the records stay
+     * queued and the next XFER_STATUS finds them. */
+    send_msg(c, &ev, true);
+}
+
+static void client_free(Service *s, Client *c)
+{
+    GList *objs = g_hash_table_get_values(c->objects);
+    for (GList *l = objs; l; l = l->next) obj_destroy(s, l->data);
+    g_list_free(objs);
+    g_hash_table_unref(c->objects);
+    s->clients = g_list_remove(s->clients, c);
+    if (c->watch) g_source_remove(c->watch);
+    close(c->fd);
+    svc_log(s, SMMU_LOG_INFO, "client %u (pid %d) gone; its devices are blocked again", c->id, (int)c->pid);
+    g_free(c);
+}
+
+static Object *own_object(Client *c, uint64_t id)
+{
+    return g_hash_table_lookup(c->objects, &id);
+}
+
+/* Handles one decoded request; fills out_msg's body and returns a status. */
+static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err, size_t errlen)
+{
+    Object *o;
+    switch (m->hdr.op) {
+    case SMMU_OP_HELLO:
+        r->client_version = SMMU_PROTO_VERSION;
+        r->flags = c->target ? SMMU_HELLO_TARGET : 0;
+        return 0;
+    case SMMU_OP_OBJ_CREATE:
+        r->obj = obj_create(s, c, m->flags)->id;
+        return 0;
+    case SMMU_OP_OBJ_DESTROY:
+        if (!(o = own_object(c, m->obj))) return -ENOENT;
+        obj_destroy(s, o);
+        return 0;
+    case SMMU_OP_DEVICE_ADD:
+        o = NULL;
+        if (m->obj && !(o = own_object(c, m->obj))) {
+            snprintf(err, errlen, "object %llu is not this client's", (unsigned long long)m->obj);
+            return -ENOENT;
+        }
+        r->result = 0;
+        return obj_device_add(s, c, o, &m->devid, err, errlen);
+    case SMMU_OP_REPORT_RESERVED: {
+        int rc;
+        Device *d = dev_lookup(s, &m->devid, false, &rc);
+        r->total = d ? d->reserved->len : 0;
+        for (uint32_t i = m->offset; d && i < d->reserved->len && r->n_entries < m->max; i++) {
+            Region *rg = &g_array_index(d->reserved, Region, i);
+            r->entry_buf[r->n_entries++] = (struct smmu_map_entry){ .phys = rg->start, .len = rg->len };
+        }
+        r->entries = r->entry_buf;
+        return 0;
+    }
+    case SMMU_OP_MAPPING_ADD:
+        if (!(o = own_object(c, m->obj))) {
+            snprintf(err, errlen, "object %llu is not this client's", (unsigned long long)m->obj);
+            return -ENOENT;
+        }
+        return obj_mapping(s, c, o, m->flags, m->entries, m->n_entries, m->target, err, errlen);
+    case SMMU_OP_XFER_NOTIFY:
+        c->armed = true;
+        r->pending = c->q_len;
+        return 0;
+    case SMMU_OP_XFER_STATUS:
+        r->have = (uint32_t)client_take_record(c, &r->record);
+        return 0;
+    case SMMU_OP_SAFETY:
+        r->result = s->safety_variant && s->hw && s->hw->safety ? SMMUMAN_SAFETY_YES : SMMUMAN_SAFETY_NO;
+        return 0;
+    case SMMU_OP_STATUS:
+    case SMMU_OP_OBJECTS: {
+        g_autoptr(GString) t = g_string_new(NULL);
+        if (m->hdr.op == SMMU_OP_STATUS) svc_status_text(s, t);
+        else svc_objects_text(s, t);
+        g_strlcpy(r->text_buf, t->str, sizeof r->text_buf);
+        r->text = r->text_buf;
+        r->text_len = (uint32_t)strlen(r->text_buf);
+        return 0;
+    }
+    default:
+        return -ENOSYS;
+    }
+}
+
+static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
+{
+    Client *c = data;
+    Service *s = c->svc;
+    ssize_t n = recv(fd, in_buf, sizeof in_buf, MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return G_SOURCE_CONTINUE;
+    if (n <= 0) {
+        c->watch = 0;
+        client_free(s, c);
+        return G_SOURCE_REMOVE;
+    }
+    char err[256] = "";
+    int rc = n > SMMU_MSG_MAX ? -EMSGSIZE : smmu_msg_decode(in_buf, (size_t)n, false, &in_msg, err, sizeof err);
+    if (rc) {
+        /* Reply if the header can be trusted enough to address one;
+         * a client that cannot frame its messages is dropped. */
+        svc_log(s, SMMU_LOG_WARN, "client %u (pid %d): bad message: %s", c->id, (int)c->pid,
+                err[0] ? err : "too large");
+        if (n < SMMU_MSG_HDR_SIZE) {
+            c->watch = 0;
+            client_free(s, c);
+            return G_SOURCE_REMOVE;
+        }
+        memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
+        /* header fields, little-endian on the wire (docs/protocol.md) */
+        uint16_t op = (uint16_t)(in_buf[6] | in_buf[7] << 8);
+        out_msg.hdr.seq = (uint32_t)in_buf[8] | (uint32_t)in_buf[9] << 8 | (uint32_t)in_buf[10] << 16 |
+                          (uint32_t)in_buf[11] << 24;
+        out_msg.hdr.op = smmu_op_is_request(op) ? op : SMMU_OP_HELLO;
+        out_msg.hdr.status = rc;
+        send_msg(c, &out_msg, true);
+        return G_SOURCE_CONTINUE;
+    }
+    memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
+    out_msg.hdr.op = in_msg.hdr.op;
+    out_msg.hdr.seq = in_msg.hdr.seq;
+    rc = handle(s, c, &in_msg, &out_msg, err, sizeof err);
+    if (rc) {
+        svc_log(s, SMMU_LOG_DEBUG, "client %u: %s: %s (%s)", c->id, smmu_op_name(in_msg.hdr.op), g_strerror(-rc), err);
+        memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
+        out_msg.hdr.op = in_msg.hdr.op;
+        out_msg.hdr.seq = in_msg.hdr.seq;
+        out_msg.hdr.status = rc;
+    }
+    if (send_msg(c, &out_msg, true)) svc_log(s, SMMU_LOG_WARN, "client %u: reply not sent", c->id);
+    /* a queued request came in while records were pending: tell at once */
+    if (in_msg.hdr.op == SMMU_OP_XFER_NOTIFY && c->armed && c->q_len) {
+        client_send_event(c, SMMU_EV_FAULT, 0, c->q_len, NULL);
+        c->armed = false;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+    Service *s = data;
+    int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (cfd < 0) return G_SOURCE_CONTINUE;
+    Client *c = g_new0(Client, 1);
+    c->svc = s;
+    c->fd = cfd;
+    c->id = ++s->next_client;
+    c->target = fd == s->target_fd;
+    c->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        c->pid = cred.pid;
+        c->uid = cred.uid;
+        c->gid = cred.gid;
+    }
+    s->clients = g_list_append(s->clients, c);
+    c->watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client, c);
+    svc_log(s, SMMU_LOG_INFO, "client %u attached (pid %d uid %d%s)", c->id, (int)c->pid, (int)c->uid,
+            c->target ? ", target ability" : "");
+    return G_SOURCE_CONTINUE;
+}
+
+static int listen_on(const char *path, mode_t mode, int *out, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "socket path too long: %s", path);
+        return -ENAMETOOLONG;
+    }
+    strcpy(sa.sun_path, path);
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_mkdir_with_parents(dir, 0755);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    unlink(path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, g_strerror(e));
+        if (fd >= 0) close(fd);
+        return -e;
+    }
+    *out = fd;
+    return 0;
+}
+
+int svc_listen(Service *s, char *err, size_t errlen)
+{
+    /* Attaching is open to every local process (the "smmu/attach" ability);
+     * the target ability is whoever the file mode lets in. */
+    int rc = listen_on(s->cfg.attach_socket, 0666, &s->attach_fd, err, errlen);
+    if (!rc) rc = listen_on(s->cfg.target_socket, s->cfg.target_mode, &s->target_fd, err, errlen);
+    if (rc) return rc;
+    g_unix_fd_add(s->attach_fd, G_IO_IN, on_accept, s);
+    g_unix_fd_add(s->target_fd, G_IO_IN, on_accept, s);
+    return 0;
+}
+
+void svc_status_text(Service *s, GString *out)
+{
+    g_string_append_printf(out, "state=running\nvariant=%s\npid=%d\nlibrary=smmu-%s%s.so\nsafety=%s\nunits=%u\n",
+                           s->safety_variant ? "smmuman-safety" : "smmuman", (int)getpid(), s->hw->type,
+                           s->hw->safety ? "-safety" : "", s->hw->safety && s->safety_variant ? "yes" : "no",
+                           s->n_units);
+    for (unsigned i = 0; i < s->n_units; i++) g_string_append_printf(out, "unit.%u=%s\n", i, s->units[i].describe);
+    g_string_append_printf(out, "clients=%u\nobjects=%u\nfaults.seen=%llu\nfaults.unowned=%llu\nfaults.overflows=%llu\n"
+                                "pool.pages.used=%zu\npool.pages.total=%zu\n",
+                           g_list_length(s->clients), g_hash_table_size(s->objects), (unsigned long long)s->faults_seen,
+                           (unsigned long long)s->faults_unowned, (unsigned long long)s->faults_lost,
+                           pool_pages_used(s->pool), pool_pages_total(s->pool));
+    for (GList *l = s->clients; l; l = l->next) {
+        Client *c = l->data;
+        g_string_append_printf(out, "client.%u=pid:%d uid:%d target:%s objects:%u queued:%u dropped:%llu\n", c->id,
+                               (int)c->pid, (int)c->uid, c->target ? "yes" : "no", g_hash_table_size(c->objects),
+                               c->q_len, (unsigned long long)c->n_dropped);
+    }
+}
+
+void svc_objects_text(Service *s, GString *out)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->objects);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        Object *o = v;
+        g_string_append_printf(out, "object=%llu owner=%s flags=%u regions=%zu devices=", (unsigned long long)o->id,
+                               o->client ? "client" : "configuration", o->flags, region_set_count(&o->regions));
+        for (guint i = 0; i < o->devices->len; i++)
+            g_string_append_printf(out, "%s%s", i ? "," : "", ((Device *)g_ptr_array_index(o->devices, i))->label);
+        if (o->client) g_string_append_printf(out, " client=%u pid=%d", o->client->id, (int)o->client->pid);
+        if (o->origin[0]) g_string_append_printf(out, " origin=%s", o->origin);
+        g_string_append_c(out, '\n');
+        for (size_t i = 0; i < region_set_count(&o->regions); i++) {
+            const Region *r = region_set_at(&o->regions, i);
+            g_string_append_printf(out, "region=%llu start=0x%llx len=0x%llx perms=%s%s target=0x%llx\n",
+                                   (unsigned long long)o->id, (unsigned long long)r->start, (unsigned long long)r->len,
+                                   r->perms & PT_READ ? "r" : "", r->perms & PT_WRITE ? "w" : "",
+                                   (unsigned long long)r->target);
+        }
+    }
+    g_hash_table_iter_init(&it, s->devices);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        Device *d = v;
+        g_string_append_printf(out, "device=%s unit=%s sid=0x%x object=%llu\n", d->label, s->units[d->unit].name,
+                               d->sid, d->owner ? (unsigned long long)d->owner->id : 0ull);
+    }
+}

@@ -1,0 +1,148 @@
+/* smmuctl: look at a running smmuman.
+ *
+ *   smmuctl [--json] status     mode, units, clients, fault counters
+ *   smmuctl [--json] objects    objects, devices, regions, owners
+ *   smmuctl [--json] faults [--count N] [--timeout MS]   watch records as they come
+ *   smmuctl safety
+ *
+ * The socket is $SMMU_SOCKET (default /run/smmuman/attach). smmuctl is a
+ * client like any other: it sees faults that happen while it is attached. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../include/smmu.h"
+#include "../lib/proto.h"
+
+int smmu_query_text(int op, char *buf, size_t len);
+
+static const char usage[] = "usage: smmuctl [--json] status|objects|safety\n"
+                            "       smmuctl [--json] faults [--count N] [--timeout MS]\n";
+
+static void json_string(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+/* key=value lines (values may hold spaces and more k=v pairs) as a JSON
+ * object of strings; repeated keys become arrays. Human output: as is. */
+static void print_text(const char *text, bool json)
+{
+    if (!json) {
+        fputs(text, stdout);
+        return;
+    }
+    printf("[");
+    bool first = true;
+    for (const char *l = text; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        const char *eq = memchr(l, '=', n);
+        if (eq) {
+            printf("%s{", first ? "" : ",");
+            json_string(l, (size_t)(eq - l));
+            printf(":");
+            json_string(eq + 1, n - (size_t)(eq - l) - 1);
+            printf("}");
+            first = false;
+        }
+        l += n + (nl ? 1 : 0);
+    }
+    printf("]\n");
+}
+
+static int watch_faults(bool json, long count, long timeout_ms)
+{
+    int fd = smmu_xfer_fd();
+    long seen = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (count < 0 || seen < count) {
+        struct smmu_status st;
+        int have;
+        while ((count < 0 || seen < count) && (have = smmu_xfer_status(&st)) == 1) {
+            seen++;
+            const char *dir = st.flags & SSF_WRITE ? "write" : st.flags & SSF_READ ? "read" : "?";
+            char dev[48];
+            if (st.devid.type == SDT_PCI) snprintf(dev, sizeof dev, "pci:%u:%u.%u", st.devid.pci.bus, st.devid.pci.dev, st.devid.pci.func);
+            else snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st.devid.mmio.phys);
+            if (json)
+                printf("{\"device\":\"%s\",\"address\":\"0x%llx\",\"access\":\"%s\",\"reason\":%llu,\"dropped_before\":%s}\n",
+                       dev, (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific,
+                       st.flags & SSF_DROPPED_FAULTS ? "true" : "false");
+            else
+                printf("fault device=%s address=0x%llx access=%s reason=0x%llx%s\n", dev, (unsigned long long)st.fault_addr,
+                       dir, (unsigned long long)st.hw_specific, st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
+            fflush(stdout);
+        }
+        if (have < 0) {
+            fprintf(stderr, "smmuctl: %s\n", strerror(errno));
+            return 1;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (timeout_ms >= 0 && elapsed >= timeout_ms) break;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        poll(&p, 1, timeout_ms < 0 ? 1000 : (int)(timeout_ms - elapsed));
+    }
+    return count < 0 || seen >= count ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    bool json = false;
+    long count = -1, timeout_ms = -1;
+    const char *cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) count = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout_ms = strtol(argv[++i], NULL, 10);
+        else if (!cmd && argv[i][0] != '-') cmd = argv[i];
+        else {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (!cmd) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (smmu_init(0) < 0) {
+        fprintf(stderr, "smmuctl: cannot reach smmuman at %s: %s\n",
+                getenv("SMMU_SOCKET") ? getenv("SMMU_SOCKET") : SMMU_DEFAULT_SOCKET, strerror(errno));
+        return 1;
+    }
+    int status = 0;
+    static char text[SMMU_TEXT_MAX + 1];
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "objects") == 0) {
+        if (smmu_query_text(strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS, text, sizeof text) < 0) {
+            fprintf(stderr, "smmuctl: %s: %s\n", cmd, strerror(errno));
+            status = 1;
+        } else {
+            print_text(text, json);
+        }
+    } else if (strcmp(cmd, "safety") == 0) {
+        int r = smmu_safety();
+        printf(json ? "{\"safety\":\"%s\"}\n" : "safety: %s\n",
+               r == SMMUMAN_SAFETY_YES ? "yes" : r == SMMUMAN_SAFETY_NO ? "no" : "error");
+        status = r == SMMUMAN_SAFETY_ERROR;
+    } else if (strcmp(cmd, "faults") == 0) {
+        status = watch_faults(json, count, timeout_ms);
+    } else {
+        fputs(usage, stderr);
+        status = 2;
+    }
+    smmu_fini();
+    return status;
+}

@@ -1,0 +1,254 @@
+/* smmu-client: a driver process for tests and scenarios. It is a real
+ * libsmmu client (its own process, its own connection), driven by one
+ * command per line on stdin, one reply line per command on stdout:
+ *
+ *   init                                  ok | err ENAME message
+ *   obj [manual]                          ok HANDLE
+ *   destroy HANDLE
+ *   add HANDLE|- pci BUS DEV FUNC         (- detaches)
+ *   add HANDLE|- mem PHYS LEN
+ *   map HANDLE PERMS ADDR LEN [ADDR LEN ...] [target=ADDR]
+ *                                         PERMS: r w rw x none (none removes), t adds SMF_TARGET
+ *   unmap HANDLE ADDR LEN [ADDR LEN ...]
+ *   reserved pci BUS DEV FUNC             ok TOTAL [START,LEN ...]
+ *   notify signal|thread|none             one-shot registration
+ *   notified MS                           ok N (notifications delivered so far, after waiting up to MS for one)
+ *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1 | none
+ *   wait-fault MS                         like status, waiting up to MS ms (smmu_xfer_fd)
+ *   safety                                ok N
+ *   fini | exit
+ * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy". */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smmu.h"
+
+#define MAX_OBJECTS 64
+#define MAX_ENTRIES 64
+
+static struct smmu_object *objs[MAX_OBJECTS];
+static atomic_int notified;
+
+static const char *errname(int e)
+{
+    switch (e) {
+    case EBUSY: return "EBUSY";
+    case ENOENT: return "ENOENT";
+    case EINVAL: return "EINVAL";
+    case EPERM: return "EPERM";
+    case ENOMEM: return "ENOMEM";
+    case EEXIST: return "EEXIST";
+    case EIO: return "EIO";
+    case ENOTCONN: return "ENOTCONN";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOSPC: return "ENOSPC";
+    case EPROTO: return "EPROTO";
+    default: return "EOTHER";
+    }
+}
+
+static void reply_err(void) { printf("err %s %s\n", errname(errno), strerror(errno)); }
+
+static int num(const char *s, uint64_t *v)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    errno = 0;
+    *v = strtoull(s, &end, 0);
+    return errno || *end ? -1 : 0;
+}
+
+static struct smmu_object **handle(const char *s, bool allow_none, bool *none)
+{
+    uint64_t h;
+    if (none) *none = false;
+    if (allow_none && strcmp(s, "-") == 0) {
+        *none = true;
+        return NULL;
+    }
+    if (num(s, &h) || h >= MAX_OBJECTS || !objs[h]) return NULL;
+    return &objs[h];
+}
+
+static void on_signal(int sig) { (void)sig; atomic_fetch_add(&notified, 1); }
+static void on_thread(union sigval v) { (void)v; atomic_fetch_add(&notified, 1); }
+
+static void print_status(const struct smmu_status *st)
+{
+    char dev[48];
+    if (st->devid.type == SDT_PCI)
+        snprintf(dev, sizeof dev, "pci:%u:%u.%u", st->devid.pci.bus, st->devid.pci.dev, st->devid.pci.func);
+    else
+        snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st->devid.mmio.phys);
+    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d\n", dev, (unsigned long long)st->fault_addr,
+           st->flags & SSF_WRITE ? "write" : "read", (unsigned long long)st->hw_specific,
+           st->flags & SSF_DROPPED_FAULTS ? 1 : 0);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cmd_map(char **w, int n, bool unmap)
+{
+    bool none;
+    struct smmu_object **o = n > 1 ? handle(w[1], false, &none) : NULL;
+    int first = unmap ? 2 : 3;
+    if (!o || (!unmap && n < 5)) {
+        printf("err EINVAL usage\n");
+        return;
+    }
+    unsigned flags = 0;
+    uint64_t target = 0;
+    if (!unmap) {
+        const char *p = w[2];
+        if (strcmp(p, "none") != 0)
+            for (; *p; p++) flags |= *p == 'r' ? SMF_READ : *p == 'w' ? SMF_WRITE : *p == 'x' ? SMF_EXEC : *p == 't' ? SMF_TARGET : 0x100;
+        if (flags & 0x100) {
+            printf("err EINVAL perms\n");
+            return;
+        }
+    }
+    struct smmu_map_entry e[MAX_ENTRIES];
+    unsigned k = 0;
+    for (int i = first; i < n; i++) {
+        if (strncmp(w[i], "target=", 7) == 0) {
+            if (num(w[i] + 7, &target)) break;
+            continue;
+        }
+        if (i + 1 >= n || k == MAX_ENTRIES || num(w[i], &e[k].phys) || num(w[i + 1], &e[k].len)) {
+            printf("err EINVAL entries\n");
+            return;
+        }
+        k++;
+        i++;
+    }
+    if (smmu_mapping_add(*o, flags, getpid(), k, e, target) < 0) reply_err();
+    else printf("ok\n");
+}
+
+static void command(char **w, int n)
+{
+    const char *c = w[0];
+    bool none;
+    uint64_t a, b, d;
+    if (strcmp(c, "init") == 0) {
+        if (smmu_init(0) < 0) reply_err();
+        else printf("ok\n");
+    } else if (strcmp(c, "obj") == 0) {
+        int h = 0;
+        while (h < MAX_OBJECTS && objs[h]) h++;
+        struct smmu_object *o = h < MAX_OBJECTS ? smmu_obj_create(n > 1 && strcmp(w[1], "manual") == 0 ? SOCF_RESERVED_MANUAL : SOCF_NONE) : NULL;
+        if (!o) reply_err();
+        else printf("ok %d\n", h), objs[h] = o;
+    } else if (strcmp(c, "destroy") == 0) {
+        struct smmu_object **o = n == 2 ? handle(w[1], false, &none) : NULL;
+        if (!o) printf("err EINVAL handle\n");
+        else smmu_obj_destroy(*o), *o = NULL, printf("ok\n");
+    } else if (strcmp(c, "add") == 0 && n >= 3) {
+        struct smmu_object **o = handle(w[1], true, &none);
+        int rc;
+        if (!o && !none) {
+            printf("err EINVAL handle\n");
+            return;
+        }
+        if (strcmp(w[2], "pci") == 0 && n == 6 && !num(w[3], &a) && !num(w[4], &b) && !num(w[5], &d))
+            rc = smmu_device_add_pci(none ? NULL : *o, (unsigned)a, (unsigned)b, (unsigned)d);
+        else if (strcmp(w[2], "mem") == 0 && n == 5 && !num(w[3], &a) && !num(w[4], &b))
+            rc = smmu_device_add_mmio(none ? NULL : *o, a, b);
+        else {
+            printf("err EINVAL usage\n");
+            return;
+        }
+        if (rc < 0) reply_err();
+        else printf("ok\n");
+    } else if (strcmp(c, "map") == 0) {
+        cmd_map(w, n, false);
+    } else if (strcmp(c, "unmap") == 0) {
+        cmd_map(w, n, true);
+    } else if (strcmp(c, "reserved") == 0 && n == 5 && !num(w[2], &a) && !num(w[3], &b) && !num(w[4], &d)) {
+        union smmu_devid id;
+        memset(&id, 0, sizeof id);
+        id.pci = (struct smmu_devid_pci){ SDT_PCI, (unsigned)a, (unsigned)b, (unsigned)d };
+        struct smmu_map_entry e[16];
+        int total = smmu_device_report_reserved(&id, 0, e, 16);
+        if (total < 0) {
+            reply_err();
+            return;
+        }
+        printf("ok %d", total);
+        for (int i = 0; i < total && i < 16; i++) printf(" 0x%llx,0x%llx", (unsigned long long)e[i].phys, (unsigned long long)e[i].len);
+        printf("\n");
+    } else if (strcmp(c, "notify") == 0 && n == 2) {
+        struct sigevent ev;
+        memset(&ev, 0, sizeof ev);
+        if (strcmp(w[1], "signal") == 0) ev.sigev_notify = SIGEV_SIGNAL, ev.sigev_signo = SIGUSR1;
+        else if (strcmp(w[1], "thread") == 0) ev.sigev_notify = SIGEV_THREAD, ev.sigev_notify_function = on_thread;
+        else ev.sigev_notify = SIGEV_NONE;
+        if (smmu_xfer_notify(&ev) < 0) reply_err();
+        else printf("ok\n");
+    } else if (strcmp(c, "notified") == 0 && n == 2 && !num(w[1], &a)) {
+        int64_t until = now_ms() + (int64_t)a;
+        int start = atomic_load(&notified);
+        while (atomic_load(&notified) == start && now_ms() < until) usleep(1000);
+        printf("ok %d\n", atomic_load(&notified));
+    } else if (strcmp(c, "status") == 0 || (strcmp(c, "wait-fault") == 0 && n == 2 && !num(w[1], &a))) {
+        int64_t until = now_ms() + (strcmp(c, "status") == 0 ? 0 : (int64_t)a);
+        struct smmu_status st;
+        for (;;) {
+            int r = smmu_xfer_status(&st);
+            if (r < 0) {
+                reply_err();
+                return;
+            }
+            if (r == 1) {
+                print_status(&st);
+                return;
+            }
+            int64_t left = until - now_ms();
+            if (left <= 0) break;
+            struct pollfd p = { .fd = smmu_xfer_fd(), .events = POLLIN };
+            poll(&p, 1, (int)(left < 50 ? left : 50)); /* re-check: the fd is a hint */
+        }
+        printf("none\n");
+    } else if (strcmp(c, "safety") == 0) {
+        printf("ok %d\n", smmu_safety());
+    } else if (strcmp(c, "fini") == 0) {
+        smmu_fini();
+        printf("ok\n");
+    } else {
+        printf("err EINVAL unknown command '%s'\n", c);
+    }
+}
+
+int main(void)
+{
+    char line[4096];
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGUSR1, &sa, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (fgets(line, sizeof line, stdin)) {
+        char *w[MAX_ENTRIES * 2 + 8];
+        int n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, " \t\r\n", &save); t && n < (int)(sizeof w / sizeof w[0]); t = strtok_r(NULL, " \t\r\n", &save))
+            w[n++] = t;
+        if (n == 0) continue;
+        if (strcmp(w[0], "exit") == 0) break;
+        command(w, n);
+    }
+    return 0;
+}
