@@ -1,0 +1,208 @@
+/* Benchmark (not a test) of the service, issue 3's three figures:
+ *
+ *  1. pt_map of 256 pages of 4 KiB in one call, against a plain loop storing
+ *     256 8-byte entries into the same memory (median of many repetitions).
+ *  2. smmu_mapping_add end to end (client -> service -> tables -> queued
+ *     invalidation -> reply) against one register round trip through the
+ *     board agent, which is what its invalidation needs (one IQT write).
+ *  3. The service's resident memory with 64 clients holding 1,000 regions
+ *     each.
+ *
+ * Usage: service-bench (method and results: docs/performance.md) */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent-client.h"
+#include "launcher.h"
+#include "paths-bench.h"
+#include "smmu.h"
+#include "../smmuman/hw/pgtable/pgtable.h"
+
+#define ARENA_PAGES 64
+static uint8_t arena[ARENA_PAGES * 4096] __attribute__((aligned(4096)));
+static unsigned arena_used;
+
+static int a_alloc(void *ctx, uint64_t *pa)
+{
+    (void)ctx;
+    if (arena_used == ARENA_PAGES) return -ENOMEM;
+    memset(arena + arena_used * 4096, 0, 4096);
+    *pa = 0x10000000ull + arena_used++ * 4096ull;
+    return 0;
+}
+static void a_free(void *ctx, uint64_t pa) { (void)ctx; (void)pa; }
+static uint64_t *a_va(void *ctx, uint64_t pa) { (void)ctx; return (uint64_t *)(void *)(arena + (pa - 0x10000000ull)); }
+static void a_written(void *ctx, uint64_t pa) { (void)ctx; (void)pa; }
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof *v, cmp);
+    return v[n / 2];
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void bench_pgtable(void)
+{
+    enum { REPS = 2001 };
+    static double t_map[REPS], t_loop[REPS];
+    PtMem mem = { NULL, a_alloc, a_free, a_va, a_written };
+    volatile uint64_t *target = NULL;
+    for (unsigned r = 0; r < REPS; r++) {
+        PtTable t;
+        arena_used = 0;
+        pt_init(&t, &pt_format_vtd_sl, 3, 1, &mem); /* 4 KiB leaves only */
+        PtInval inv;
+        pt_inval_init(&inv);
+        double t0 = now_ns();
+        pt_map(&t, 0x40000000, 0x80000000, 256 * 4096, PT_READ | PT_WRITE, &inv);
+        t_map[r] = now_ns() - t0;
+        /* the same 256 stores into the leaf table's memory */
+        uint64_t pa;
+        unsigned perms, level;
+        pt_lookup(&t, 0x40000000, &pa, &perms, &level);
+        target = (volatile uint64_t *)(void *)(arena + (arena_used - 1) * 4096);
+        t0 = now_ns();
+        for (unsigned i = 0; i < 256; i++) target[i] = (0x80000000ull + i * 4096ull) | 3;
+        t_loop[r] = now_ns() - t0;
+        pt_fini(&t);
+    }
+    double m = median(t_map, REPS), l = median(t_loop, REPS);
+    printf("pt_map 256 x 4 KiB in one call: median %.0f ns; plain loop of 256 stores: median %.0f ns; ratio %.2f\n", m, l,
+           m / l);
+}
+
+static pid_t start_service(const char *run, char *sock, size_t socklen)
+{
+    snprintf(sock, socklen, "%s/bench.sock", run);
+    char conf[512], tsock[300];
+    snprintf(conf, sizeof conf, "platform board:%s", run);
+    snprintf(tsock, sizeof tsock, "%s/bench-target.sock", run);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2); /* one log line per client would drown the results */
+        execl(SMMU_BUILD_DIR "/smmuman", "smmuman", "foreground", "smmu", "vtd", "attach-socket", sock,
+              "target-socket", tsock, "fault-poll-ms", "1000", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++) usleep(10000);
+    return pid;
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    if (f) fclose(f);
+    return kib;
+}
+
+static void bench_service(void)
+{
+    g_autoptr(GError) err = NULL;
+    TbBoard *b = tb_board_start("q35-vtd", NULL, &err);
+    if (!b) {
+        fprintf(stderr, "service-bench: %s\n", err->message);
+        exit(1);
+    }
+    char sock[300];
+    pid_t svc = start_service(tb_board_run_dir(b), sock, sizeof sock);
+    setenv("SMMU_SOCKET", sock, 1);
+    if (smmu_init(0) < 0) {
+        perror("service-bench: smmu_init");
+        exit(1);
+    }
+    struct smmu_object *o = smmu_obj_create(0);
+    smmu_device_add_pci(o, 0, 4, 0);
+    enum { N = 1001 };
+    static double t_add[N], t_reg[N];
+    for (unsigned i = 0; i < N; i++) {
+        struct smmu_map_entry e = { .phys = 0x1000000 + (i % 64) * 4096ull, .len = 4096 };
+        double t0 = now_ns();
+        smmu_mapping_add(o, SMF_READ | SMF_WRITE, getpid(), 1, &e, 0);
+        t_add[i] = now_ns() - t0;
+    }
+    /* one register round trip through the agent, as the service's IQT write */
+    TbAgent *ag = NULL;
+    tb_agent_connect(tb_board_agent_path(b), 0, &ag, &err);
+    for (unsigned i = 0; i < N; i++) {
+        TbReply r;
+        double t0 = now_ns();
+        tb_agent_do(ag, &r, NULL, "mmio read 0xfed90000 4");
+        t_reg[i] = now_ns() - t0;
+        tb_reply_clear(&r);
+    }
+    double a = median(t_add, N), rr = median(t_reg, N);
+    printf("smmu_mapping_add (1 page, end to end): median %.1f us; one register round trip via the agent: median %.1f us; "
+           "ratio %.2f\n", a / 1e3, rr / 1e3, a / rr);
+    tb_agent_close(ag);
+    smmu_obj_destroy(o);
+    smmu_fini();
+
+    /* 64 clients with 1,000 regions each (separate pages, one call each) */
+    long before = rss_kib(svc);
+    pid_t kids[64];
+    int ready[2];
+    if (pipe(ready) < 0) exit(1);
+    for (unsigned k = 0; k < 64; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            close(ready[0]);
+            if (smmu_init(0) < 0) _exit(1);
+            struct smmu_object *obj = smmu_obj_create(0);
+            static struct smmu_map_entry e[1000];
+            for (unsigned i = 0; i < 1000; i++) e[i] = (struct smmu_map_entry){ .phys = 0x2000000 + (k * 1000ull + i) * 8192, .len = 4096 };
+            int rc = obj ? smmu_mapping_add(obj, SMF_READ, getpid(), 1000, e, 0) : -1;
+            char c = rc == 0 ? 'y' : 'n';
+            if (write(ready[1], &c, 1) != 1) _exit(1);
+            pause(); /* hold the regions until measured */
+            _exit(0);
+        }
+    }
+    close(ready[1]);
+    unsigned ok = 0;
+    for (unsigned k = 0; k < 64; k++) {
+        char c;
+        if (read(ready[0], &c, 1) == 1 && c == 'y') ok++;
+    }
+    long after = rss_kib(svc);
+    printf("service RSS: %ld KiB at rest, %ld KiB (%.1f MiB) with %u clients x 1000 regions\n", before, after,
+           after / 1024.0, ok);
+    for (unsigned k = 0; k < 64; k++) kill(kids[k], SIGKILL), waitpid(kids[k], NULL, 0);
+    kill(svc, SIGKILL);
+    waitpid(svc, NULL, 0);
+    char f[400];
+    snprintf(f, sizeof f, "%s/bench-target.sock", tb_board_run_dir(b));
+    unlink(f);
+    unlink(sock);
+    tb_board_stop(b, NULL);
+}
+
+int main(void)
+{
+    bench_pgtable();
+    bench_service();
+    return 0;
+}
