@@ -1,10 +1,12 @@
 /* libsmmu: the client side of smmuman (smmu.h).
  *
- * One connection per process, made by smmu_init(). A reader thread owns the
- * socket's incoming side: it hands replies to the waiting caller and handles
- * events (fault notifications, DSS) whenever they come, so a SIGEV_SIGNAL or
- * SIGEV_THREAD notification does not wait for the application to call in.
- * Requests are serialised: one outstanding at a time. */
+ * One connection per process, made by smmu_init(). Requests are serialised,
+ * one in flight at a time, and the calling thread reads its own reply
+ * (handling any event that comes first): a reply costs no thread hand-off.
+ * Between requests a reader thread watches the socket, so events (fault
+ * notifications, DSS) are handled when they come and a SIGEV_SIGNAL or
+ * SIGEV_THREAD notification does not wait for the application to call in. */
+#include <poll.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,18 +32,18 @@ struct smmu_object {
 static struct {
     pthread_mutex_t lock;     /* guards everything below */
     pthread_mutex_t request;  /* one request in flight */
-    pthread_cond_t cond;
+    pthread_cond_t idle;      /* in_flight went false, or stopping */
     int fd, efd;
-    bool up, dead;
+    bool up, dead, stopping;
+    bool in_flight;           /* the caller reads the socket; the reader keeps off */
     pthread_t reader;
-    uint32_t seq, want;
-    bool have_reply;
+    uint32_t seq;
     SmmuMsg *reply, *req, *ev;
     bool armed;
     struct sigevent notify;
     char dss[256];
 } L = { .lock = PTHREAD_MUTEX_INITIALIZER, .request = PTHREAD_MUTEX_INITIALIZER,
-        .cond = PTHREAD_COND_INITIALIZER, .fd = -1, .efd = -1 };
+        .idle = PTHREAD_COND_INITIALIZER, .fd = -1, .efd = -1 };
 
 static void *notify_thread(void *arg)
 {
@@ -75,43 +77,53 @@ static void deliver_notification(void)
     }
 }
 
+/* Handles one received event (called with L.lock held). */
+static void handle_event(const SmmuMsg *m)
+{
+    if (m->hdr.op == SMMU_EV_FAULT) {
+        uint64_t one = 1;
+        if (m->pending && write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+        deliver_notification();
+    } else if (m->hdr.op == SMMU_EV_DSS) {
+        snprintf(L.dss, sizeof L.dss, "%s", m->text ? m->text : "");
+        L.dead = true;
+    }
+}
+
+/* Reads one packet without blocking into L.ev: 1 got one, 0 none yet, -1
+ * the service is gone or spoke nonsense (L.dead set). L.lock held. */
+static int receive(void)
+{
+    static uint8_t buf[SMMU_MSG_MAX + 1];
+    char err[200];
+    ssize_t n = recv(L.fd, buf, sizeof buf, MSG_TRUNC | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    if (n <= 0 || n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
+        L.dead = true;
+        return -1;
+    }
+    return 1;
+}
+
 static void *reader(void *arg)
 {
     (void)arg;
-    static uint8_t buf[SMMU_MSG_MAX + 1];
-    char err[200];
     for (;;) {
-        ssize_t n = recv(L.fd, buf, sizeof buf, MSG_TRUNC);
-        if (n < 0 && errno == EINTR) continue;
         pthread_mutex_lock(&L.lock);
-        if (n <= 0 || n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
-            /* the service is gone (or speaks nonsense): fail every call from now on */
-            L.dead = true;
-            pthread_cond_broadcast(&L.cond);
-            pthread_mutex_unlock(&L.lock);
-            return NULL;
-        }
-        if (L.ev->hdr.op == SMMU_EV_FAULT) {
-            uint64_t one = 1;
-            if (L.ev->pending && write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
-            deliver_notification();
-        } else if (L.ev->hdr.op == SMMU_EV_DSS) {
-            snprintf(L.dss, sizeof L.dss, "%s", L.ev->text ? L.ev->text : "");
-            L.dead = true;
-            pthread_cond_broadcast(&L.cond);
-        } else if (L.ev->hdr.seq == L.want && !L.have_reply) {
-            /* swap buffers rather than copy 130 KiB */
-            SmmuMsg *t = L.reply;
-            L.reply = L.ev;
-            L.ev = t;
-            L.have_reply = true;
-            pthread_cond_broadcast(&L.cond);
-        }
+        while (L.in_flight && !L.stopping) pthread_cond_wait(&L.idle, &L.lock);
+        bool stop = L.stopping || L.dead;
+        pthread_mutex_unlock(&L.lock);
+        if (stop) return NULL;
+        struct pollfd p = { .fd = L.fd, .events = POLLIN };
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) return NULL;
+        pthread_mutex_lock(&L.lock);
+        /* a request went out meanwhile: what arrived is its caller's to read */
+        if (!L.in_flight && !L.stopping && receive() == 1) handle_event(L.ev);
         pthread_mutex_unlock(&L.lock);
     }
 }
 
-/* Sends L.req and waits for its reply in L.reply. Returns 0 or -errno
+/* Sends L.req and reads until its reply is in L.reply. Returns 0 or -errno
  * (the reply's status, or the failure to get one). Caller holds L.request. */
 static int transact(void)
 {
@@ -122,19 +134,42 @@ static int transact(void)
         return L.up ? -EIO : -ENOTCONN;
     }
     L.req->hdr.seq = ++L.seq ? L.seq : ++L.seq;
-    L.want = L.req->hdr.seq;
-    L.have_reply = false;
+    L.in_flight = true;
     pthread_mutex_unlock(&L.lock);
+    int status = 0;
     int n = smmu_msg_encode(L.req, false, buf, sizeof buf);
-    if (n < 0) return n;
-    if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) return -EIO;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += REPLY_TIMEOUT_S;
+    if (n < 0) status = n;
+    else if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) status = -EIO;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (status == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = REPLY_TIMEOUT_S * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0) {
+            status = -ETIMEDOUT;
+            break;
+        }
+        struct pollfd p = { .fd = L.fd, .events = POLLIN };
+        if (poll(&p, 1, (int)left) <= 0) continue;
+        pthread_mutex_lock(&L.lock);
+        int got = receive();
+        if (got == 1 && smmu_op_is_event(L.ev->hdr.op)) handle_event(L.ev);
+        else if (got == 1 && L.ev->hdr.seq == L.req->hdr.seq) {
+            SmmuMsg *t = L.reply; /* swap rather than copy 130 KiB */
+            L.reply = L.ev;
+            L.ev = t;
+            got = 2;
+        }
+        if (L.dead) status = -EIO;
+        pthread_mutex_unlock(&L.lock);
+        if (got == 2) {
+            status = L.reply->hdr.status;
+            break;
+        }
+    }
     pthread_mutex_lock(&L.lock);
-    int rc = 0;
-    while (!L.have_reply && !L.dead && rc == 0) rc = pthread_cond_timedwait(&L.cond, &L.lock, &until);
-    int status = L.have_reply ? L.reply->hdr.status : L.dead ? -EIO : -ETIMEDOUT;
+    L.in_flight = false;
+    pthread_cond_broadcast(&L.idle);
     pthread_mutex_unlock(&L.lock);
     return status;
 }
@@ -176,6 +211,8 @@ SMMU_EXPORT int smmu_init(unsigned flags)
     }
     L.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     L.dead = false;
+    L.stopping = false;
+    L.in_flight = false;
     L.dss[0] = '\0';
     if (L.efd < 0 || pthread_create(&L.reader, NULL, reader, NULL) != 0) {
         int e = errno ? errno : EAGAIN;
@@ -200,7 +237,11 @@ SMMU_EXPORT int smmu_init(unsigned flags)
 SMMU_EXPORT void smmu_fini(void)
 {
     if (!L.up) return;
-    shutdown(L.fd, SHUT_RDWR); /* wakes the reader */
+    pthread_mutex_lock(&L.lock);
+    L.stopping = true;
+    pthread_cond_broadcast(&L.idle);
+    pthread_mutex_unlock(&L.lock);
+    shutdown(L.fd, SHUT_RDWR); /* wakes the reader's poll */
     pthread_join(L.reader, NULL);
     close(L.fd);
     close(L.efd);

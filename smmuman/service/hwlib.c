@@ -13,6 +13,7 @@
 static int env_reg_read(void *ctx, uint64_t pa, unsigned size, uint64_t *val)
 {
     Service *s = ctx;
+    s->reg_accesses++;
     int rc = platform_reg_read(s->platform, pa, size, val);
     if (rc) svc_log(s, SMMU_LOG_ERROR, "%s", platform_error(s->platform));
     return rc;
@@ -21,6 +22,7 @@ static int env_reg_read(void *ctx, uint64_t pa, unsigned size, uint64_t *val)
 static int env_reg_write(void *ctx, uint64_t pa, unsigned size, uint64_t val)
 {
     Service *s = ctx;
+    s->reg_accesses++;
     int rc = platform_reg_write(s->platform, pa, size, val);
     if (rc) svc_log(s, SMMU_LOG_ERROR, "%s", platform_error(s->platform));
     return rc;

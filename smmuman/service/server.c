@@ -247,10 +247,10 @@ void svc_status_text(Service *s, GString *out)
                            s->n_units);
     for (unsigned i = 0; i < s->n_units; i++) g_string_append_printf(out, "unit.%u=%s\n", i, s->units[i].describe);
     g_string_append_printf(out, "clients=%u\nobjects=%u\nfaults.seen=%llu\nfaults.unowned=%llu\nfaults.overflows=%llu\n"
-                                "pool.pages.used=%zu\npool.pages.total=%zu\n",
+                                "pool.pages.used=%zu\npool.pages.total=%zu\nregister.accesses=%llu\n",
                            g_list_length(s->clients), g_hash_table_size(s->objects), (unsigned long long)s->faults_seen,
                            (unsigned long long)s->faults_unowned, (unsigned long long)s->faults_lost,
-                           pool_pages_used(s->pool), pool_pages_total(s->pool));
+                           pool_pages_used(s->pool), pool_pages_total(s->pool), (unsigned long long)s->reg_accesses);
     for (GList *l = s->clients; l; l = l->next) {
         Client *c = l->data;
         g_string_append_printf(out, "client.%u=pid:%d uid:%d target:%s objects:%u queued:%u dropped:%llu\n", c->id,

@@ -91,6 +91,7 @@ struct Service {
     bool in_dss;
     /* fault statistics */
     uint64_t faults_seen, faults_unowned, faults_lost;
+    uint64_t reg_accesses; /* register reads and writes, all units */
 };
 
 /* log.c */

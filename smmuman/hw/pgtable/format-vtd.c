@@ -45,4 +45,5 @@ const PtFormat pt_format_vtd_sl = {
     .table = vtd_table,
     .leaf = vtd_leaf,
     .decode = vtd_decode,
+    .linear = true, /* address bits 51:12 hold the address itself */
 };

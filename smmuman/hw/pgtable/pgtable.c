@@ -272,6 +272,15 @@ static bool table_merges(const PtTable *t, const uint64_t *va, unsigned level, u
         return false;
     if (f->decode(va[0], level, &pa0, &perms0) != PT_ENTRY_LEAF || (pa0 & level_mask(level + 1)))
         return false;
+    if (f->linear) {
+        /* same flags and contiguous addresses is one raw comparison each;
+         * the first mismatch (usually early) ends it */
+        for (unsigned i = 1; i < PT_ENTRIES; i++)
+            if (va[i] != va[0] + i * PT_LEVEL_SIZE(level))
+                return false;
+        *leaf = f->leaf(pa0, perms0, level + 1);
+        return true;
+    }
     for (unsigned i = 1; i < PT_ENTRIES; i++)
         if (f->decode(va[i], level, &pa, &perms) != PT_ENTRY_LEAF || perms != perms0 ||
             pa != pa0 + i * PT_LEVEL_SIZE(level))
@@ -299,6 +308,31 @@ static uint64_t take_page(Walk *w)
 }
 
 static bool walk_table(Walk *w, Tbl *tb, unsigned level, uint64_t base, uint64_t s, uint64_t e);
+
+/* Level 0 of a linear format: every entry is a 4 KiB leaf (or nothing), so
+ * the run is one loop of stores, the cost a driver filling a table by hand
+ * would pay. Unchanged entries are not rewritten. */
+static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
+{
+    const unsigned first = entry_index(s, 0), last = entry_index(e - 1, 0);
+    const uint64_t entry0 = w->unmap ? 0 : w->t->fmt->leaf(w->pa + (s - w->iova), w->perms, 0);
+    const uint64_t step = w->unmap ? 0 : PT_PAGE_SIZE;
+    uint64_t *va = tb->va;
+    unsigned lo = PT_ENTRIES, hi = 0;
+    for (unsigned i = first; i <= last; i++) {
+        const uint64_t entry = entry0 + (uint64_t)(i - first) * step;
+        if (va[i] == entry)
+            continue;
+        store_entry(&va[i], entry);
+        if (lo == PT_ENTRIES)
+            lo = i;
+        hi = i;
+    }
+    if (lo == PT_ENTRIES)
+        return false;
+    widen(w->inv, base + (uint64_t)lo * PT_PAGE_SIZE, base + ((uint64_t)hi + 1) * PT_PAGE_SIZE);
+    return true;
+}
 
 /* Applies the request to [s, e), the part of entry i (at `level`, mapping
  * from eb) it covers. Returns whether the entry changed. */
@@ -401,6 +435,8 @@ static bool walk_table(Walk *w, Tbl *tb, unsigned level, uint64_t base, uint64_t
     /* Only entries above level 0 can need a table page. */
     if (w->dry && level == 0)
         return false;
+    if (level == 0 && w->t->fmt->linear)
+        return fill_leaves(w, tb, base, s, e);
     const uint64_t size = PT_LEVEL_SIZE(level);
     const unsigned last = entry_index(e - 1, level);
     for (unsigned i = entry_index(s, level); i <= last; i++) {

@@ -39,6 +39,10 @@ typedef struct PtFormat {
     uint64_t (*table)(uint64_t table_pa); /* entry pointing to a next-level table */
     uint64_t (*leaf)(uint64_t pa, unsigned perms, unsigned level);
     PtEntryKind (*decode)(uint64_t entry, unsigned level, uint64_t *pa, unsigned *perms);
+    /* The address sits in a leaf as a plain bit field, so the leaf for
+     * pa + k is the leaf for pa plus k (k a multiple of the leaf size). The
+     * walker then fills and compares runs of entries without a call each. */
+    bool linear;
 } PtFormat;
 
 /* Table memory, provided by the caller. */
