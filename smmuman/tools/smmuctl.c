@@ -34,27 +34,54 @@ static void json_string(const char *s, size_t n)
     putchar('"');
 }
 
-/* key=value lines (values may hold spaces and more k=v pairs) as a JSON
- * object of strings; repeated keys become arrays. Human output: as is. */
-static void print_text(const char *text, bool json)
+/* JSON for tools. status: one object, one key per line (values may hold
+ * spaces). objects: an array, one object per line, from its space-separated
+ * key=value words; "kind" is the line's first key. Human output: as is. */
+static void json_status(const char *text)
 {
-    if (!json) {
-        fputs(text, stdout);
-        return;
-    }
-    printf("[");
+    printf("{");
     bool first = true;
     for (const char *l = text; *l;) {
         const char *nl = strchr(l, '\n');
         size_t n = nl ? (size_t)(nl - l) : strlen(l);
         const char *eq = memchr(l, '=', n);
         if (eq) {
-            printf("%s{", first ? "" : ",");
+            printf("%s", first ? "" : ",");
             json_string(l, (size_t)(eq - l));
             printf(":");
             json_string(eq + 1, n - (size_t)(eq - l) - 1);
-            printf("}");
             first = false;
+        }
+        l += n + (nl ? 1 : 0);
+    }
+    printf("}\n");
+}
+
+static void json_objects(const char *text)
+{
+    printf("[");
+    bool first_line = true;
+    for (const char *l = text; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        const char *eq = memchr(l, '=', n);
+        if (eq) {
+            printf("%s{\"kind\":", first_line ? "" : ",");
+            json_string(l, (size_t)(eq - l));
+            first_line = false;
+            for (const char *w = l; w < l + n;) {
+                const char *sp = memchr(w, ' ', (size_t)(l + n - w));
+                const char *end = sp ? sp : l + n;
+                const char *e = memchr(w, '=', (size_t)(end - w));
+                if (e) {
+                    printf(",");
+                    json_string(w, (size_t)(e - w));
+                    printf(":");
+                    json_string(e + 1, (size_t)(end - e - 1));
+                }
+                w = end + 1;
+            }
+            printf("}");
         }
         l += n + (nl ? 1 : 0);
     }
@@ -129,8 +156,12 @@ int main(int argc, char **argv)
         if (smmu_query_text(strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS, text, sizeof text) < 0) {
             fprintf(stderr, "smmuctl: %s: %s\n", cmd, strerror(errno));
             status = 1;
+        } else if (!json) {
+            fputs(text, stdout);
+        } else if (strcmp(cmd, "status") == 0) {
+            json_status(text);
         } else {
-            print_text(text, json);
+            json_objects(text);
         }
     } else if (strcmp(cmd, "safety") == 0) {
         int r = smmu_safety();

@@ -42,6 +42,17 @@ static void dma(Svc *s, const char *dev, const char *dir, uint64_t addr)
     g_free(board_ok(&s->b, "dma %s %s 0x%llx %d", dev, dir, (unsigned long long)addr, LEN));
 }
 
+static char *smmuctl(Svc *s, const char *args)
+{
+    g_autofree char *ctl = g_build_filename(SMMU_BUILD_DIR, "smmuctl", NULL);
+    g_autofree char *cmd = g_strdup_printf("env SMMU_SOCKET=%s %s %s", s->sock, ctl, args);
+    char *out = NULL;
+    int status;
+    ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+    ck_assert_msg(g_spawn_check_wait_status(status, NULL), "smmuctl %s failed", args);
+    return out;
+}
+
 START_TEST(mapped_regions_have_exactly_their_permissions)
 {
     Svc s;
@@ -225,11 +236,7 @@ START_TEST(thousand_rogue_dmas_add_up)
     ck_assert_uint_eq(flagged, 1); /* the flag rides on the next record read after drops */
     /* recorded + dropped + lost to hardware overflow = injected, from the
      * service's own counters as smmuctl shows them (the idle client is client 1) */
-    g_autofree char *ctl = g_build_filename(SMMU_BUILD_DIR, "smmuctl", NULL);
-    g_autofree char *cmd = g_strdup_printf("env SMMU_SOCKET=%s %s status", s.sock, ctl);
-    g_autofree char *out = NULL;
-    int wait_status;
-    ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, &wait_status, NULL));
+    g_autofree char *out = smmuctl(&s, "status");
     unsigned long dropped = 0, overflows = 99, seen = 0;
     char *p = strstr(out, "client.1=");
     ck_assert_ptr_nonnull(p);
@@ -375,6 +382,30 @@ START_TEST(target_mappings_need_the_target_socket)
 }
 END_TEST
 
+START_TEST(smmuctl_shows_objects_devices_and_regions)
+{
+    Svc s;
+    Cli c;
+    svc_start(&s, "q35-vtd", "smmuman", NULL, true);
+    cli_start(&c, &s, false);
+    g_free(cli_ok(&c, "obj"));
+    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    g_free(cli_ok(&c, "map 0 r 0x%llx 0x1800", X));
+    g_autofree char *human = smmuctl(&s, "objects");
+    ck_assert_msg(strstr(human, "devices=pci:0:4.0") && strstr(human, "start=0x100000 len=0x1800 perms=r "),
+                  "%s", human);
+    g_autofree char *json = smmuctl(&s, "--json objects");
+    ck_assert_msg(strstr(json, "{\"kind\":\"region\"") && strstr(json, "\"len\":\"0x1800\"") &&
+                  strstr(json, "\"perms\":\"r\"") && strstr(json, "\"device\":\"pci:0:4.0\""), "%s", json);
+    g_autofree char *status = smmuctl(&s, "--json status");
+    ck_assert_msg(g_str_has_prefix(status, "{\"state\":\"running\"") && strstr(status, "\"units\":\"1\""), "%s", status);
+    g_autofree char *safety = smmuctl(&s, "safety");
+    ck_assert_str_eq(safety, "safety: no\n");
+    cli_stop(&c);
+    svc_stop(&s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("vtd-service");
@@ -392,6 +423,7 @@ int main(void)
     tcase_add_loop_test(tc, stopping_or_killing_the_service_leaves_dma_blocked, 0, 2);
     tcase_add_loop_test(tc, notification_is_one_shot, 0, 2);
     tcase_add_test(tc, target_mappings_need_the_target_socket);
+    tcase_add_test(tc, smmuctl_shows_objects_devices_and_regions);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
