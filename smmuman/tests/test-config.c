@@ -3,6 +3,8 @@
  * test. Error messages are compared whole: their location and wording are the
  * interface a user sees. */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1013,9 +1015,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(config_suite());
 }

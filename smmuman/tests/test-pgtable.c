@@ -7,6 +7,8 @@
  * bits (not pgtable.h's decode, not vtd-sl.h), doing what QEMU's model does:
  * permissions ANDed along the walk, reserved bits fault. */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
@@ -1468,9 +1470,5 @@ static Suite *pgtable_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pgtable_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(pgtable_suite());
 }

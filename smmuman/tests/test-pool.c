@@ -1,5 +1,7 @@
 /* Unit tests: the table pool and its integrity digests. */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +60,5 @@ int main(void)
     tcase_add_test(tc, allocates_zeroed_pages_until_full);
     tcase_add_test(tc, scrub_catches_changes_behind_its_back);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

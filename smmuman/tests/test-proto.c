@@ -5,6 +5,8 @@
  * decoder cannot hide itself, and a few encodings are pinned against
  * hand-written bytes. SmmuMsg is ~130 KiB: always on the heap. */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1453,9 +1455,5 @@ static Suite *proto_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(proto_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(proto_suite());
 }

@@ -2,6 +2,8 @@
  * removal with splits, shared pages, translations), checked against a
  * page-by-page model written independently. */
 #include <check.h>
+
+#include "check-run.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -234,9 +236,5 @@ static Suite *regions_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(regions_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(regions_suite());
 }

@@ -2,6 +2,8 @@
  * Nothing is programmed in the IOMMUs here, so every board passes DMA
  * through (VT-d TE=0, SMMUv3 SMMUEN=0 with GBPA.ABORT clear). */
 #include <check.h>
+
+#include "../../smmuman/tests/check-run.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -460,9 +462,5 @@ static Suite *board_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(board_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(board_suite());
 }

@@ -1,6 +1,8 @@
 /* Unit tests: the agent's request grammar, strict numbers and board
  * definitions. Pure functions, no QEMU. */
 #include <check.h>
+
+#include "../../smmuman/tests/check-run.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,9 +223,5 @@ static Suite *parsers_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(parsers_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(parsers_suite());
 }

@@ -9,6 +9,8 @@
  * lacking its permission fails without any record: rogue DMAs here wait
  * for each record, and touch a page with the forbidden access first. */
 #include <check.h>
+
+#include "../../smmuman/tests/check-run.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -425,9 +427,5 @@ int main(void)
     tcase_add_test(tc, target_mappings_need_the_target_socket);
     tcase_add_test(tc, smmuctl_shows_objects_devices_and_regions);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(su);
 }
