@@ -42,6 +42,9 @@ void svc_dss(Service *s, const char *fmt, ...)
             svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
     svc_write_status(s, "dss", reason);
     for (GList *l = s->clients; l; l = l->next) client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
+    /* nobody is listening any more: leave no socket for a client to find */
+    if (s->attach_fd >= 0) unlink(s->cfg.attach_socket);
+    if (s->target_fd >= 0) unlink(s->cfg.target_socket);
     fflush(NULL);
     exit(SMMU_EXIT_DSS);
 }

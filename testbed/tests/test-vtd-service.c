@@ -253,6 +253,59 @@ START_TEST(thousand_rogue_dmas_add_up)
 }
 END_TEST
 
+START_TEST(hardware_overflow_is_counted_not_hidden)
+{
+    Svc s;
+    Cli c;
+    svc_start(&s, "q35-vtd", "smmuman", "smmu vtd\nfault-poll-ms 1000", true);
+    cli_start(&c, &s, false);
+    /* Two devices fault before the service drains: VT-d keeps the first and
+     * flags the second as overflow (PFO); the second cannot be shown. */
+    g_free(board_ok(&s.b, "storm edu0,edu1 write 0x%llx 64 2", (unsigned long long)Z));
+    expect_fault(&c, EDU0, Z, true);
+    expect_no_fault(&c, 100);
+    g_autofree char *status = smmuctl(&s, "status");
+    ck_assert_msg(strstr(status, "faults.overflows=1\n"), "%s", status);
+    /* recording works again once the overflow was acknowledged */
+    dma(&s, "edu1", "write", Z + 4096);
+    expect_fault(&c, EDU1, Z + 4096, true);
+    cli_stop(&c);
+    svc_stop(&s);
+}
+END_TEST
+
+START_TEST(reserved_regions_from_the_configuration)
+{
+    Svc s;
+    Cli c;
+    svc_start(&s, "q35-vtd", "smmuman", "smmu vtd\ndevice pci:0:5.0\nreserved 380000,4096", true);
+    /* reachable from start-up, identity mapped, with no client at all */
+    fill(&s, 0x380000, 0x4d);
+    dma(&s, "edu1", "read", 0x380000);
+    fill(&s, 0x380000, 0x00);
+    dma(&s, "edu1", "write", 0x380000);
+    check_ram(&s, 0x380000, 0x4d, "reserved region");
+    cli_start(&c, &s, false);
+    g_autofree char *rep = cli_ok(&c, "reserved pci 0 5 0");
+    ck_assert_str_eq(rep, "ok 1 0x380000,0x1000");
+    /* a client may take the device; its reserved region comes along... */
+    g_free(cli_ok(&c, "obj"));
+    g_free(cli_ok(&c, "add 0 pci 0 5 0"));
+    fill(&s, 0x380000, 0x00);
+    dma(&s, "edu1", "write", 0x380000);
+    check_ram(&s, 0x380000, 0x4d, "reserved region in a client's object");
+    /* ...unless the client manages reserved regions itself */
+    g_free(cli_ok(&c, "obj manual"));
+    g_free(cli_ok(&c, "add 1 pci 0 5 0"));
+    fill(&s, 0x380000, 0x00);
+    dma(&s, "edu1", "write", 0x380000);
+    check_ram(&s, 0x380000, 0x00, "SOCF_RESERVED_MANUAL object");
+    expect_fault(&c, EDU1, 0x380000, true);
+    cli_stop(&c);
+    svc_stop(&s);
+}
+END_TEST
+
 START_TEST(dss_required_hardware_not_present)
 {
     Svc s;
@@ -328,6 +381,9 @@ START_TEST(stopping_or_killing_the_service_leaves_dma_blocked)
         ck_assert_int_eq(svc_wait_exit(&s, 5000), 3);
         g_autofree char *reason = svc_status_field(&s, "reason");
         ck_assert_msg(strstr(reason, "stopped by a signal"), "%s", reason);
+        ck_assert(!g_file_test(s.sock, G_FILE_TEST_EXISTS)); /* no stale socket */
+        g_autofree char *after = cli(&c, "safety"); /* the client was told */
+        ck_assert_str_eq(after, "ok -1");
         fill(&s, Y, 0x32);
         dma(&s, "edu0", "write", Y);
         check_ram(&s, Y, 0x32, "even mapped memory after a DSS");
@@ -419,6 +475,8 @@ int main(void)
     tcase_add_test(tc, one_owner_per_device_and_cleanup_on_disconnect);
     tcase_add_test(tc, startup_mapping_from_the_configuration);
     tcase_add_test(tc, thousand_rogue_dmas_add_up);
+    tcase_add_test(tc, hardware_overflow_is_counted_not_hidden);
+    tcase_add_test(tc, reserved_regions_from_the_configuration);
     tcase_add_test(tc, dss_required_hardware_not_present);
     tcase_add_test(tc, dss_bad_configuration_blocks_dma);
     tcase_add_test(tc, dss_on_corrupted_table_memory);
