@@ -202,12 +202,15 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
     int rc = rd(u, VTD_REG_GSTS, 4, &sts);
     if (rc) return rc;
     u->gsts_keep = (uint32_t)sts & VTD_GSTS_PERSISTENT;
-    void *sva;
-    if ((rc = alloc_page(u, &u->root_pa, &u->root)) || (rc = alloc_page(u, &u->iq_pa, &u->iq)) ||
+    void *sva, *iqva;
+    /* The queue changes with every invalidation and the status word is
+     * written by the hardware: neither can carry a digest for the scrub. */
+    if ((rc = alloc_page(u, &u->root_pa, &u->root)) || (rc = u->env.hw_page(u->env.ctx, &u->iq_pa, &iqva)) ||
         (rc = u->env.hw_page(u->env.ctx, &u->status_pa, &sva))) {
         snprintf(err, errlen, "%s: no table memory", u->name);
         return rc;
     }
+    u->iq = iqva;
     u->status = sva;
     /* Root first: if translation is already on, this blocks at once. */
     if ((rc = wr(u, VTD_REG_RTADDR, 8, u->root_pa)) ||
@@ -341,7 +344,9 @@ static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint6
                  (unsigned long long)iova, (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
         return rc;
     }
+#ifndef SMMU_MUTATION_NO_INVALIDATION
     if (inv.start != inv.end && (rc = inval_domain(u, d->did, err, errlen))) return rc;
+#endif
     pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
     return 0;
 }

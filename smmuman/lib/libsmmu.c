@@ -27,6 +27,7 @@
 
 struct smmu_object {
     uint64_t id;
+    struct smmu_object *next; /* live objects, so that smmu_fini() can tear them down */
 };
 
 static struct {
@@ -39,6 +40,7 @@ static struct {
     pthread_t reader;
     uint32_t seq;
     SmmuMsg *reply, *req, *ev;
+    struct smmu_object *objects;
     bool armed;
     struct sigevent notify;
     char dss[256];
@@ -237,6 +239,11 @@ SMMU_EXPORT int smmu_init(unsigned flags)
 SMMU_EXPORT void smmu_fini(void)
 {
     if (!L.up) return;
+    /* Destroy every object we still hold, each confirmed by the service,
+     * before hanging up: when smmu_fini() returns, no device can reach the
+     * buffers any more, so the caller may free them at once. (Hanging up
+     * alone would leave that to the service, a moment later.) */
+    while (L.objects) smmu_obj_destroy(L.objects);
     pthread_mutex_lock(&L.lock);
     L.stopping = true;
     pthread_cond_broadcast(&L.idle);
@@ -265,12 +272,23 @@ SMMU_EXPORT struct smmu_object *smmu_obj_create(unsigned flags)
         errno = -rc;
         return NULL;
     }
+    pthread_mutex_lock(&L.lock);
+    o->next = L.objects;
+    L.objects = o;
+    pthread_mutex_unlock(&L.lock);
     return o;
 }
 
 SMMU_EXPORT void smmu_obj_destroy(struct smmu_object *obj)
 {
     if (!obj) return;
+    pthread_mutex_lock(&L.lock);
+    for (struct smmu_object **p = &L.objects; *p; p = &(*p)->next)
+        if (*p == obj) {
+            *p = obj->next;
+            break;
+        }
+    pthread_mutex_unlock(&L.lock);
     pthread_mutex_lock(&L.request);
     new_request(SMMU_OP_OBJ_DESTROY);
     L.req->obj = obj->id;

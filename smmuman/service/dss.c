@@ -37,9 +37,14 @@ void svc_dss(Service *s, const char *fmt, ...)
     }
     s->in_dss = true;
     svc_log(s, SMMU_LOG_ERROR, "entering Design Safe State: %s", reason);
+#ifndef SMMU_MUTATION_DSS_NO_BLOCK
+    /* no unit of ours is open (bad configuration, unit not found): block
+     * what the firmware describes rather than leave it passing DMA */
+    if (s->n_units == 0) svc_block_described_units(s);
     for (unsigned i = 0; i < s->n_units; i++)
         if (s->units[i].hw && s->hw->block_all(s->units[i].hw))
             svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
+#endif
     svc_write_status(s, "dss", reason);
     for (GList *l = s->clients; l; l = l->next) client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
     /* nobody is listening any more: leave no socket for a client to find */

@@ -68,6 +68,12 @@ static void on_fault(void *opaque, const SmmuHwFault *f)
     char owner[128] = "none";
     if (d) {
         rec.devid = d->id;
+#ifdef SMMU_MUTATION_WRONG_CLIENT
+        if (d->owner && d->owner->client && s->clients)
+            snprintf(owner, sizeof owner, "client %u (pid %d)", ((Client *)s->clients->data)->id,
+                     (int)((Client *)s->clients->data)->pid);
+        else
+#endif
         if (d->owner && d->owner->client)
             snprintf(owner, sizeof owner, "client %u (pid %d)", d->owner->client->id, (int)d->owner->client->pid);
         else if (d->owner)

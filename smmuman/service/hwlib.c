@@ -145,3 +145,31 @@ int svc_open_units(Service *s, char *err, size_t errlen)
     }
     return rc;
 }
+
+/* For the DSS when no configured unit could be opened (a bad configuration,
+ * a unit at a wrong address): open whatever units the firmware describes,
+ * which leaves each blocking everything. Best effort, never fails loudly. */
+void svc_block_described_units(Service *s)
+{
+    char err[256];
+    const char *spec = s->cfg.platform ? s->cfg.platform : g_getenv("SMMU_PLATFORM");
+    if (!s->platform && (!spec || platform_open(spec, &s->platform, err, sizeof err))) return;
+    if (!s->pool) {
+        uint64_t base, size;
+        platform_pool(s->platform, &base, &size);
+        if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size)))) return;
+    }
+    /* blocking matters more now than which variant of the library does it */
+    s->cfg.safety = CFG_SAFETY_NONE;
+    const PlatformUnit *pu;
+    unsigned n = platform_units(s->platform, &pu);
+    for (unsigned i = 0; i < n; i++) {
+        if (!s->hw) {
+            g_free(s->cfg.smmu_type);
+            s->cfg.smmu_type = g_strdup(pu[i].kind);
+            if (svc_load_library(s, err, sizeof err)) continue;
+        }
+        if (strcmp(s->hw->type, pu[i].kind) == 0 && add_unit(s, pu[i].name, pu[i].base, -1, -1, err, sizeof err) == 0)
+            svc_log(s, SMMU_LOG_INFO, "%s: opened for the DSS, blocking all DMA", pu[i].name);
+    }
+}

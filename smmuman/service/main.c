@@ -66,24 +66,6 @@ static gboolean on_stop_signal(gpointer data)
     svc_dss(data, "stopped by a signal: the service must never be stopped");
 }
 
-/* A bad configuration is a DSS; the units have not been opened yet, so
- * block whatever the firmware describes, if the platform is known. */
-static void block_described_units(Service *s)
-{
-    const char *spec = g_getenv("SMMU_PLATFORM");
-    char err[256];
-    if (!spec || platform_open(spec, &s->platform, err, sizeof err)) return;
-    uint64_t base, size;
-    platform_pool(s->platform, &base, &size);
-    s->pool = pool_new(base, size, platform_map(s->platform, base, size));
-    const PlatformUnit *pu;
-    unsigned n = platform_units(s->platform, &pu);
-    for (unsigned i = 0; i < n && s->pool && !s->lib; i++) {
-        s->cfg.smmu_type = g_strdup(pu[i].kind);
-        if (svc_load_library(s, err, sizeof err) == 0) svc_open_units(s, err, sizeof err);
-    }
-}
-
 /* Without "foreground": the parent returns once the service is ready (or
  * with the service's own exit status if it went to DSS on the way). */
 static int daemonize(int *ready_fd)
@@ -119,9 +101,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {
-        s->cfg.smmu_type = NULL;
-        s->cfg.units = g_ptr_array_new();
-        block_described_units(s);
+        s->cfg.units = g_ptr_array_new(); /* cleared by the failed parse; the DSS opens described units */
         svc_dss(s, "bad configuration: %s", gerr->message);
     }
     if (!s->cfg.safety_given) s->cfg.safety = s->safety_variant ? CFG_SAFETY_REQUIRED : CFG_SAFETY_NONE;

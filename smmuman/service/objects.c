@@ -21,6 +21,9 @@ void devid_label(const union smmu_devid *id, char *buf, size_t len)
 static unsigned perms_of(unsigned flags)
 {
     /* a device fetching "instructions" still reads memory */
+#ifdef SMMU_MUTATION_WRONG_PERMISSION
+    if (flags & SMF_READ) flags |= SMF_WRITE;
+#endif
     return (flags & (SMF_READ | SMF_EXEC) ? PT_READ : 0) | (flags & SMF_WRITE ? PT_WRITE : 0);
 }
 
@@ -248,6 +251,25 @@ int obj_device_add(Service *s, Client *c, Object *o, const union smmu_devid *id,
     return 0;
 }
 
+/* No device may ever reach the IOMMU's own tables: one that could write
+ * them could map itself anywhere. */
+static int check_not_tables(Service *s, const Region *rs, size_t n, char *err, size_t errlen)
+{
+    uint64_t base, size;
+    platform_pool(s->platform, &base, &size);
+    for (size_t i = 0; i < n; i++) {
+        /* whole pages count: a region reaches every page it touches */
+        uint64_t a = rs[i].target & ~(PAGE - 1), b = (rs[i].target + rs[i].len - 1) | (PAGE - 1);
+        if (a < base + size && base <= b) {
+            snprintf(err, errlen, "0x%llx+0x%llx reaches the IOMMU's table memory 0x%llx+0x%llx",
+                     (unsigned long long)rs[i].target, (unsigned long long)rs[i].len, (unsigned long long)base,
+                     (unsigned long long)size);
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
 int obj_mapping(Service *s, Client *c, Object *o, unsigned flags, const struct smmu_map_entry *e, unsigned n,
                 uint64_t target, char *err, size_t errlen)
 {
@@ -265,7 +287,8 @@ int obj_mapping(Service *s, Client *c, Object *o, unsigned flags, const struct s
             t += e[i].len;
         }
     }
-    int rc = change(s, o, perms != 0, rs, n, err, errlen);
+    int rc = perms ? check_not_tables(s, rs, n, err, errlen) : 0;
+    if (!rc) rc = change(s, o, perms != 0, rs, n, err, errlen);
     if (!rc)
         svc_log(s, SMMU_LOG_DEBUG, "object %llu: %s %u range(s) from 0x%llx", (unsigned long long)o->id,
                 perms ? "mapped" : "unmapped", n, (unsigned long long)e[0].phys);
@@ -314,6 +337,11 @@ int obj_apply_config(Service *s, char *err, size_t errlen)
         for (guint k = 0; k < cd->reserved->len; k++) {
             CfgReserved *r = &g_array_index(cd->reserved, CfgReserved, k);
             Region rg = { r->start, r->len, perms_of(r->perms), r->start };
+            char why[200];
+            if (check_not_tables(s, &rg, 1, why, sizeof why)) {
+                snprintf(err, errlen, "%s:%u: reserved %s", r->where.file, r->where.line, why);
+                return -EPERM;
+            }
             g_array_append_val(d->reserved, rg);
         }
         if (cd->allow->len == 0 && d->reserved->len == 0) continue;
@@ -322,6 +350,11 @@ int obj_apply_config(Service *s, char *err, size_t errlen)
         for (guint k = 0; k < cd->allow->len; k++) {
             const CfgAllow *a = find_allow(s, g_ptr_array_index(cd->allow, k));
             Region rg = { a->start, a->len, perms_of(a->perms), a->start };
+            char why[200];
+            if (check_not_tables(s, &rg, 1, why, sizeof why)) {
+                snprintf(err, errlen, "%s:%u: allow %s: %s", a->where.file, a->where.line, a->name, why);
+                return -EPERM;
+            }
             if ((rc = change(s, o, true, &rg, 1, err, errlen))) return rc;
         }
         d->home = o;

@@ -8,7 +8,11 @@
 static uint64_t page_down(uint64_t a) { return a & ~PAGE_MASK; }
 /* End of the last page a region touches (exclusive); regions never reach
  * the top page of the address space (checked on add), so this cannot wrap. */
+#ifdef SMMU_MUTATION_PAGE_ROUNDING
+static uint64_t region_page_end(const Region *r) { return page_down(r->start + r->len); } /* end rounded down */
+#else
 static uint64_t region_page_end(const Region *r) { return page_down(r->start + r->len - 1) + REGION_PAGE_SIZE; }
+#endif
 
 void region_set_init(RegionSet *s) { s->regions = g_array_new(FALSE, FALSE, sizeof(Region)); }
 

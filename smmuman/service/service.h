@@ -104,6 +104,7 @@ void svc_write_status(Service *s, const char *state, const char *reason);
 /* hwlib.c */
 int svc_load_library(Service *s, char *err, size_t errlen);
 int svc_open_units(Service *s, char *err, size_t errlen);
+void svc_block_described_units(Service *s);
 
 /* objects.c */
 Object *obj_create(Service *s, Client *c, unsigned flags);
