@@ -237,10 +237,19 @@ static void command(char **w, int n)
 int main(void)
 {
     char line[4096];
-    struct sigaction sa = { .sa_handler = on_signal };
+    /* SA_RESTART: a notification arriving while we wait for a command must
+     * not end the command loop */
+    struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
     sigaction(SIGUSR1, &sa, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while (fgets(line, sizeof line, stdin)) {
+    for (;;) {
+        if (!fgets(line, sizeof line, stdin)) {
+            if (ferror(stdin) && errno == EINTR) { /* belt and braces for a restart-less read */
+                clearerr(stdin);
+                continue;
+            }
+            break;
+        }
         char *w[MAX_ENTRIES * 2 + 8];
         int n = 0;
         char *save = NULL;
