@@ -1,0 +1,61 @@
+/* What a scenario run produced, kept in memory by the runner and written out
+ * as reports: JUnit XML (CI), and an HTML page with, per scenario and board,
+ * a memory-map picture (granted regions, the table pool, every DMA as
+ * allowed or blocked, the faults). TAP and the JSON-lines event log are
+ * written live by the runner. */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum { RS_PASS, RS_FAIL, RS_SKIP } ReportStatus;
+
+typedef struct {
+    char *client;     /* scenario's client name, or "config" */
+    unsigned object;  /* the client's object handle */
+    uint64_t addr, len;
+    char perms[4];    /* "r", "w", "rw", "" (removed) */
+    bool removed;     /* an unmap: the range stopped being granted here */
+    bool has_target;
+    uint64_t target;
+} ReportRegion;
+
+typedef struct {
+    unsigned line;    /* in the scenario file */
+    char device[16];  /* "edu0" */
+    bool write;       /* device writes RAM */
+    uint64_t addr, len;
+    bool expected_ok; /* the scenario expected it to go through */
+    bool went_through;/* what happened (RAM and records say) */
+} ReportDma;
+
+typedef struct {
+    char device[40];  /* "pci:0:4.0" */
+    uint64_t addr;
+    bool write;
+    uint64_t reason;
+    char owner[40];   /* client name, "config" or "none" */
+} ReportFault;
+
+typedef struct {
+    char *name, *file, *purpose, *board;
+    ReportStatus status;
+    char *message;    /* failure: "FILE:LINE: expected ..., got ..." */
+    double seconds;
+    uint64_t ram_base, ram_size, pool_base, pool_size;
+    GArray *regions;  /* ReportRegion, in the order they were requested */
+    GArray *dmas;     /* ReportDma */
+    GArray *faults;   /* ReportFault */
+    GPtrArray *log;   /* char*: the steps as played, one line each */
+} ReportScenario;
+
+ReportScenario *report_scenario_new(const char *name, const char *file, const char *board);
+void report_scenario_free(ReportScenario *r);
+
+/* Write the whole run; 0 or a negative errno with err set. */
+int report_write_junit(const char *path, GPtrArray *scenarios, GError **err);
+int report_write_html(const char *path, GPtrArray *scenarios, const char *title, GError **err);
+
+#endif

@@ -1,0 +1,24 @@
+/* Plays one scenario on one board: a fresh run directory, the board, the
+ * service and the clients up, the steps played and checked, everything torn
+ * down. docs/scenarios.md says what each step checks. */
+#ifndef TB_RUNNER_H
+#define TB_RUNNER_H
+
+#include <stdbool.h>
+
+#include "report.h"
+#include "scenario.h"
+
+typedef struct {
+    const char *build_dir;   /* where smmuman, smmuctl, smmu-client and the libraries are */
+    bool keep;               /* leave the run directory */
+    unsigned seed;
+    bool narrate;            /* print each step and its outcome as it happens (scripts/demo) */
+} RunOptions;
+
+/* Boards "any" stands for: those with a unit whose support library is built. */
+char **runner_boards_for(const Scenario *s, const RunOptions *opt);
+/* Plays s on board; the result (never NULL) says pass or fail and why. */
+ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptions *opt);
+
+#endif

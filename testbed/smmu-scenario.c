@@ -1,0 +1,259 @@
+/* smmu-scenario: the scenario runner (docs/scenarios.md).
+ *
+ *   smmu-scenario [options] [FILE|DIR ...]       default: the scenarios/ directory
+ *     --board NAME     only this board (repeatable)
+ *     --shard K/N      the K-th of N slices of the (scenario, board) list
+ *     --seed N         order of play (default 1; 0: file order)
+ *     --jobs N         scenarios in parallel, each with its own board
+ *     --keep           keep every run directory's logs
+ *     --list           list what would run
+ *     --tap            TAP on stdout (for meson) instead of progress lines
+ *     --narrate        print every step and its outcome as it happens (one job)
+ *     --junit FILE     --html FILE     --events FILE (JSON lines)
+ * Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "paths-scenario.h"
+#include "runner.h"
+
+typedef struct {
+    Scenario *scn;
+    char *board;
+    ReportScenario *rep;
+} Item;
+
+typedef struct {
+    GPtrArray *items;
+    guint next;
+    unsigned done;
+    pthread_mutex_t lock;
+    const RunOptions *opt;
+    bool tap;
+    FILE *events;
+} Work;
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Scenario files under path (*.scn, include-only files excluded: they end in .inc). */
+static void collect(const char *path, GPtrArray *files)
+{
+    if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_ptr_array_add(files, g_strdup(path));
+        return;
+    }
+    GDir *d = g_dir_open(path, 0, NULL);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; d && (n = g_dir_read_name(d));) g_ptr_array_add(names, g_build_filename(path, n, NULL));
+    if (d) g_dir_close(d);
+    g_ptr_array_sort(names, by_name);
+    for (guint i = 0; i < names->len; i++) {
+        const char *p = g_ptr_array_index(names, i);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) || g_str_has_suffix(p, ".scn")) collect(p, files);
+    }
+}
+
+static gint by_report(gconstpointer a, gconstpointer b)
+{
+    const ReportScenario *x = *(ReportScenario *const *)a, *y = *(ReportScenario *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->board, y->board);
+}
+
+static void json_str(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const char *p = s ? s : ""; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') g_string_append_printf(out, "\\%c", c);
+        else if (c < 0x20) g_string_append_printf(out, "\\u%04x", c);
+        else g_string_append_c(out, (char)c);
+    }
+    g_string_append_c(out, '"');
+}
+
+static void report_item(Work *w, guint index, Item *it)
+{
+    ReportScenario *r = it->rep;
+    pthread_mutex_lock(&w->lock);
+    w->done++;
+    if (w->tap) {
+        /* TAP numbers results in the order they are printed; with several
+         * jobs that is the order they finish */
+        (void)index;
+        printf("%s %u - %s [%s]\n", r->status == RS_PASS ? "ok" : "not ok", w->done, r->name, r->board);
+        if (r->message) printf("  # %s\n", r->message);
+    } else {
+        printf("[%u/%u] %s %s [%s] %.1fs%s%s\n", w->done, w->items->len, r->status == RS_PASS ? "PASS" : "FAIL", r->name,
+               r->board, r->seconds, r->message ? "\n      " : "", r->message ? r->message : "");
+    }
+    fflush(stdout);
+    if (w->events) {
+        GString *e = g_string_new("{\"event\":\"scenario\",\"name\":");
+        json_str(e, r->name);
+        g_string_append(e, ",\"board\":");
+        json_str(e, r->board);
+        g_string_append(e, ",\"file\":");
+        json_str(e, r->file);
+        g_string_append_printf(e, ",\"status\":\"%s\",\"seconds\":%.3f,\"dmas\":%u,\"faults\":%u,\"message\":",
+                               r->status == RS_PASS ? "pass" : "fail", r->seconds, r->dmas->len, r->faults->len);
+        json_str(e, r->message);
+        g_string_append(e, "}\n");
+        fputs(e->str, w->events);
+        fflush(w->events);
+        g_string_free(e, TRUE);
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *worker(void *arg)
+{
+    Work *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        guint i = w->next++;
+        pthread_mutex_unlock(&w->lock);
+        if (i >= w->items->len) return NULL;
+        Item *it = g_ptr_array_index(w->items, i);
+        it->rep = runner_play(it->scn, it->board, w->opt);
+        report_item(w, i, it);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    /* a client or board that died must fail its scenario, not the runner */
+    signal(SIGPIPE, SIG_IGN);
+    g_autoptr(GPtrArray) paths = g_ptr_array_new();
+    g_autoptr(GPtrArray) only = g_ptr_array_new();
+    unsigned shard_k = 1, shard_n = 1, jobs = 1, seed = 1;
+    bool list = false, tap = false, keep = false, narrate = false;
+    const char *junit = NULL, *html = NULL, *events = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+        if (strcmp(a, "--board") == 0 && more) g_ptr_array_add(only, argv[++i]);
+        else if (strcmp(a, "--shard") == 0 && more) {
+            if (sscanf(argv[++i], "%u/%u", &shard_k, &shard_n) != 2 || shard_k == 0 || shard_k > shard_n) {
+                fprintf(stderr, "smmu-scenario: --shard: expected K/N with 1 <= K <= N\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--seed") == 0 && more) seed = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--jobs") == 0 && more) jobs = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--junit") == 0 && more) junit = argv[++i];
+        else if (strcmp(a, "--html") == 0 && more) html = argv[++i];
+        else if (strcmp(a, "--events") == 0 && more) events = argv[++i];
+        else if (strcmp(a, "--keep") == 0) keep = true;
+        else if (strcmp(a, "--list") == 0) list = true;
+        else if (strcmp(a, "--tap") == 0) tap = true;
+        else if (strcmp(a, "--narrate") == 0) narrate = true;
+        else if (a[0] == '-') {
+            fprintf(stderr, "smmu-scenario: unknown option '%s' (see the comment at the top of smmu-scenario.c "
+                            "or docs/scenarios.md)\n", a);
+            return 2;
+        } else g_ptr_array_add(paths, (char *)a);
+    }
+    if (jobs == 0 || jobs > 16) jobs = 1;
+    if (paths->len == 0) g_ptr_array_add(paths, SMMU_SCENARIO_DIR);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < paths->len; i++) collect(g_ptr_array_index(paths, i), files);
+
+    RunOptions opt = { .build_dir = getenv("SMMU_BUILD_DIR") ? getenv("SMMU_BUILD_DIR") : SMMU_BUILD_DIR,
+                       .keep = keep, .seed = seed, .narrate = narrate };
+    if (narrate) jobs = 1; /* one story at a time */
+    GPtrArray *items = g_ptr_array_new();
+    int bad = 0;
+    for (guint f = 0; f < files->len; f++) {
+        GError *e = NULL;
+        Scenario *s = scenario_load(g_ptr_array_index(files, f), &e);
+        if (!s) {
+            fprintf(stderr, "smmu-scenario: %s\n", e->message);
+            g_error_free(e);
+            bad = 1;
+            continue;
+        }
+        g_auto(GStrv) boards = runner_boards_for(s, &opt);
+        for (unsigned b = 0; boards[b]; b++) {
+            bool wanted = only->len == 0;
+            for (guint k = 0; k < only->len; k++) wanted |= strcmp(g_ptr_array_index(only, k), boards[b]) == 0;
+            if (!wanted) continue;
+            Item *it = g_new0(Item, 1);
+            it->scn = s;
+            it->board = g_strdup(boards[b]);
+            g_ptr_array_add(items, it);
+        }
+    }
+    if (bad) return 2;
+    /* the seed fixes the order of play, so that an order-dependent failure reproduces */
+    if (seed) {
+        GRand *rng = g_rand_new_with_seed(seed);
+        for (guint i = items->len; i > 1; i--) {
+            guint j = (guint)g_rand_int_range(rng, 0, (gint32)i);
+            gpointer t = items->pdata[i - 1];
+            items->pdata[i - 1] = items->pdata[j];
+            items->pdata[j] = t;
+        }
+        g_rand_free(rng);
+    }
+    GPtrArray *mine = g_ptr_array_new();
+    for (guint i = 0; i < items->len; i++)
+        if (i % shard_n == shard_k - 1) g_ptr_array_add(mine, items->pdata[i]);
+    if (list) {
+        for (guint i = 0; i < mine->len; i++) {
+            Item *it = g_ptr_array_index(mine, i);
+            printf("%s [%s] %s\n", it->scn->name, it->board, it->scn->file);
+        }
+        return 0;
+    }
+    Work w = { .items = mine, .lock = PTHREAD_MUTEX_INITIALIZER, .opt = &opt, .tap = tap };
+    if (events && !(w.events = fopen(events, "w"))) {
+        fprintf(stderr, "smmu-scenario: %s: %s\n", events, g_strerror(errno));
+        return 2;
+    }
+    if (tap) printf("1..%u\n", mine->len);
+    else printf("smmu-scenario: %u scenario runs, %u at a time, seed %u\n", mine->len, jobs, seed);
+    fflush(stdout);
+    gint64 t0 = g_get_monotonic_time();
+    pthread_t threads[16];
+    for (unsigned j = 0; j < jobs; j++) pthread_create(&threads[j], NULL, worker, &w);
+    for (unsigned j = 0; j < jobs; j++) pthread_join(threads[j], NULL);
+    double seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+
+    GPtrArray *reps = g_ptr_array_new();
+    unsigned passed = 0, failed = 0;
+    for (guint i = 0; i < mine->len; i++) {
+        Item *it = g_ptr_array_index(mine, i);
+        g_ptr_array_add(reps, it->rep);
+        if (it->rep->status == RS_PASS) passed++;
+        else failed++;
+    }
+    g_ptr_array_sort(reps, by_report); /* reports read by name, whatever the order of play */
+    int status = failed ? 1 : 0;
+    GError *e = NULL;
+    if (junit && report_write_junit(junit, reps, &e)) {
+        fprintf(stderr, "smmu-scenario: %s\n", e->message);
+        g_clear_error(&e);
+        status = 2;
+    }
+    if (html && report_write_html(html, reps, "smmuman scenario report", &e)) {
+        fprintf(stderr, "smmu-scenario: %s\n", e->message);
+        g_clear_error(&e);
+        status = 2;
+    }
+    if (w.events) {
+        fprintf(w.events, "{\"event\":\"summary\",\"passed\":%u,\"failed\":%u,\"seconds\":%.3f,\"seed\":%u}\n", passed,
+                failed, seconds, seed);
+        fclose(w.events);
+    }
+    if (!tap) printf("scenarios: %u passed, %u failed (%.1f s)%s%s\n", passed, failed, seconds, html ? "; report: " : "",
+                     html ? html : "");
+    return status;
+}
