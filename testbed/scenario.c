@@ -132,8 +132,8 @@ static int check_step(const Scenario *s, const char *file, unsigned line, char *
         bool storm = v[0] == 's';
         if (n < (storm ? 6u : 5u) || (strcmp(w[2], "read") && strcmp(w[2], "write")))
             return fail(err, file, line, "%s: expected DEV read|write ADDR LEN%s => ok|blocked", v, storm ? " COUNT [stride=N]" : "");
-        if (!expect || !expect[0] || (strcmp(expect[0], "ok") && strcmp(expect[0], "blocked")))
-            return fail(err, file, line, "%s: expected '=> ok' or '=> blocked'", v);
+        if (!expect || !expect[0] || (strcmp(expect[0], "ok") && strcmp(expect[0], "blocked") && strcmp(expect[0], "interrupt")))
+            return fail(err, file, line, "%s: expected '=> ok', '=> blocked' or '=> interrupt'", v);
         return 0;
     }
     if (strcmp(v, "ram") == 0) {
