@@ -171,7 +171,6 @@ static int parse_file(Scenario *s, const char *path, unsigned depth, GError **er
         if (hash) *hash = '\0';
         char *l = g_strstrip(lines[i]);
         if (!*l) continue;
-        g_autofree char *before = NULL;
         char *arrow = strstr(l, "=>");
         char **expect = NULL;
         if (arrow) {
