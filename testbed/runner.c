@@ -108,15 +108,21 @@ static Proc *proc_client(Run *r, const char *name, bool target)
     return p;
 }
 
+/* Kills the client process (if still there) and closes its pipes. */
+static void proc_kill(Proc *p)
+{
+    if (!p->pid) return;
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    g_spawn_close_pid(p->pid);
+    close(p->in);
+    close(p->out);
+    p->pid = 0;
+}
+
 static void proc_free(Proc *p)
 {
-    if (p->pid) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        g_spawn_close_pid(p->pid);
-        close(p->in);
-        close(p->out);
-    }
+    proc_kill(p);
     g_free(p->name);
     g_string_free(p->buf, TRUE);
     g_hash_table_unref(p->objects);
@@ -571,14 +577,7 @@ static bool step_kill(Run *r, char **w)
         return svc_running(r) ? failf(r, "the service did not exit") : true;
     }
     Proc *p = client(r, w[1]);
-    if (p->pid) {
-        kill(p->pid, SIGKILL);
-        waitpid(p->pid, NULL, 0);
-        g_spawn_close_pid(p->pid);
-        close(p->in);
-        close(p->out);
-        p->pid = 0;
-    }
+    proc_kill(p);
     release_all_of(r, p);
     g_usleep(SETTLE_MS * 1000); /* the service notices the hang-up */
     logf_(r, "client %s killed", p->name);
