@@ -90,9 +90,9 @@ static void print_status(const struct smmu_status *st)
         snprintf(dev, sizeof dev, "pci:%u:%u.%u", st->devid.pci.bus, st->devid.pci.dev, st->devid.pci.func);
     else
         snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st->devid.mmio.phys);
-    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d\n", dev, (unsigned long long)st->fault_addr,
-           st->flags & SSF_WRITE ? "write" : "read", (unsigned long long)st->hw_specific,
-           st->flags & SSF_DROPPED_FAULTS ? 1 : 0);
+    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d repeat=%u\n", dev,
+           (unsigned long long)st->fault_addr, st->flags & SSF_WRITE ? "write" : "read", (unsigned long long)st->hw_specific,
+           st->flags & SSF_DROPPED_FAULTS ? 1 : 0, SSF_REPEAT(st->flags));
 }
 
 static int64_t now_ms(void)

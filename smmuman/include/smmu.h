@@ -66,6 +66,11 @@ struct smmu_status {
 #define SSF_DROPPED_FAULTS 0x80000000u /* records were dropped before this one */
 #define SSF_READ           0x00000001u /* ours: the access was a read */
 #define SSF_WRITE          0x00000002u /* ours: the access was a write */
+/* ours: identical records the hardware wrote for this one (SMMUv3 writes one
+ * per failed 4-byte access), folded: how many MORE there were, saturating */
+#define SSF_REPEAT_SHIFT   8
+#define SSF_REPEAT_MASK    0x00ffff00u
+#define SSF_REPEAT(flags)  (((flags) & SSF_REPEAT_MASK) >> SSF_REPEAT_SHIFT)
 
 /* smmu_obj_create() flags */
 #define SOCF_NONE            0u

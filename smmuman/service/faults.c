@@ -82,7 +82,32 @@ static void on_fault(void *opaque, const SmmuHwFault *f)
         rec.devid.pci = (struct smmu_devid_pci){ SDT_PCI, f->sid >> 8, (f->sid >> 3) & 31, f->sid & 7 };
         s->faults_unowned++;
     }
-    for (uint32_t i = 0; i < (f->repeat ? f->repeat : 1); i++) fault_deliver(s, &rec, owner);
+    /* one record per fault, however many identical ones the hardware wrote */
+    uint32_t more = f->repeat > 1 ? f->repeat - 1 : 0;
+    if (more > SSF_REPEAT_MASK >> SSF_REPEAT_SHIFT) more = SSF_REPEAT_MASK >> SSF_REPEAT_SHIFT;
+    rec.flags |= more << SSF_REPEAT_SHIFT;
+    fault_deliver(s, &rec, owner);
+}
+
+static void lost_faults(Service *s, unsigned u, uint64_t lost)
+{
+    if (!lost) return;
+    s->faults_lost += lost;
+    svc_log(s, SMMU_LOG_WARN, "%s: fault recording overflowed: faults were lost (%llu overflow%s so far)",
+            s->units[u].name, (unsigned long long)s->faults_lost, s->faults_lost == 1 ? "" : "s");
+}
+
+void svc_unit_irq(Service *s, unsigned irq)
+{
+    for (unsigned u = 0; u < s->n_units; u++) {
+        char err[200] = "";
+        PollCtx ctx = { s, u };
+        uint64_t lost = 0;
+        /* the library knows which lines are its unit's; others it ignores */
+        if (s->hw->irq(s->units[u].hw, irq, on_fault, &ctx, &lost, err, sizeof err) < 0)
+            svc_dss(s, "%s", err[0] ? err : "interrupt handling failed");
+        lost_faults(s, u, lost);
+    }
 }
 
 void svc_poll_faults(Service *s)
@@ -93,10 +118,6 @@ void svc_poll_faults(Service *s)
         uint64_t lost = 0;
         int rc = s->hw->fault_poll(s->units[u].hw, on_fault, &ctx, &lost, err, sizeof err);
         if (rc < 0) svc_dss(s, "%s", err[0] ? err : "fault registers do not answer");
-        if (lost) {
-            s->faults_lost += lost;
-            svc_log(s, SMMU_LOG_WARN, "%s: fault recording overflowed: faults were lost (%llu overflow%s so far)",
-                    s->units[u].name, (unsigned long long)s->faults_lost, s->faults_lost == 1 ? "" : "s");
-        }
+        lost_faults(s, u, lost);
     }
 }

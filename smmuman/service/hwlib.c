@@ -28,10 +28,10 @@ static int env_reg_write(void *ctx, uint64_t pa, unsigned size, uint64_t val)
     return rc;
 }
 
-static int env_hw_page(void *ctx, uint64_t *pa, void **va)
+static int env_hw_pages(void *ctx, unsigned npages, uint64_t *pa, void **va)
 {
     Service *s = ctx;
-    int rc = pool_alloc(s->pool, pa, false);
+    int rc = pool_alloc_contig(s->pool, npages, pa);
     if (!rc) *va = pool_va(s->pool, *pa);
     return rc;
 }
@@ -86,7 +86,7 @@ int svc_load_library(Service *s, char *err, size_t errlen)
             svc_log(s, SMMU_LOG_WARN, "safety: using smmu-%s.so, not a safety variant", s->cfg.smmu_type);
     }
     s->env = (SmmuHwEnv){ .ctx = s, .reg_read = env_reg_read, .reg_write = env_reg_write, .mem = pool_pt_mem(s->pool),
-                          .hw_page = env_hw_page, .log = env_log, .dss = env_dss };
+                          .hw_pages = env_hw_pages, .log = env_log, .dss = env_dss };
     return 0;
 }
 

@@ -41,14 +41,7 @@ static gboolean on_scrub_timer(gpointer data)
 
 static void on_irq(void *opaque, unsigned irq, bool raised)
 {
-    Service *s = opaque;
-    if (!raised) return;
-    for (unsigned u = 0; u < s->n_units; u++) {
-        char err[200] = "";
-        uint64_t lost = 0;
-        /* the library knows which lines are its own; VT-d has none we see */
-        if (s->hw->irq(s->units[u].hw, irq, NULL, NULL, &lost, err, sizeof err) < 0) svc_dss(s, "%s", err);
-    }
+    if (raised) svc_unit_irq(opaque, irq); /* event queue, global error: the library's lines */
 }
 
 static gboolean on_platform_fd(gint fd, GIOCondition cond, gpointer data)

@@ -74,6 +74,25 @@ int pool_alloc(Pool *p, uint64_t *pa, bool digest)
     return -ENOMEM;
 }
 
+int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa)
+{
+    if (n == 0 || n > p->npages) return -EINVAL;
+    for (size_t start = 0; start + n <= p->npages; start++) {
+        size_t k = 0;
+        while (k < n && p->state[start + k] == PAGE_FREE) k++;
+        if (k < n) {
+            start += k; /* the page at start+k is taken: no run can include it */
+            continue;
+        }
+        memset(p->va + start * PT_PAGE_SIZE, 0, n * PT_PAGE_SIZE);
+        for (k = 0; k < n; k++) p->state[start + k] = PAGE_USED;
+        p->used += n;
+        *pa = p->base + start * PT_PAGE_SIZE;
+        return 0;
+    }
+    return -ENOMEM;
+}
+
 void pool_release(Pool *p, uint64_t pa)
 {
     size_t i = index_of(p, pa);

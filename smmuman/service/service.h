@@ -119,6 +119,7 @@ void devid_label(const union smmu_devid *id, char *buf, size_t len);
 
 /* faults.c */
 void svc_poll_faults(Service *s);
+void svc_unit_irq(Service *s, unsigned irq);
 void fault_deliver(Service *s, const struct smmu_status *rec, const char *owner);
 int client_take_record(Client *c, struct smmu_status *out);
 

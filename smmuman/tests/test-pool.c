@@ -34,6 +34,23 @@ START_TEST(allocates_zeroed_pages_until_full)
 }
 END_TEST
 
+START_TEST(contiguous_runs_skip_taken_pages)
+{
+    Pool *p = pool_new(0x3000000, sizeof mem, mem);
+    uint64_t a, b, run, none;
+    ck_assert_int_eq(pool_alloc(p, &a, true), 0);      /* page 0 */
+    ck_assert_int_eq(pool_alloc(p, &b, true), 0);      /* page 1 */
+    pool_release(p, a);                                /* page 0 free, page 1 taken */
+    ck_assert_int_eq(pool_alloc_contig(p, 4, &run), 0);
+    ck_assert_uint_eq(run, 0x3000000 + 2 * 4096);     /* not across the taken page */
+    ck_assert_int_eq(pool_alloc_contig(p, 3, &none), -ENOMEM); /* pages 0, 6, 7 left: no run of 3 */
+    ck_assert_int_eq(pool_alloc_contig(p, 2, &none), 0);
+    ck_assert_uint_eq(none, 0x3000000 + 6 * 4096);
+    ck_assert_uint_eq(pool_pages_used(p), 7);
+    pool_destroy(p);
+}
+END_TEST
+
 START_TEST(scrub_catches_changes_behind_its_back)
 {
     Pool *p = pool_new(0x2000000, sizeof mem, mem);
@@ -59,6 +76,7 @@ int main(void)
     TCase *tc = tcase_create("pool");
     tcase_add_test(tc, allocates_zeroed_pages_until_full);
     tcase_add_test(tc, scrub_catches_changes_behind_its_back);
+    tcase_add_test(tc, contiguous_runs_skip_taken_pages);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

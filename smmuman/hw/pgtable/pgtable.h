@@ -72,6 +72,7 @@ typedef struct {
 } PtTable;
 
 extern const PtFormat pt_format_vtd_sl; /* VT-d second-level (legacy mode) */
+extern const PtFormat pt_format_arm_s2; /* Arm SMMUv3 stage 2, 4 KiB granule */
 
 /* leaf_levels: 0 = all the format allows. Allocates the root. */
 int pt_init(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels, const PtMem *mem);
