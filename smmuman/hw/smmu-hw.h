@@ -28,10 +28,12 @@ typedef struct {
     int (*reg_read)(void *ctx, uint64_t pa, unsigned size, uint64_t *val);
     int (*reg_write)(void *ctx, uint64_t pa, unsigned size, uint64_t val);
     /* Table memory from the board's pool. Pages taken with `mem` are covered
-     * by the integrity scrub; hw_pages() are not (the hardware writes
+     * by the integrity scrub; pages(digest=false) are not (the hardware writes
      * them, or that change all the time: queues, status words). */
     PtMem mem;
-    int (*hw_pages)(void *ctx, unsigned npages, uint64_t *pa, void **va); /* contiguous */
+    /* npages contiguous zeroed pages; digest: covered by the scrub (the
+     * service writes them and says so through mem.written) */
+    int (*pages)(void *ctx, unsigned npages, bool digest, uint64_t *pa, void **va);
     void (*log)(void *ctx, SmmuLogLevel level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
     /* Unrecoverable: blocks every unit, tells clients, exits. Never returns. */
     void (*dss)(void *ctx, const char *reason); /* does not return */

@@ -205,8 +205,8 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
     void *sva, *iqva;
     /* The queue changes with every invalidation and the status word is
      * written by the hardware: neither can carry a digest for the scrub. */
-    if ((rc = alloc_page(u, &u->root_pa, &u->root)) || (rc = u->env.hw_pages(u->env.ctx, 1, &u->iq_pa, &iqva)) ||
-        (rc = u->env.hw_pages(u->env.ctx, 1, &u->status_pa, &sva))) {
+    if ((rc = alloc_page(u, &u->root_pa, &u->root)) || (rc = u->env.pages(u->env.ctx, 1, false, &u->iq_pa, &iqva)) ||
+        (rc = u->env.pages(u->env.ctx, 1, false, &u->status_pa, &sva))) {
         snprintf(err, errlen, "%s: no table memory", u->name);
         return rc;
     }

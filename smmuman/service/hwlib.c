@@ -28,10 +28,10 @@ static int env_reg_write(void *ctx, uint64_t pa, unsigned size, uint64_t val)
     return rc;
 }
 
-static int env_hw_pages(void *ctx, unsigned npages, uint64_t *pa, void **va)
+static int env_pages(void *ctx, unsigned npages, bool digest, uint64_t *pa, void **va)
 {
     Service *s = ctx;
-    int rc = pool_alloc_contig(s->pool, npages, pa);
+    int rc = pool_alloc_contig(s->pool, npages, pa, digest);
     if (!rc) *va = pool_va(s->pool, *pa);
     return rc;
 }
@@ -86,7 +86,7 @@ int svc_load_library(Service *s, char *err, size_t errlen)
             svc_log(s, SMMU_LOG_WARN, "safety: using smmu-%s.so, not a safety variant", s->cfg.smmu_type);
     }
     s->env = (SmmuHwEnv){ .ctx = s, .reg_read = env_reg_read, .reg_write = env_reg_write, .mem = pool_pt_mem(s->pool),
-                          .hw_pages = env_hw_pages, .log = env_log, .dss = env_dss };
+                          .pages = env_pages, .log = env_log, .dss = env_dss };
     return 0;
 }
 
@@ -164,6 +164,13 @@ void svc_block_described_units(Service *s)
     const PlatformUnit *pu;
     unsigned n = platform_units(s->platform, &pu);
     for (unsigned i = 0; i < n; i++) {
+        /* the configuration named a library for hardware this board does
+         * not have: the described unit needs its own */
+        if (s->hw && s->n_units == 0 && strcmp(s->hw->type, pu[i].kind) != 0) {
+            dlclose(s->lib);
+            s->lib = NULL;
+            s->hw = NULL;
+        }
         if (!s->hw) {
             g_free(s->cfg.smmu_type);
             s->cfg.smmu_type = g_strdup(pu[i].kind);

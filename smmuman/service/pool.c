@@ -74,7 +74,7 @@ int pool_alloc(Pool *p, uint64_t *pa, bool digest)
     return -ENOMEM;
 }
 
-int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa)
+int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa, bool digest)
 {
     if (n == 0 || n > p->npages) return -EINVAL;
     for (size_t start = 0; start + n <= p->npages; start++) {
@@ -85,7 +85,10 @@ int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa)
             continue;
         }
         memset(p->va + start * PT_PAGE_SIZE, 0, n * PT_PAGE_SIZE);
-        for (k = 0; k < n; k++) p->state[start + k] = PAGE_USED;
+        for (k = 0; k < n; k++) {
+            p->state[start + k] = digest ? PAGE_DIGESTED : PAGE_USED;
+            if (digest) p->digest[start + k] = page_digest(p->va + (start + k) * PT_PAGE_SIZE);
+        }
         p->used += n;
         *pa = p->base + start * PT_PAGE_SIZE;
         return 0;

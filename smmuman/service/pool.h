@@ -19,8 +19,8 @@ void pool_destroy(Pool *p);
 /* A zeroed page. digest: covered by the scrub (false for pages the hardware
  * writes). 0 or -ENOMEM. */
 int pool_alloc(Pool *p, uint64_t *pa, bool digest);
-/* n physically contiguous zeroed pages, not digested (hardware queues). */
-int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa);
+/* n physically contiguous zeroed pages; digest as for pool_alloc. */
+int pool_alloc_contig(Pool *p, size_t n, uint64_t *pa, bool digest);
 void pool_release(Pool *p, uint64_t pa);
 void *pool_va(Pool *p, uint64_t pa);
 /* The page changed through the service: take its new digest. */

@@ -41,10 +41,10 @@ START_TEST(contiguous_runs_skip_taken_pages)
     ck_assert_int_eq(pool_alloc(p, &a, true), 0);      /* page 0 */
     ck_assert_int_eq(pool_alloc(p, &b, true), 0);      /* page 1 */
     pool_release(p, a);                                /* page 0 free, page 1 taken */
-    ck_assert_int_eq(pool_alloc_contig(p, 4, &run), 0);
+    ck_assert_int_eq(pool_alloc_contig(p, 4, &run, false), 0);
     ck_assert_uint_eq(run, 0x3000000 + 2 * 4096);     /* not across the taken page */
-    ck_assert_int_eq(pool_alloc_contig(p, 3, &none), -ENOMEM); /* pages 0, 6, 7 left: no run of 3 */
-    ck_assert_int_eq(pool_alloc_contig(p, 2, &none), 0);
+    ck_assert_int_eq(pool_alloc_contig(p, 3, &none, false), -ENOMEM); /* pages 0, 6, 7 left: no run of 3 */
+    ck_assert_int_eq(pool_alloc_contig(p, 2, &none, true), 0);
     ck_assert_uint_eq(none, 0x3000000 + 6 * 4096);
     ck_assert_uint_eq(pool_pages_used(p), 7);
     pool_destroy(p);

@@ -1,0 +1,535 @@
+/* smmu-smmuv3.so: Arm SMMUv3, stage 2 only.
+ *
+ * Deny by default from the first register write: global bypass set to
+ * abort, then the SMMU enabled with every stream table entry invalid (each
+ * access aborts and is recorded). One stage-2 context (VMID) per object.
+ * Commands are followed by CMD_SYNC and their consumption is awaited,
+ * bounded; the event queue is drained on its interrupt and by polling, and
+ * the hardware's record per failed 4-byte access is folded into one fault
+ * per (stream, page, kind) with a repeat count. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "smmu-hw.h"
+#include "smmuv3-regs.h"
+#include "smmuv3-ste.h"
+
+#ifndef SMMU_HW_SAFETY
+#define SMMU_HW_SAFETY 0
+#endif
+
+#define POLL_TIMEOUT_US    200000
+#define STRTAB_LOG2        8      /* linear: StreamIDs of bus 0 (docs/smmuv3.md) */
+#define CMDQ_LOG2          8      /* 256 x 16 bytes: one page */
+#define EVTQ_LOG2_MAX      14     /* 16384 x 32 bytes: 16 blocked 4 KiB DMAs between drains */
+#define IPA_BITS           39     /* three levels of 4 KiB tables */
+#define MAX_FOLD           256    /* distinct (stream, page, kind) per drain */
+
+struct SmmuHwUnit {
+    SmmuHwEnv env;
+    char name[32];
+    uint64_t base;
+    int evtq_irq, gerror_irq;
+    uint32_t idr0, idr1, idr5, aidr;
+    unsigned oas;           /* IDR5.OAS encoding, for S2PS */
+    unsigned nvmid;
+    uint64_t strtab_pa;
+    uint64_t *strtab;
+    uint64_t cmdq_pa;
+    uint64_t *cmdq;
+    uint32_t cmdq_prod;     /* index | wrap */
+    uint64_t evtq_pa;
+    uint32_t *evtq;
+    unsigned evtq_log2;
+    uint32_t evtq_cons;
+    uint32_t gerrorn;       /* errors acknowledged so far */
+    uint8_t *vmid_used;
+    uint32_t cfgi_sid;      /* the entry ste_install is changing */
+    unsigned cmdq_errors;
+    /* Deny by default: streams not in a domain translate through an empty
+     * table with recording on, so every access they make is a translation
+     * fault carrying its address and direction. (An invalid entry would
+     * abort too, but QEMU's C_BAD_STE event says neither.) */
+    SmmuHwDomain *blocking;
+};
+
+struct SmmuHwDomain {
+    uint16_t vmid;
+    PtTable pt;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v)
+{
+    return u->env.reg_read(u->env.ctx, u->base + reg, size, v);
+}
+
+static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v)
+{
+    return u->env.reg_write(u->env.ctx, u->base + reg, size, v);
+}
+
+/* Writes a register and waits, bounded, for its acknowledge register. */
+static int write_acked(SmmuHwUnit *u, unsigned reg, unsigned ack, uint32_t v, char *err, size_t errlen)
+{
+    int rc = wr(u, reg, 4, v);
+    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    for (uint64_t got = 0; !rc;) {
+        if ((rc = rd(u, ack, 4, &got))) break;
+        if ((uint32_t)got == v) return 0;
+        if (now_us() > deadline) {
+            snprintf(err, errlen, "%s: register 0x%x never acknowledged 0x%x (0x%x)", u->name, reg, v, (uint32_t)got);
+            return -ETIMEDOUT;
+        }
+    }
+    snprintf(err, errlen, "%s: registers do not answer", u->name);
+    return rc;
+}
+
+/* ---- command queue ------------------------------------------------------ */
+
+static int cmdq_error(SmmuHwUnit *u, uint64_t cons, char *err, size_t errlen)
+{
+    uint64_t gerror = 0;
+    rd(u, SMMU_REG_GERROR, 4, &gerror);
+    unsigned code = (unsigned)SMMU_CMDQ_CONS_ERR(cons);
+    /* QEMU's model: move CONS past the bad command first, then acknowledge
+     * (the other order runs the bad command again) */
+    uint32_t next = ((uint32_t)cons + 1) & ((2u << CMDQ_LOG2) - 1);
+    wr(u, SMMU_REG_CMDQ_CONS, 4, next);
+    u->gerrorn ^= SMMU_GERROR_CMDQ_ERR & ((uint32_t)gerror ^ u->gerrorn);
+    wr(u, SMMU_REG_GERRORN, 4, u->gerrorn);
+    u->cmdq_errors++;
+    snprintf(err, errlen, "%s: command queue error %u at entry %u", u->name, code, SMMU_Q_IDX(cons, CMDQ_LOG2));
+    return -EIO;
+}
+
+static uint32_t q_mask(void) { return (2u << CMDQ_LOG2) - 1; }
+
+/* Waits, bounded, until CONS reaches PROD; *cons gets the last value read.
+ * 0, -EIO (CONS.ERR: a command was refused) or -ETIMEDOUT. */
+static int cmd_wait(SmmuHwUnit *u, uint64_t *cons, char *err, size_t errlen)
+{
+    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    for (;;) {
+        if (rd(u, SMMU_REG_CMDQ_CONS, 4, cons)) {
+            snprintf(err, errlen, "%s: command queue registers do not answer", u->name);
+            return -EIO;
+        }
+        if (SMMU_CMDQ_CONS_ERR(*cons)) return -EIO;
+        if (((uint32_t)*cons & q_mask()) == u->cmdq_prod) return 0;
+        if (now_us() > deadline) {
+            snprintf(err, errlen, "%s: commands not consumed (CONS 0x%llx PROD 0x%x)", u->name,
+                     (unsigned long long)*cons, u->cmdq_prod);
+            return -ETIMEDOUT;
+        }
+    }
+}
+
+/* Queues the commands plus CMD_SYNC and waits until the SMMU consumed them
+ * all: one PROD write and one CONS read on this model (it runs commands as
+ * PROD is written). A refused command is skipped and the batch sent again
+ * once: a skipped CFGI or TLBI would leave stale state behind. */
+static int cmd_submit(SmmuHwUnit *u, const uint64_t (*cmds)[2], unsigned n, char *err, size_t errlen)
+{
+    for (unsigned attempt = 0; attempt < 2; attempt++) {
+        for (unsigned i = 0; i <= n; i++) {
+            uint64_t *slot = &u->cmdq[2 * SMMU_Q_IDX(u->cmdq_prod, CMDQ_LOG2)];
+            slot[0] = i < n ? cmds[i][0] : SMMU_CMD_SYNC;
+            slot[1] = i < n ? cmds[i][1] : 0;
+            u->cmdq_prod = (u->cmdq_prod + 1) & q_mask();
+        }
+        uint64_t cons = 0;
+        int rc = wr(u, SMMU_REG_CMDQ_PROD, 4, u->cmdq_prod);
+        if (!rc) rc = cmd_wait(u, &cons, err, errlen);
+        if (rc != -EIO || !SMMU_CMDQ_CONS_ERR(cons)) return rc; /* done, timed out, or registers gone */
+        cmdq_error(u, cons, err, errlen);
+        /* the commands after the bad one run now; wait for them too */
+        if ((rc = cmd_wait(u, &cons, err, errlen))) return rc == -EIO && SMMU_CMDQ_CONS_ERR(cons) ? cmdq_error(u, cons, err, errlen) : rc;
+    }
+    return -EIO; /* refused twice: err says which */
+}
+
+static int sync_ste(void *ctx)
+{
+    SmmuHwUnit *u = ctx;
+    char err[160];
+    const uint64_t c[1][2] = { { SMMU_CMD_CFGI_STE | SMMU_CMD_SID(u->cfgi_sid), 1 /* leaf */ } };
+    int rc = cmd_submit(u, c, 1, err, sizeof err);
+    if (rc) u->env.log(u->env.ctx, SMMU_LOG_ERROR, "%s", err);
+    return rc;
+}
+
+static void store_ste(void *ctx, uint64_t *slot, uint64_t v)
+{
+    SmmuHwUnit *u = ctx;
+    __atomic_store_n(slot, v, __ATOMIC_RELEASE);
+    /* the stream table is digested table memory: keep its digest true */
+    uint64_t page = u->strtab_pa + (uint64_t)((uint8_t *)slot - (uint8_t *)u->strtab) / 4096 * 4096;
+    u->env.mem.written(u->env.mem.ctx, page);
+}
+
+/* ---- bring-up ----------------------------------------------------------- */
+
+static int probe(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    uint64_t v0, v1, v5, a;
+    if (rd(u, SMMU_REG_IDR0, 4, &v0) || rd(u, SMMU_REG_IDR1, 4, &v1) || rd(u, SMMU_REG_IDR5, 4, &v5) ||
+        rd(u, SMMU_REG_AIDR, 4, &a)) {
+        snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
+        return -EIO;
+    }
+    u->idr0 = (uint32_t)v0, u->idr1 = (uint32_t)v1, u->idr5 = (uint32_t)v5, u->aidr = (uint32_t)a;
+    if (u->idr0 == 0 || u->idr0 == 0xffffffffu) {
+        snprintf(err, errlen, "%s: no SMMUv3 at 0x%llx (IDR0 0x%x)", u->name, (unsigned long long)u->base, u->idr0);
+        return -ENODEV;
+    }
+    const char *missing = !(u->idr0 & SMMU_IDR0_S2P)        ? "stage 2 translation"
+                          : !(u->idr0 & SMMU_IDR0_TTF_AA64) ? "AArch64 translation tables"
+                          : !(u->idr5 & SMMU_IDR5_GRAN4K)   ? "the 4 KiB granule"
+                          : SMMU_IDR1_SIDSIZE(u->idr1) < STRTAB_LOG2 ? "8-bit StreamIDs"
+                          : SMMU_IDR5_OAS(u->idr5) < 1      ? "a 36-bit output size"
+                          : SMMU_IDR1_CMDQS(u->idr1) < CMDQ_LOG2 ? "a 256-entry command queue"
+                                                              : NULL;
+    if (missing) {
+        snprintf(err, errlen, "%s: lacks %s (IDR0 0x%x IDR1 0x%x IDR5 0x%x)", u->name, missing, u->idr0, u->idr1, u->idr5);
+        return -ENOTSUP;
+    }
+    u->oas = (unsigned)SMMU_IDR5_OAS(u->idr5);
+    u->nvmid = u->idr0 & SMMU_IDR0_VMID16 ? 65536 : 256;
+    u->evtq_log2 = (unsigned)SMMU_IDR1_EVENTQS(u->idr1);
+    if (u->evtq_log2 > EVTQ_LOG2_MAX) u->evtq_log2 = EVTQ_LOG2_MAX;
+    return 0;
+}
+
+static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    uint64_t v;
+    int rc;
+    /* Abort whatever is not translated, from the very first write. */
+    if ((rc = wr(u, SMMU_REG_GBPA, 4, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT))) return rc;
+    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    do {
+        if ((rc = rd(u, SMMU_REG_GBPA, 4, &v))) return rc;
+        if (now_us() > deadline) {
+            snprintf(err, errlen, "%s: GBPA update never completed", u->name);
+            return -ETIMEDOUT;
+        }
+    } while (v & SMMU_GBPA_UPDATE);
+    /* A previous instance may have left it on: off (GBPA aborts) to reprogram. */
+    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, 0, err, errlen))) return rc;
+    void *va;
+    unsigned evtq_pages = (unsigned)(((uint64_t)SMMU_EVT_SIZE << u->evtq_log2) / 4096);
+    if ((rc = u->env.pages(u->env.ctx, (unsigned)((64u << STRTAB_LOG2) / 4096), true, &u->strtab_pa, &va))) goto nomem;
+    u->strtab = va;
+    if ((rc = u->env.pages(u->env.ctx, 1, false, &u->cmdq_pa, &va))) goto nomem;
+    u->cmdq = va;
+    if ((rc = u->env.pages(u->env.ctx, evtq_pages ? evtq_pages : 1, false, &u->evtq_pa, &va))) goto nomem;
+    u->evtq = va;
+    /* every entry V=0: every stream aborts, and is recorded */
+    if ((rc = wr(u, SMMU_REG_CR1, 4, SMMU_CR1_WB_ISH)) || (rc = wr(u, SMMU_REG_CR2, 4, 0)) ||
+        (rc = wr(u, SMMU_REG_STRTAB_BASE, 8, (u->strtab_pa & SMMU_STRTAB_ADDR_MASK) | SMMU_STRTAB_BASE_RA)) ||
+        (rc = wr(u, SMMU_REG_STRTAB_BASE_CFG, 4, SMMU_STRTAB_CFG_FMT_LINEAR | SMMU_STRTAB_CFG_LOG2SIZE(STRTAB_LOG2))) ||
+        /* the queue size is latched when BASE is written: always write both BASEs */
+        (rc = wr(u, SMMU_REG_CMDQ_BASE, 8, (u->cmdq_pa & SMMU_Q_ADDR_MASK) | SMMU_Q_BASE_RA | SMMU_Q_LOG2SIZE(CMDQ_LOG2))) ||
+        (rc = wr(u, SMMU_REG_CMDQ_PROD, 4, 0)) || (rc = wr(u, SMMU_REG_CMDQ_CONS, 4, 0)) ||
+        (rc = wr(u, SMMU_REG_EVENTQ_BASE, 8, (u->evtq_pa & SMMU_Q_ADDR_MASK) | SMMU_Q_LOG2SIZE(u->evtq_log2))) ||
+        (rc = wr(u, SMMU_REG_EVENTQ_PROD, 4, 0)) || (rc = wr(u, SMMU_REG_EVENTQ_CONS, 4, 0)))
+        return rc;
+    u->cmdq_prod = 0;
+    u->evtq_cons = 0;
+    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN, err, errlen)) ||
+        (rc = write_acked(u, SMMU_REG_IRQ_CTRL, SMMU_REG_IRQ_CTRL_ACK, SMMU_IRQ_CTRL_GERROR | SMMU_IRQ_CTRL_EVENTQ, err, errlen)))
+        return rc;
+    const uint64_t c[2][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE }, { SMMU_CMD_TLBI_NSNH_ALL, 0 } };
+    if ((rc = cmd_submit(u, c, 2, err, errlen))) return rc;
+    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, SMMU_CR0_SMMUEN | SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN, err,
+                          errlen)))
+        return rc;
+    /* stale global errors from before us: acknowledge them */
+    if ((rc = rd(u, SMMU_REG_GERROR, 4, &v))) return rc;
+    u->gerrorn = (uint32_t)v;
+    return wr(u, SMMU_REG_GERRORN, 4, u->gerrorn);
+nomem:
+    snprintf(err, errlen, "%s: no table memory", u->name);
+    return rc;
+}
+
+static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen);
+static int block_streams(SmmuHwUnit *u, char *err, size_t errlen);
+static void ste_for(const SmmuHwUnit *u, const SmmuHwDomain *d, uint64_t *next);
+
+static int unit_open(const SmmuHwEnv *env, const SmmuHwUnitCfg *cfg, SmmuHwUnit **out, char *err, size_t errlen)
+{
+    SmmuHwUnit *u = calloc(1, sizeof *u);
+    if (!u) return -ENOMEM;
+    u->env = *env;
+    u->base = cfg->base;
+    u->evtq_irq = cfg->evtq_irq;
+    u->gerror_irq = cfg->gerror_irq;
+    snprintf(u->name, sizeof u->name, "%s", cfg->name);
+    int rc = probe(u, err, errlen);
+    if (!rc && !(u->vmid_used = calloc(u->nvmid, 1))) rc = -ENOMEM;
+    if (!rc) u->vmid_used[0] = 1; /* VMID 0: never ours, so a stray one is never a domain's */
+    if (!rc) rc = take_over(u, err, errlen);
+    if (!rc) rc = domain_create(u, &u->blocking, err, errlen);
+    if (!rc) rc = block_streams(u, err, errlen);
+    if (rc) {
+        free(u->vmid_used);
+        free(u);
+        return rc;
+    }
+    *out = u;
+    return 0;
+}
+
+/* Every stream into the blocking domain: one store of qword 0 each, while
+ * they are still invalid (SMMUEN is on; invalid entries abort meanwhile). */
+static int block_streams(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    uint64_t next[SMMU_STE_QWORDS];
+    ste_for(u, u->blocking, next);
+    for (uint32_t sid = 0; sid < (1u << STRTAB_LOG2); sid++) {
+        uint64_t *ste = &u->strtab[(size_t)sid * SMMU_STE_QWORDS];
+        for (int i = SMMU_STE_QWORDS - 1; i >= 0; i--) __atomic_store_n(&ste[i], next[i], __ATOMIC_RELEASE);
+    }
+    for (size_t p = 0; p < (64u << STRTAB_LOG2) / 4096; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * 4096);
+    const uint64_t c[1][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE } };
+    return cmd_submit(u, c, 1, err, errlen);
+}
+
+static void unit_close(SmmuHwUnit *u)
+{
+    free(u->vmid_used);
+    free(u);
+}
+
+static void unit_describe(SmmuHwUnit *u, char *buf, size_t len)
+{
+    snprintf(buf, len, "smmuv3 %s base=0x%llx version=3.%u stage2 vmids=%u streams=%u eventq=%u irqs=%d,%d", u->name,
+             (unsigned long long)u->base, (unsigned)SMMU_AIDR_MINOR(u->aidr), u->nvmid, 1u << STRTAB_LOG2,
+             1u << u->evtq_log2, u->evtq_irq, u->gerror_irq);
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen)
+{
+    SmmuHwDomain *d = calloc(1, sizeof *d);
+    if (!d) return -ENOMEM;
+    for (uint32_t i = 1; i < u->nvmid && !d->vmid; i++)
+        if (!u->vmid_used[i]) d->vmid = (uint16_t)i;
+    if (!d->vmid) {
+        free(d);
+        snprintf(err, errlen, "%s: all %u VMIDs in use", u->name, u->nvmid);
+        return -ENOSPC;
+    }
+    int rc = pt_init(&d->pt, &pt_format_arm_s2, 3, 0, &u->env.mem);
+    if (rc) {
+        free(d);
+        snprintf(err, errlen, "%s: no table memory for a domain", u->name);
+        return rc;
+    }
+    u->vmid_used[d->vmid] = 1;
+    *out = d;
+    return 0;
+}
+
+static int tlbi_vmid(SmmuHwUnit *u, uint16_t vmid, char *err, size_t errlen)
+{
+    const uint64_t c[1][2] = { { SMMU_CMD_TLBI_S12_VMALL | SMMU_CMD_VMID(vmid), 0 } };
+    return cmd_submit(u, c, 1, err, errlen);
+}
+
+static void domain_destroy(SmmuHwUnit *u, SmmuHwDomain *d)
+{
+    char err[160];
+    if (tlbi_vmid(u, d->vmid, err, sizeof err)) u->env.dss(u->env.ctx, err);
+    pt_fini(&d->pt);
+    u->vmid_used[d->vmid] = 0;
+    free(d);
+}
+
+/* The stage-2 entry for a domain. */
+static void ste_for(const SmmuHwUnit *u, const SmmuHwDomain *d, uint64_t *next)
+{
+    memset(next, 0, SMMU_STE_QWORDS * sizeof *next);
+    next[0] = SMMU_STE_V | SMMU_STE_CONFIG_S2;
+    /* 39-bit IPA, three levels: T0SZ 25, walk starts at level 1 */
+    next[2] = SMMU_STE_S2VMID(d->vmid) | SMMU_STE_S2T0SZ(64 - IPA_BITS) | SMMU_STE_S2SL0(1) | SMMU_STE_S2IR0_WB |
+              SMMU_STE_S2OR0_WB | SMMU_STE_S2SH0_ISH | SMMU_STE_S2TG_4K | SMMU_STE_S2PS(u->oas) | SMMU_STE_S2AA64 |
+              SMMU_STE_S2R;
+    next[3] = d->pt.root & SMMU_STE_S2TTB_MASK;
+}
+
+static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen)
+{
+    if (sid >= (1u << STRTAB_LOG2)) {
+        snprintf(err, errlen, "%s: StreamID 0x%x is beyond the stream table (%u entries)", u->name, sid, 1u << STRTAB_LOG2);
+        return -ENOENT;
+    }
+    uint64_t next[SMMU_STE_QWORDS];
+    uint64_t *ste = &u->strtab[(size_t)sid * SMMU_STE_QWORDS];
+    uint16_t old_vmid = ste[0] & SMMU_STE_V ? (uint16_t)SMMU_STE_S2VMID(ste[2]) : 0;
+    ste_for(u, d ? d : u->blocking, next);
+    u->cfgi_sid = sid;
+    SteOps ops = { .ctx = u, .store = store_ste, .sync = sync_ste };
+    int rc = ste_install(ste, next, &ops);
+    /* what the old domain's TLB may hold for this device must go too */
+    if (!rc && old_vmid && old_vmid != (d ? d : u->blocking)->vmid) rc = tlbi_vmid(u, old_vmid, err, errlen);
+    if (rc && !*err) snprintf(err, errlen, "%s: updating the entry of StreamID 0x%x failed", u->name, sid);
+    return rc;
+}
+
+static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
+               size_t errlen)
+{
+    PtInval inv;
+    pt_inval_init(&inv);
+    int rc = perms ? pt_map(&d->pt, iova, pa, len, perms, &inv) : pt_unmap(&d->pt, iova, len, &inv);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s 0x%llx+0x%llx: %s", u->name, perms ? "map" : "unmap", (unsigned long long)iova,
+                 (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
+        return rc;
+    }
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    if (inv.start != inv.end && (rc = tlbi_vmid(u, d->vmid, err, errlen))) return rc;
+#endif
+    pt_release(&d->pt);
+    return 0;
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+typedef struct {
+    SmmuHwFault f[MAX_FOLD];
+    unsigned n;
+} Fold;
+
+static void fold(Fold *fo, const SmmuHwFault *f, SmmuHwFaultFn fn, void *opaque)
+{
+    for (unsigned i = 0; i < fo->n; i++) {
+        SmmuHwFault *g = &fo->f[i];
+        if (g->sid == f->sid && g->addr == f->addr && g->write == f->write && g->reason == f->reason) {
+            g->repeat++;
+            return;
+        }
+    }
+    if (fo->n == MAX_FOLD) { /* full: hand the folded ones over and start again */
+        for (unsigned i = 0; i < fo->n; i++) fn(opaque, &fo->f[i]);
+        fo->n = 0;
+    }
+    fo->f[fo->n++] = *f;
+}
+
+static int drain_events(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
+{
+    uint64_t prod;
+    int rc = rd(u, SMMU_REG_EVENTQ_PROD, 4, &prod);
+    if (rc) {
+        snprintf(err, errlen, "%s: event queue registers do not answer", u->name);
+        return rc;
+    }
+    uint32_t mask = (2u << u->evtq_log2) - 1;
+    static Fold fo; /* one drain at a time: the service is single-threaded */
+    fo.n = 0;
+    unsigned n = 0;
+    while ((u->evtq_cons & mask) != ((uint32_t)prod & mask)) {
+        const uint32_t *e = &u->evtq[(size_t)SMMU_Q_IDX(u->evtq_cons, u->evtq_log2) * (SMMU_EVT_SIZE / 4)];
+        SmmuHwFault f = { .sid = e[SMMU_EVT_SID_WORD], .reason = SMMU_EVT_TYPE(e[0]), .repeat = 1,
+                          .write = !((e[SMMU_EVT_RNW_WORD] >> SMMU_EVT_RNW_BIT) & 1),
+                          .addr = ((uint64_t)e[SMMU_EVT_ADDR_HI_WORD] << 32 | e[SMMU_EVT_ADDR_LO_WORD]) & ~0xfffull };
+        if (fn) fold(&fo, &f, fn, opaque);
+        u->evtq_cons = (u->evtq_cons + 1) & mask;
+        n++;
+    }
+    /* the queue overflowed: records were lost; acknowledge with the flag */
+    uint32_t ack = u->evtq_cons | ((uint32_t)prod & SMMU_Q_OVF);
+    if (((uint32_t)prod & SMMU_Q_OVF) != (u->evtq_cons & SMMU_Q_OVF)) (*lost)++;
+    u->evtq_cons = ack;
+    if (n || (prod & SMMU_Q_OVF)) wr(u, SMMU_REG_EVENTQ_CONS, 4, ack);
+    for (unsigned i = 0; fn && i < fo.n; i++) fn(opaque, &fo.f[i]);
+    return (int)n;
+}
+
+static int global_errors(SmmuHwUnit *u, uint64_t *lost, char *err, size_t errlen)
+{
+    uint64_t g;
+    if (rd(u, SMMU_REG_GERROR, 4, &g)) {
+        snprintf(err, errlen, "%s: GERROR does not answer", u->name);
+        return -EIO;
+    }
+    uint32_t active = ((uint32_t)g ^ u->gerrorn);
+    if (!active) return 0;
+    if (active & SMMU_GERROR_SFM_ERR) {
+        snprintf(err, errlen, "%s: service failure mode (GERROR 0x%llx)", u->name, (unsigned long long)g);
+        return -EIO;
+    }
+    if (active & SMMU_GERROR_EVENTQ_ABT_ERR) (*lost)++; /* records dropped on a full queue */
+    if ((active & SMMU_GERROR_CMDQ_ERR) && ++u->cmdq_errors > 3) {
+        snprintf(err, errlen, "%s: repeated command queue errors", u->name);
+        return -EIO;
+    }
+    u->gerrorn ^= active;
+    wr(u, SMMU_REG_GERRORN, 4, u->gerrorn);
+    return 0;
+}
+
+static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
+{
+    int rc = global_errors(u, lost, err, errlen);
+    return rc ? rc : drain_events(u, fn, opaque, lost, err, errlen);
+}
+
+static int irq(SmmuHwUnit *u, unsigned line, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
+{
+    if ((int)line == u->evtq_irq) return drain_events(u, fn, opaque, lost, err, errlen);
+    if ((int)line == u->gerror_irq) return global_errors(u, lost, err, errlen);
+    return 0; /* not ours */
+}
+
+static int block_all(SmmuHwUnit *u)
+{
+    char err[160];
+    int rc = 0;
+    /* Abort whatever bypasses, then every entry invalid and the caches
+     * dropped; if commands no longer work, turn translation off so GBPA
+     * aborts everything. Keep going whatever fails. */
+    wr(u, SMMU_REG_GBPA, 4, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT);
+    if (u->strtab) {
+        for (size_t i = 0; i < ((size_t)1 << STRTAB_LOG2) * SMMU_STE_QWORDS; i += SMMU_STE_QWORDS)
+            __atomic_store_n(&u->strtab[i], 0, __ATOMIC_RELEASE);
+        for (size_t p = 0; p < (64u << STRTAB_LOG2) / 4096; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * 4096);
+    }
+    const uint64_t c[2][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE }, { SMMU_CMD_TLBI_NSNH_ALL, 0 } };
+    if (!u->cmdq || cmd_submit(u, c, 2, err, sizeof err)) {
+        rc = -EIO;
+        wr(u, SMMU_REG_CR0, 4, 0);
+    }
+    return rc;
+}
+
+__attribute__((visibility("default"))) const SmmuHwOps smmu_hw_ops = {
+    .abi = SMMU_HW_ABI,
+    .type = "smmuv3",
+    .safety = SMMU_HW_SAFETY,
+    .unit_open = unit_open,
+    .unit_close = unit_close,
+    .unit_describe = unit_describe,
+    .domain_create = domain_create,
+    .domain_destroy = domain_destroy,
+    .attach = attach,
+    .map = map,
+    .fault_poll = fault_poll,
+    .irq = irq,
+    .block_all = block_all,
+};
