@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "hw-util.h"
 #include "smmu-hw.h"
 #include "smmuv3-regs.h"
 #include "smmuv3-ste.h"
@@ -61,32 +61,19 @@ struct SmmuHwDomain {
     PtTable pt;
 };
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
-static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v)
-{
-    return u->env.reg_read(u->env.ctx, u->base + reg, size, v);
-}
-
-static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v)
-{
-    return u->env.reg_write(u->env.ctx, u->base + reg, size, v);
-}
+static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v) { return hw_rd(&u->env, u->base, reg, size, v); }
+static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v) { return hw_wr(&u->env, u->base, reg, size, v); }
 
 /* Writes a register and waits, bounded, for its acknowledge register. */
 static int write_acked(SmmuHwUnit *u, unsigned reg, unsigned ack, uint32_t v, char *err, size_t errlen)
 {
     int rc = wr(u, reg, 4, v);
-    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    int64_t deadline = hw_now_us() + POLL_TIMEOUT_US;
     for (uint64_t got = 0; !rc;) {
         if ((rc = rd(u, ack, 4, &got))) break;
         if ((uint32_t)got == v) return 0;
-        if (now_us() > deadline) {
+        if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: register 0x%x never acknowledged 0x%x (0x%x)", u->name, reg, v, (uint32_t)got);
             return -ETIMEDOUT;
         }
@@ -119,7 +106,7 @@ static uint32_t q_mask(void) { return (2u << CMDQ_LOG2) - 1; }
  * 0, -EIO (CONS.ERR: a command was refused) or -ETIMEDOUT. */
 static int cmd_wait(SmmuHwUnit *u, uint64_t *cons, char *err, size_t errlen)
 {
-    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    int64_t deadline = hw_now_us() + POLL_TIMEOUT_US;
     for (;;) {
         if (rd(u, SMMU_REG_CMDQ_CONS, 4, cons)) {
             snprintf(err, errlen, "%s: command queue registers do not answer", u->name);
@@ -127,7 +114,7 @@ static int cmd_wait(SmmuHwUnit *u, uint64_t *cons, char *err, size_t errlen)
         }
         if (SMMU_CMDQ_CONS_ERR(*cons)) return -EIO;
         if (((uint32_t)*cons & q_mask()) == u->cmdq_prod) return 0;
-        if (now_us() > deadline) {
+        if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: commands not consumed (CONS 0x%llx PROD 0x%x)", u->name,
                      (unsigned long long)*cons, u->cmdq_prod);
             return -ETIMEDOUT;
@@ -217,10 +204,10 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
     int rc;
     /* Abort whatever is not translated, from the very first write. */
     if ((rc = wr(u, SMMU_REG_GBPA, 4, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT))) return rc;
-    int64_t deadline = now_us() + POLL_TIMEOUT_US;
+    int64_t deadline = hw_now_us() + POLL_TIMEOUT_US;
     do {
         if ((rc = rd(u, SMMU_REG_GBPA, 4, &v))) return rc;
-        if (now_us() > deadline) {
+        if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: GBPA update never completed", u->name);
             return -ETIMEDOUT;
         }

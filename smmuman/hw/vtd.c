@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "hw-util.h"
 #include "smmu-hw.h"
 #include "vtd-regs.h"
 
@@ -51,22 +51,9 @@ struct SmmuHwDomain {
     PtTable pt;
 };
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
-static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v)
-{
-    return u->env.reg_read(u->env.ctx, u->base + reg, size, v);
-}
-
-static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v)
-{
-    return u->env.reg_write(u->env.ctx, u->base + reg, size, v);
-}
+static int rd(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t *v) { return hw_rd(&u->env, u->base, reg, size, v); }
+static int wr(SmmuHwUnit *u, unsigned reg, unsigned size, uint64_t v) { return hw_wr(&u->env, u->base, reg, size, v); }
 
 /* GCMD is compared against GSTS: write the bits to keep plus the command,
  * then wait, bounded, for the status to follow. */
@@ -75,14 +62,14 @@ static int gcmd(SmmuHwUnit *u, uint32_t set, uint32_t clear, uint32_t wait_set, 
 {
     uint32_t cmd = (u->gsts_keep | set) & ~clear;
     int rc = wr(u, VTD_REG_GCMD, 4, cmd);
-    int64_t deadline = now_us() + VTD_POLL_TIMEOUT_US;
+    int64_t deadline = hw_now_us() + VTD_POLL_TIMEOUT_US;
     for (uint64_t sts = 0; !rc;) {
         if ((rc = rd(u, VTD_REG_GSTS, 4, &sts))) break;
         if ((sts & wait_set) == wait_set && !(sts & wait_clear)) {
             u->gsts_keep = (uint32_t)sts & VTD_GSTS_PERSISTENT;
             return 0;
         }
-        if (now_us() > deadline) {
+        if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: GSTS 0x%llx never showed GCMD 0x%x", u->name, (unsigned long long)sts, cmd);
             return -ETIMEDOUT;
         }
@@ -113,10 +100,10 @@ static int qi_submit(SmmuHwUnit *u, const uint64_t (*desc)[2], unsigned n, char 
         snprintf(err, errlen, "%s: IQT write failed", u->name);
         return rc;
     }
-    int64_t deadline = now_us() + VTD_POLL_TIMEOUT_US;
+    int64_t deadline = hw_now_us() + VTD_POLL_TIMEOUT_US;
     while (*u->status != seq) {
         uint64_t fsts = 0;
-        if (now_us() > deadline || (rd(u, VTD_REG_FSTS, 4, &fsts) == 0 && (fsts & VTD_FSTS_IQE))) {
+        if (hw_now_us() > deadline || (rd(u, VTD_REG_FSTS, 4, &fsts) == 0 && (fsts & VTD_FSTS_IQE))) {
             snprintf(err, errlen, "%s: invalidation wait %u not completed (FSTS 0x%llx)", u->name, seq,
                      (unsigned long long)fsts);
             return -ETIMEDOUT;

@@ -184,3 +184,14 @@ void expect_no_fault(Cli *c, int ms)
     g_autofree char *r = cli(c, "wait-fault %d", ms);
     ck_assert_msg(strcmp(r, "none") == 0, "expected no fault, got '%s'", r);
 }
+
+char *smmuctl(Svc *s, const char *args)
+{
+    g_autofree char *ctl = g_build_filename(SMMU_BUILD_DIR, "smmuctl", NULL);
+    g_autofree char *cmd = g_strdup_printf("env SMMU_SOCKET=%s %s %s", s->sock, ctl, args);
+    char *out = NULL;
+    int status;
+    ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+    ck_assert_msg(g_spawn_check_wait_status(status, NULL), "smmuctl %s failed", args);
+    return out;
+}

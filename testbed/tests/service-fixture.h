@@ -41,6 +41,9 @@ char *cli(Cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *cli_ok(Cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_stop(Cli *c);
 
+/* `smmuctl ARGS` against the service; its stdout (caller frees). */
+char *smmuctl(Svc *s, const char *args);
+
 /* Waits for the next record and checks device, address and access. */
 void expect_fault(Cli *c, const char *device, uint64_t addr, bool write);
 /* No record arrives within ms. */

@@ -27,15 +27,6 @@ static bool ram_is(Svc *s, uint64_t addr, uint8_t v, size_t len)
     return true;
 }
 
-static char *status_of(Svc *s)
-{
-    g_autofree char *ctl = g_build_filename(SMMU_BUILD_DIR, "smmuctl", NULL);
-    g_autofree char *cmd = g_strdup_printf("env SMMU_SOCKET=%s %s status", s->sock, ctl);
-    char *out = NULL;
-    ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, NULL, NULL));
-    return out;
-}
-
 static unsigned long status_num(const char *text, const char *key)
 {
     const char *p = strstr(text, key);
@@ -58,7 +49,7 @@ START_TEST(fault_through_interrupt_and_through_polling)
     g_free(board_ok(&s.b, "dma edu0 write 0x%llx %d", (unsigned long long)z, LEN));
     ck_assert(ram_is(&s, z, 0x31, LEN));
     expect_fault(&c, EDU0, z, true); /* within 3 s: not the minute-long poll */
-    g_autofree char *st = status_of(&s);
+    g_autofree char *st = smmuctl(&s, "status");
     ck_assert_msg(strstr(st, _i == 0 ? "irqs=74,77" : "irqs=-1,-1"), "%s", st);
     cli_stop(&c);
     svc_stop(&s);
@@ -88,7 +79,7 @@ START_TEST(storm_of_4k_dmas_one_record_per_page)
         if (strcmp(r, "none") == 0) break;
         recorded++;
     }
-    g_autofree char *st = status_of(&s);
+    g_autofree char *st = smmuctl(&s, "status");
     ck_assert_uint_eq(recorded, N);
     ck_assert_uint_eq(status_num(st, "faults.seen="), N);
     ck_assert_uint_eq(status_num(st, "faults.overflows="), 0);
@@ -114,7 +105,7 @@ START_TEST(event_queue_overflow_is_reported_as_lost)
         if (strcmp(r, "none") == 0) break;
         records++;
     }
-    g_autofree char *st = status_of(&s);
+    g_autofree char *st = smmuctl(&s, "status");
     unsigned long overflows = status_num(st, "faults.overflows=");
     ck_assert_msg(overflows >= 1, "the overflow was hidden: %s", st);
     ck_assert_msg(records >= 1 && records < 40, "%u records", records);

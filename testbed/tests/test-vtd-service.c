@@ -44,17 +44,6 @@ static void dma(Svc *s, const char *dev, const char *dir, uint64_t addr)
     g_free(board_ok(&s->b, "dma %s %s 0x%llx %d", dev, dir, (unsigned long long)addr, LEN));
 }
 
-static char *smmuctl(Svc *s, const char *args)
-{
-    g_autofree char *ctl = g_build_filename(SMMU_BUILD_DIR, "smmuctl", NULL);
-    g_autofree char *cmd = g_strdup_printf("env SMMU_SOCKET=%s %s %s", s->sock, ctl, args);
-    char *out = NULL;
-    int status;
-    ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
-    ck_assert_msg(g_spawn_check_wait_status(status, NULL), "smmuctl %s failed", args);
-    return out;
-}
-
 START_TEST(mapped_regions_have_exactly_their_permissions)
 {
     Svc s;
