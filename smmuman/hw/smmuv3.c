@@ -93,7 +93,7 @@ static int cmdq_error(SmmuHwUnit *u, uint64_t cons, char *err, size_t errlen)
      * (the other order runs the bad command again) */
     uint32_t next = ((uint32_t)cons + 1) & ((2u << CMDQ_LOG2) - 1);
     wr(u, SMMU_REG_CMDQ_CONS, 4, next);
-    u->gerrorn ^= SMMU_GERROR_CMDQ_ERR & ((uint32_t)gerror ^ u->gerrorn);
+    u->gerrorn ^= SMMU_GERROR_CMDQ_ERR & ((uint32_t)gerror ^ u->gerrorn); /* acknowledge it, after CONS */
     wr(u, SMMU_REG_GERRORN, 4, u->gerrorn);
     u->cmdq_errors++;
     snprintf(err, errlen, "%s: command queue error %u at entry %u", u->name, code, SMMU_Q_IDX(cons, CMDQ_LOG2));
@@ -103,17 +103,22 @@ static int cmdq_error(SmmuHwUnit *u, uint64_t cons, char *err, size_t errlen)
 static uint32_t q_mask(void) { return (2u << CMDQ_LOG2) - 1; }
 
 /* Waits, bounded, until CONS reaches PROD; *cons gets the last value read.
- * 0, -EIO (CONS.ERR: a command was refused) or -ETIMEDOUT. */
+ * 0, -EIO (a command was refused: GERROR.CMDQ_ERR is active) or -ETIMEDOUT.
+ * CONS.ERR is not the signal: QEMU leaves the last error code there after
+ * recovery, so only the index and wrap bit are compared. */
 static int cmd_wait(SmmuHwUnit *u, uint64_t *cons, char *err, size_t errlen)
 {
     int64_t deadline = hw_now_us() + POLL_TIMEOUT_US;
     for (;;) {
+        uint64_t gerror = 0;
         if (rd(u, SMMU_REG_CMDQ_CONS, 4, cons)) {
             snprintf(err, errlen, "%s: command queue registers do not answer", u->name);
             return -EIO;
         }
-        if (SMMU_CMDQ_CONS_ERR(*cons)) return -EIO;
         if (((uint32_t)*cons & q_mask()) == u->cmdq_prod) return 0;
+        /* stalled short of PROD: refused, or (on hardware) still working */
+        if (rd(u, SMMU_REG_GERROR, 4, &gerror) == 0 && (((uint32_t)gerror ^ u->gerrorn) & SMMU_GERROR_CMDQ_ERR))
+            return -EIO;
         if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: commands not consumed (CONS 0x%llx PROD 0x%x)", u->name,
                      (unsigned long long)*cons, u->cmdq_prod);
@@ -136,12 +141,14 @@ static int cmd_submit(SmmuHwUnit *u, const uint64_t (*cmds)[2], unsigned n, char
             u->cmdq_prod = (u->cmdq_prod + 1) & q_mask();
         }
         uint64_t cons = 0;
+        err[0] = '\0';
         int rc = wr(u, SMMU_REG_CMDQ_PROD, 4, u->cmdq_prod);
         if (!rc) rc = cmd_wait(u, &cons, err, errlen);
-        if (rc != -EIO || !SMMU_CMDQ_CONS_ERR(cons)) return rc; /* done, timed out, or registers gone */
+        if (rc != -EIO || err[0]) return rc; /* done, timed out, or registers gone */
         cmdq_error(u, cons, err, errlen);
         /* the commands after the bad one run now; wait for them too */
-        if ((rc = cmd_wait(u, &cons, err, errlen))) return rc == -EIO && SMMU_CMDQ_CONS_ERR(cons) ? cmdq_error(u, cons, err, errlen) : rc;
+        char why[160] = "";
+        if ((rc = cmd_wait(u, &cons, why, sizeof why))) return why[0] ? (snprintf(err, errlen, "%s", why), rc) : cmdq_error(u, cons, err, errlen);
     }
     return -EIO; /* refused twice: err says which */
 }
