@@ -320,20 +320,18 @@ static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t er
 {
     SmmuHwDomain *d = calloc(1, sizeof *d);
     if (!d) return -ENOMEM;
-    for (uint32_t i = 1; i < u->nvmid && !d->vmid; i++)
-        if (!u->vmid_used[i]) d->vmid = (uint16_t)i;
-    if (!d->vmid) {
+    if (!(d->vmid = (uint16_t)hw_take_id(u->vmid_used, u->nvmid))) {
         free(d);
         snprintf(err, errlen, "%s: all %u VMIDs in use", u->name, u->nvmid);
         return -ENOSPC;
     }
     int rc = pt_init(&d->pt, &pt_format_arm_s2, 3, 0, &u->env.mem);
     if (rc) {
+        u->vmid_used[d->vmid] = 0;
         free(d);
         snprintf(err, errlen, "%s: no table memory for a domain", u->name);
         return rc;
     }
-    u->vmid_used[d->vmid] = 1;
     *out = d;
     return 0;
 }
@@ -388,17 +386,12 @@ static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint6
                size_t errlen)
 {
     PtInval inv;
-    pt_inval_init(&inv);
-    int rc = perms ? pt_map(&d->pt, iova, pa, len, perms, &inv) : pt_unmap(&d->pt, iova, len, &inv);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s 0x%llx+0x%llx: %s", u->name, perms ? "map" : "unmap", (unsigned long long)iova,
-                 (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
-        return rc;
-    }
+    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
+    if (rc) return rc;
 #ifndef SMMU_MUTATION_NO_INVALIDATION
     if (inv.start != inv.end && (rc = tlbi_vmid(u, d->vmid, err, errlen))) return rc;
 #endif
-    pt_release(&d->pt);
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
     return 0;
 }
 

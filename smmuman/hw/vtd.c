@@ -252,20 +252,18 @@ static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t er
 {
     SmmuHwDomain *d = calloc(1, sizeof *d);
     if (!d) return -ENOMEM;
-    for (uint32_t i = 1; i < u->ndids && !d->did; i++)
-        if (!u->did_used[i]) d->did = (uint16_t)i;
-    if (!d->did) {
+    if (!(d->did = (uint16_t)hw_take_id(u->did_used, u->ndids))) {
         free(d);
         snprintf(err, errlen, "%s: all %u domain IDs in use", u->name, u->ndids);
         return -ENOSPC;
     }
     int rc = pt_init(&d->pt, &pt_format_vtd_sl, u->levels, u->leaf_levels, &u->env.mem);
     if (rc) {
+        u->did_used[d->did] = 0;
         free(d);
         snprintf(err, errlen, "%s: no table memory for a domain", u->name);
         return rc;
     }
-    u->did_used[d->did] = 1;
     *out = d;
     return 0;
 }
@@ -320,17 +318,12 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
     return 0;
 }
 
-static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms,
-               char *err, size_t errlen)
+static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
+               size_t errlen)
 {
     PtInval inv;
-    pt_inval_init(&inv);
-    int rc = perms ? pt_map(&d->pt, iova, pa, len, perms, &inv) : pt_unmap(&d->pt, iova, len, &inv);
-    if (rc) {
-        snprintf(err, errlen, "%s: %s 0x%llx+0x%llx: %s", u->name, perms ? "map" : "unmap",
-                 (unsigned long long)iova, (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
-        return rc;
-    }
+    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
+    if (rc) return rc;
 #ifndef SMMU_MUTATION_NO_INVALIDATION
     if (inv.start != inv.end && (rc = inval_domain(u, d->did, err, errlen))) return rc;
 #endif
