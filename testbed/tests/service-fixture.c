@@ -116,6 +116,13 @@ void cli_start(Cli *c, Svc *s, bool target)
     g_free(cli_ok(c, "init"));
 }
 
+void cli_owning(Cli *c, Svc *s, unsigned slot)
+{
+    cli_start(c, s, false);
+    g_free(cli_ok(c, "obj"));
+    g_free(cli_ok(c, "add 0 pci 0 %u 0", slot));
+}
+
 static char *vcli(Cli *c, const char *fmt, va_list ap)
 {
     g_autofree char *line = g_strdup_vprintf(fmt, ap);

@@ -35,6 +35,9 @@ char *svc_status_field(Svc *s, const char *key);
 void svc_stop(Svc *s);
 
 void cli_start(Cli *c, Svc *s, bool target);
+/* A client holding object 0, which owns the edu engine in PCI slot
+ * `slot` of bus 0: the start of most service tests. */
+void cli_owning(Cli *c, Svc *s, unsigned slot);
 /* Sends one command line, returns the reply line (caller frees). */
 char *cli(Cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like cli(), failing the test unless the reply starts with "ok". */

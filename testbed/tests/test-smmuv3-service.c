@@ -123,9 +123,7 @@ START_TEST(corrupted_stream_entry_is_a_dss)
     Svc s;
     Cli c;
     svc_start(&s, "virt-smmuv3", "smmuman-safety", "smmu smmuv3\nscrub-ms 20", true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     uint64_t y = ram_at(&s, 0x180000);
     g_free(cli_ok(&c, "map 0 rw 0x%llx 4096", (unsigned long long)y));
     g_autofree char *safety = cli(&c, "safety");

@@ -49,9 +49,7 @@ START_TEST(mapped_regions_have_exactly_their_permissions)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman", NULL, true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     g_free(cli_ok(&c, "map 0 r 0x%llx 4096", X));
     g_free(cli_ok(&c, "map 0 rw 0x%llx 4096", Y));
     g_free(cli_ok(&c, "map 0 w 0x%llx 4096", W));
@@ -94,9 +92,7 @@ START_TEST(dma_after_unmap_is_blocked)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman", NULL, true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 5 0"));
+    cli_owning(&c, &s, 5);
     g_free(cli_ok(&c, "map 0 rw 0x%llx 4096", Y));
     fill(&s, Y, 0x33);
     dma(&s, "edu1", "read", Y);
@@ -118,9 +114,7 @@ START_TEST(buffers_sharing_a_page)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman", NULL, true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     g_free(cli_ok(&c, "map 0 rw 0x%llx 0x800", Y));         /* A: first half of the page */
     g_free(cli_ok(&c, "map 0 rw 0x%llx 0x800", Y + 0x800)); /* B: second half */
     fill(&s, Y, 0x11);
@@ -328,9 +322,7 @@ START_TEST(dss_on_corrupted_table_memory)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman-safety", "smmu vtd\nscrub-ms 20", true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     g_free(cli_ok(&c, "map 0 rw 0x%llx 4096", Y));
     g_autofree char *safety = cli(&c, "safety");
     ck_assert_str_eq(safety, "ok 65535"); /* SMMUMAN_SAFETY_YES: safety service and library */
@@ -359,9 +351,7 @@ START_TEST(stopping_or_killing_the_service_leaves_dma_blocked)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman", NULL, true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     g_free(cli_ok(&c, "map 0 rw 0x%llx 4096", Y));
     if (_i == 0) {
         /* SIGKILL: nothing runs; the tables stay as they were */
@@ -440,9 +430,7 @@ START_TEST(smmuctl_shows_objects_devices_and_regions)
     Svc s;
     Cli c;
     svc_start(&s, "q35-vtd", "smmuman", NULL, true);
-    cli_start(&c, &s, false);
-    g_free(cli_ok(&c, "obj"));
-    g_free(cli_ok(&c, "add 0 pci 0 4 0"));
+    cli_owning(&c, &s, 4);
     g_free(cli_ok(&c, "map 0 r 0x%llx 0x1800", X));
     g_autofree char *human = smmuctl(&s, "objects");
     ck_assert_msg(strstr(human, "devices=pci:0:4.0") && strstr(human, "start=0x100000 len=0x1800 perms=r "),
