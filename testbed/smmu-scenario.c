@@ -80,7 +80,7 @@ static void json_str(GString *out, const char *s)
     g_string_append_c(out, '"');
 }
 
-static void report_item(Work *w, guint index, Item *it)
+static void report_item(Work *w, Item *it)
 {
     ReportScenario *r = it->rep;
     pthread_mutex_lock(&w->lock);
@@ -88,7 +88,6 @@ static void report_item(Work *w, guint index, Item *it)
     if (w->tap) {
         /* TAP numbers results in the order they are printed; with several
          * jobs that is the order they finish */
-        (void)index;
         printf("%s %u - %s [%s]\n", r->status == RS_PASS ? "ok" : "not ok", w->done, r->name, r->board);
         if (r->message) printf("  # %s\n", r->message);
     } else {
@@ -124,7 +123,7 @@ static void *worker(void *arg)
         if (i >= w->items->len) return NULL;
         Item *it = g_ptr_array_index(w->items, i);
         it->rep = runner_play(it->scn, it->board, w->opt);
-        report_item(w, i, it);
+        report_item(w, it);
     }
 }
 
