@@ -115,11 +115,25 @@
 #define SMMU_EVT_RNW_BIT         3 /* 1: read */
 #define SMMU_EVT_ADDR_LO_WORD    4 /* input address, 64 bits */
 #define SMMU_EVT_ADDR_HI_WORD    5
+/* Event types (SMMUv3 architecture, "Event records") */
+#define SMMU_EVT_F_UUT           0x01
+#define SMMU_EVT_C_BAD_STREAMID  0x02
+#define SMMU_EVT_F_STE_FETCH     0x03
+#define SMMU_EVT_C_BAD_STE       0x04
+#define SMMU_EVT_F_BAD_ATS_TREQ  0x05
+#define SMMU_EVT_F_STREAM_DISABLED 0x06
+#define SMMU_EVT_F_TRANSL_FORBIDDEN 0x07
+#define SMMU_EVT_C_BAD_SUBSTREAMID 0x08
+#define SMMU_EVT_F_CD_FETCH      0x09
+#define SMMU_EVT_C_BAD_CD        0x0a
+#define SMMU_EVT_F_WALK_EABT     0x0b
 #define SMMU_EVT_F_TRANSLATION   0x10
 #define SMMU_EVT_F_ADDR_SIZE     0x11
 #define SMMU_EVT_F_ACCESS        0x12
 #define SMMU_EVT_F_PERMISSION    0x13
-#define SMMU_EVT_C_BAD_STREAMID  0x02
-#define SMMU_EVT_C_BAD_STE       0x04
+#define SMMU_EVT_F_TLB_CONFLICT  0x20
+#define SMMU_EVT_F_CFG_CONFLICT  0x21
+#define SMMU_EVT_E_PAGE_REQUEST  0x24
+#define SMMU_EVT_F_VMS_FETCH     0x25
 
 #endif

@@ -93,6 +93,12 @@
 #define VTD_FR_WRITE              0x5
 #define VTD_FR_READ               0x6
 #define VTD_FR_PAGING_ENTRY_INV   0x7
+#define VTD_FR_ROOT_TABLE_INV     0x8  /* root table not readable */
+#define VTD_FR_CONTEXT_TABLE_INV  0x9  /* context table not readable */
+#define VTD_FR_ROOT_ENTRY_RSVD    0xa
+#define VTD_FR_CONTEXT_ENTRY_RSVD 0xb
+#define VTD_FR_PAGING_ENTRY_RSVD  0xc
+#define VTD_FR_CONTEXT_ENTRY_TT   0xd  /* translation type not allowed */
 #define VTD_FR_INTERRUPT_RANGE    0xe
 
 /* IQA: base 63:12, DW bit 11 (256-bit descriptors), QS 2:0 (2^QS pages) */

@@ -71,6 +71,10 @@ struct smmu_status {
 #define SSF_REPEAT_SHIFT   8
 #define SSF_REPEAT_MASK    0x00ffff00u
 #define SSF_REPEAT(flags)  (((flags) & SSF_REPEAT_MASK) >> SSF_REPEAT_SHIFT)
+/* ours: which hardware wrote the record, so that hw_specific can be named */
+#define SSF_HW_MASK        0x0f000000u
+#define SSF_HW_VTD         0x01000000u /* hw_specific: VT-d fault reason */
+#define SSF_HW_SMMUV3      0x02000000u /* hw_specific: SMMUv3 event type */
 
 /* smmu_obj_create() flags */
 #define SOCF_NONE            0u
@@ -114,6 +118,10 @@ int smmu_safety(void);
 /* Ours, Linux-native: a descriptor that polls readable while records are
  * pending for this client. Owned by libsmmu; valid until smmu_fini(). */
 int smmu_xfer_fd(void);
+
+/* Ours: the name of a record's hardware code ("F_PERMISSION",
+ * "write-not-permitted"), or "unknown". Static storage. */
+const char *smmu_fault_reason_name(const struct smmu_status *status);
 
 #ifdef __cplusplus
 }

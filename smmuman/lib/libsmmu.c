@@ -423,6 +423,7 @@ int smmu_query_text(int op, char *buf, size_t len)
     if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) return fail(-EINVAL);
     pthread_mutex_lock(&L.request);
     new_request((uint16_t)op);
+    L.req->offset = 0;
     int rc = transact();
     if (!rc) snprintf(buf, len, "%s", L.reply->text ? L.reply->text : "");
     pthread_mutex_unlock(&L.request);

@@ -29,8 +29,8 @@ _Static_assert(SMMU_MSG_HDR_SIZE + 32 + SMMU_MAP_MAX_ENTRIES * ENTRY_SIZE <= SMM
                "the largest MAPPING_ADD request fits a message");
 _Static_assert(SMMU_MSG_HDR_SIZE + 8 + SMMU_RESERVED_MAX_ENTRIES * ENTRY_SIZE <= SMMU_MSG_MAX,
                "the largest REPORT_RESERVED reply fits a message");
-_Static_assert(SMMU_MSG_HDR_SIZE + 4 + SMMU_TEXT_MAX <= SMMU_MSG_MAX,
-               "the largest STATUS/OBJECTS text fits a message");
+_Static_assert(SMMU_MSG_HDR_SIZE + 8 + SMMU_TEXT_MAX <= SMMU_MSG_MAX,
+               "the largest STATUS/OBJECTS text or EV_DSS reason fits a message");
 _Static_assert(sizeof(((SmmuMsg *)0)->entry_buf) / ENTRY_SIZE >= SMMU_MAP_MAX_ENTRIES &&
                    sizeof(((SmmuMsg *)0)->entry_buf) / ENTRY_SIZE >= SMMU_RESERVED_MAX_ENTRIES,
                "entry_buf holds the longest list of either op");
@@ -125,7 +125,8 @@ typedef enum {
     B_PENDING,        /* u32 pending */
     B_XFER_STATUS,    /* u32 have, u32 pad, record */
     B_SAFETY,         /* i32 result, one of three */
-    B_TEXT,           /* u32 text_len, text */
+    B_TEXT_REQ,       /* u32 offset */
+    B_TEXT,           /* u32 total, u32 text_len, text */
     B_DSS,            /* i32 code, u32 text_len, text */
 } Body;
 
@@ -147,7 +148,7 @@ static Body body_of(uint16_t op, bool is_reply, int32_t status)
     case SMMU_OP_XFER_STATUS: return is_reply ? B_XFER_STATUS : B_EMPTY;
     case SMMU_OP_SAFETY: return is_reply ? B_SAFETY : B_EMPTY;
     case SMMU_OP_STATUS:
-    case SMMU_OP_OBJECTS: return is_reply ? B_TEXT : B_EMPTY;
+    case SMMU_OP_OBJECTS: return is_reply ? B_TEXT : B_TEXT_REQ;
     default: return B_EMPTY;
     }
 }
@@ -200,6 +201,7 @@ static int check_body(const SmmuMsg *m, Body b, Err *e)
     case B_HELLO:
     case B_RESULT:
     case B_PENDING:
+    case B_TEXT_REQ:
         return 0;
     case B_CREATE_REQ:
         if (m->flags & ~(uint32_t)SOCF_RESERVED_MANUAL)
@@ -399,10 +401,15 @@ static void put_body(Wr *w, const SmmuMsg *m, Body b)
             put_zeros(w, RECORD_SIZE); /* whatever record holds means nothing */
         }
         break;
+    case B_TEXT_REQ:
+        put_u32(w, m->offset);
+        break;
     case B_DSS:
     case B_TEXT:
         if (b == B_DSS)
             put_i32(w, m->result);
+        else
+            put_u32(w, m->total);
         put_u32(w, m->text_len);
         put_bytes(w, m->text, m->text_len);
         break;
@@ -654,7 +661,11 @@ static int get_body(Rd *r, Err *e, SmmuMsg *m, Body b)
         if (!get_i32(r, &m->result))
             return truncated(e, "code");
         return get_text(r, e, m);
+    case B_TEXT_REQ:
+        return get_u32(r, &m->offset) ? 0 : truncated(e, "offset");
     case B_TEXT:
+        if (!get_u32(r, &m->total))
+            return truncated(e, "total");
         return get_text(r, e, m);
     }
     return 0;

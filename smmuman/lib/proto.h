@@ -16,10 +16,12 @@
 
 #include "../include/smmu.h"
 
-#define SMMU_PROTO_VERSION 1
+#define SMMU_PROTO_VERSION 2 /* 2: STATUS/OBJECTS are paged by line */
 #define SMMU_MSG_HDR_SIZE  16
 #define SMMU_MSG_MAX       65536 /* bytes, header included */
-#define SMMU_TEXT_MAX      (SMMU_MSG_MAX - SMMU_MSG_HDR_SIZE - 4)
+/* text of a STATUS/OBJECTS reply (after total, text_len) or an EV_DSS (after
+ * code, text_len) */
+#define SMMU_TEXT_MAX      (SMMU_MSG_MAX - SMMU_MSG_HDR_SIZE - 8)
 /* entries that fit one MAPPING_ADD request (16 bytes each after 32 bytes of
  * fields: obj, flags, pid, target, n, pad) */
 #define SMMU_MAP_MAX_ENTRIES ((SMMU_MSG_MAX - SMMU_MSG_HDR_SIZE - 32) / 16)
@@ -36,8 +38,8 @@ typedef enum {
     SMMU_OP_XFER_NOTIFY,      /* req: -                          rep: pending */
     SMMU_OP_XFER_STATUS,      /* req: -                          rep: have, record */
     SMMU_OP_SAFETY,           /* req: -                          rep: result */
-    SMMU_OP_STATUS,           /* req: -                          rep: text (key=value lines) */
-    SMMU_OP_OBJECTS,          /* req: -                          rep: text (key=value lines) */
+    SMMU_OP_STATUS,           /* req: offset (first line)        rep: total (lines), text (key=value lines) */
+    SMMU_OP_OBJECTS,          /* req: offset (first line)        rep: total (lines), text (key=value lines) */
     SMMU_OP_LAST_REQUEST = SMMU_OP_OBJECTS,
     SMMU_EV_FAULT = 0x100,    /* event: pending (records queued for this client) */
     SMMU_EV_DSS,              /* event: code, text (reason); the service is going away */
@@ -63,8 +65,8 @@ typedef struct {
     union smmu_devid devid;   /* DEVICE_ADD, REPORT_RESERVED */
     int32_t pid;              /* MAPPING_ADD */
     uint64_t target;          /* MAPPING_ADD */
-    uint32_t offset, max;     /* REPORT_RESERVED request */
-    uint32_t total;           /* REPORT_RESERVED reply */
+    uint32_t offset, max;     /* REPORT_RESERVED request; offset: STATUS/OBJECTS requests too */
+    uint32_t total;           /* REPORT_RESERVED reply; STATUS/OBJECTS replies: lines in the whole text */
     uint32_t n_entries;       /* MAPPING_ADD request, REPORT_RESERVED reply */
     const struct smmu_map_entry *entries; /* decoded: a copy owned by SmmuMsg's storage */
     int32_t result;           /* DEVICE_ADD, SAFETY replies; DSS event code */

@@ -52,9 +52,9 @@ void fault_deliver(Service *s, const struct smmu_status *rec, const char *owner)
     char label[40];
     devid_label(&rec->devid, label, sizeof label);
     s->faults_seen++;
-    svc_log(s, SMMU_LOG_WARN, "fault: device %s %s at 0x%llx reason 0x%llx owner %s", label,
+    svc_log(s, SMMU_LOG_WARN, "fault: device %s %s at 0x%llx reason 0x%llx (%s) owner %s", label,
             rec->flags & SSF_WRITE ? "write" : "read", (unsigned long long)rec->fault_addr,
-            (unsigned long long)rec->hw_specific, owner);
+            (unsigned long long)rec->hw_specific, smmu_fault_reason_name(rec), owner);
     for (GList *l = s->clients; l; l = l->next) enqueue(l->data, rec);
 }
 
@@ -64,7 +64,7 @@ static void on_fault(void *opaque, const SmmuHwFault *f)
     Service *s = p->s;
     Device *d = dev_by_sid(s, p->unit, f->sid);
     struct smmu_status rec = { .hw_specific = f->reason, .fault_addr = f->addr,
-                               .flags = f->write ? SSF_WRITE : SSF_READ };
+                               .flags = (f->write ? SSF_WRITE : SSF_READ) | s->hw_family };
     char owner[128] = "none";
     if (d) {
         rec.devid = d->id;

@@ -85,6 +85,7 @@ int svc_load_library(Service *s, char *err, size_t errlen)
         if (s->cfg.safety == CFG_SAFETY_WARN)
             svc_log(s, SMMU_LOG_WARN, "safety: using smmu-%s.so, not a safety variant", s->cfg.smmu_type);
     }
+    s->hw_family = strcmp(s->hw->type, "vtd") == 0 ? SSF_HW_VTD : strcmp(s->hw->type, "smmuv3") == 0 ? SSF_HW_SMMUV3 : 0;
     s->env = (SmmuHwEnv){ .ctx = s, .reg_read = env_reg_read, .reg_write = env_reg_write, .mem = pool_pt_mem(s->pool),
                           .pages = env_pages, .log = env_log, .dss = env_dss };
     return 0;

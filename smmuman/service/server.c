@@ -61,6 +61,29 @@ static Object *own_object(Client *c, uint64_t id)
     return g_hash_table_lookup(c->objects, &id);
 }
 
+/* The whole lines of text from line `first` on that fit one reply, and the
+ * number of lines in all (docs/protocol.md: the client pages by line). */
+static void page_text(const char *text, uint32_t first, SmmuMsg *r)
+{
+    const char *p = text, *start = NULL;
+    uint32_t line = 0;
+    size_t len = 0;
+    for (; *p; line++) {
+        const char *eol = strchr(p, '\n');
+        const char *next = eol ? eol + 1 : p + strlen(p);
+        if (line == first) start = p;
+        /* a line longer than a whole reply is cut rather than never sent */
+        if (start && (size_t)(next - start) <= SMMU_TEXT_MAX) len = (size_t)(next - start);
+        else if (start && line == first) len = SMMU_TEXT_MAX;
+        p = next;
+    }
+    r->total = line;
+    if (start) memcpy(r->text_buf, start, len);
+    r->text_buf[len] = '\0';
+    r->text = r->text_buf;
+    r->text_len = (uint32_t)len;
+}
+
 /* Handles one decoded request; fills out_msg's body and returns a status. */
 static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err, size_t errlen)
 {
@@ -117,9 +140,7 @@ static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err
         g_autoptr(GString) t = g_string_new(NULL);
         if (m->hdr.op == SMMU_OP_STATUS) svc_status_text(s, t);
         else svc_objects_text(s, t);
-        g_strlcpy(r->text_buf, t->str, sizeof r->text_buf);
-        r->text = r->text_buf;
-        r->text_len = (uint32_t)strlen(r->text_buf);
+        page_text(t->str, m->offset, r);
         return 0;
     }
     default:

@@ -77,6 +77,7 @@ struct Service {
     Pool *pool;
     void *lib;
     const SmmuHwOps *hw;
+    unsigned hw_family;   /* SSF_HW_*: which hardware's codes the records carry */
     SmmuHwEnv env;
     Unit units[SMMU_MAX_UNITS];
     unsigned n_units;

@@ -262,7 +262,7 @@ START_TEST(op_names)
     /* the limits the format is built around */
     ck_assert_int_eq(SMMU_MAP_MAX_ENTRIES, 4093);
     ck_assert_int_eq(SMMU_RESERVED_MAX_ENTRIES, 4094);
-    ck_assert_int_eq(SMMU_TEXT_MAX, 65516);
+    ck_assert_int_eq(SMMU_TEXT_MAX, 65512);
     ck_assert_uint_ge(sizeof ((SmmuMsg *)0)->entry_buf / sizeof(struct smmu_map_entry),
                       SMMU_RESERVED_MAX_ENTRIES);
 }
@@ -445,13 +445,16 @@ START_TEST(rt_text)
     for (int k = 0; k < 2; k++) {
         memset(m, 0, offsetof(SmmuMsg, entry_buf));
         set_hdr(m, ops[k], 100 + (uint32_t)k, 0);
-        ck_assert_int_eq(roundtrip(m, false), 16);
+        m->offset = 0xfffffff0u; /* the first line wanted: any value */
+        ck_assert_int_eq(roundtrip(m, false), 20);
+        m->offset = 0;
+        m->total = 2;
         m->text = "state=running\nfaults=0\n";
         m->text_len = (uint32_t)strlen(m->text);
-        ck_assert_int_eq(roundtrip(m, true), 20 + (int)m->text_len);
+        ck_assert_int_eq(roundtrip(m, true), 24 + (int)m->text_len);
         m->text = NULL;
         m->text_len = 0;
-        ck_assert_int_eq(roundtrip(m, true), 20);
+        ck_assert_int_eq(roundtrip(m, true), 24);
         m->text = big;
         m->text_len = SMMU_TEXT_MAX;
         ck_assert_int_eq(roundtrip(m, true), SMMU_MSG_MAX);
@@ -476,10 +479,10 @@ START_TEST(rt_events)
     m->text_len = (uint32_t)strlen(m->text);
     ck_assert_int_eq(roundtrip(m, true), 24 + (int)m->text_len);
     m->text = reason;
-    m->text_len = SMMU_TEXT_MAX - 4; /* the code takes 4 of the text's bytes */
+    m->text_len = SMMU_TEXT_MAX; /* code and text_len, as a text reply's total and text_len */
     ck_assert_int_eq(roundtrip(m, true), SMMU_MSG_MAX);
-    m->text_len = SMMU_TEXT_MAX - 3;
-    expect_encode_fails(m, true, -EMSGSIZE);
+    m->text_len = SMMU_TEXT_MAX + 1; /* over the limit: a bad field, not a size problem */
+    expect_encode_fails(m, true, -EINVAL);
     free(m);
 }
 END_TEST
@@ -527,7 +530,7 @@ START_TEST(pinned_hello)
 {
     static const uint8_t want[] = {
         0x18, 0x00, 0x00, 0x00, /* size 24 */
-        0x01, 0x00,             /* version 1 */
+        0x02, 0x00,             /* version 2 */
         0x01, 0x00,             /* op HELLO */
         0x04, 0x03, 0x02, 0x01, /* seq */
         0x00, 0x00, 0x00, 0x00, /* status */
@@ -548,7 +551,7 @@ END_TEST
 START_TEST(pinned_mapping_add)
 {
     static const uint8_t want[] = {
-        0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, /* size 80, v1, MAPPING_ADD */
+        0x50, 0x00, 0x00, 0x00, 0x02, 0x00, 0x06, 0x00, /* size 80, v2, MAPPING_ADD */
         0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 7, status 0 */
         0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* obj */
         0x13, 0x00, 0x00, 0x00,                         /* flags R|W|TARGET */
@@ -578,7 +581,7 @@ END_TEST
 START_TEST(pinned_device_add)
 {
     static const uint8_t want[] = {
-        0x38, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0x00, /* size 56, v1, DEVICE_ADD */
+        0x38, 0x00, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, /* size 56, v2, DEVICE_ADD */
         0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, /* seq, status */
         0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* obj 5 */
         0x01, 0x00, 0x00, 0x00,                         /* type SDT_MMIO */
@@ -598,7 +601,7 @@ END_TEST
 START_TEST(pinned_xfer_status)
 {
     static const uint8_t want[] = {
-        0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08, 0x00, /* size 80, v1, XFER_STATUS */
+        0x50, 0x00, 0x00, 0x00, 0x02, 0x00, 0x08, 0x00, /* size 80, v2, XFER_STATUS */
         0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 2, status 0 */
         0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* have 1, pad */
         0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* hw_specific 5 */
@@ -624,7 +627,7 @@ END_TEST
 START_TEST(pinned_error_and_event)
 {
     static const uint8_t err_reply[] = {
-        0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0x00, /* size 16, v1, OBJ_DESTROY */
+        0x10, 0x00, 0x00, 0x00, 0x02, 0x00, 0x03, 0x00, /* size 16, v2, OBJ_DESTROY */
         0x2a, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, /* seq 42, status -ENOENT */
     };
     SmmuMsg *m = msg_new();
@@ -632,7 +635,7 @@ START_TEST(pinned_error_and_event)
     expect_encoding(m, true, err_reply, sizeof err_reply);
 
     static const uint8_t dss[] = {
-        0x1b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, /* size 27, v1, EV_DSS */
+        0x1b, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x01, /* size 27, v2, EV_DSS */
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 0, status 0 */
         0xfb, 0xff, 0xff, 0xff,                         /* code -EIO */
         0x03, 0x00, 0x00, 0x00, 'b', 'y', 'e',          /* text */
@@ -645,12 +648,14 @@ START_TEST(pinned_error_and_event)
     expect_encoding(m, true, dss, sizeof dss);
 
     static const uint8_t text[] = {
-        0x16, 0x00, 0x00, 0x00, 0x01, 0x00, 0x0a, 0x00, /* size 22, v1, STATUS */
+        0x1a, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0a, 0x00, /* size 26, v2, STATUS */
         0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 9 */
+        0x07, 0x00, 0x00, 0x00,                         /* total 7 lines */
         0x02, 0x00, 0x00, 0x00, 'a', '\n',              /* text */
     };
     memset(m, 0, offsetof(SmmuMsg, entry_buf));
     set_hdr(m, SMMU_OP_STATUS, 9, 0);
+    m->total = 7;
     m->text = "a\n";
     m->text_len = 2;
     expect_encoding(m, true, text, sizeof text);
@@ -768,9 +773,13 @@ START_TEST(truncated_names_field)
     expect_reject_bytes(x, false, "DEVICE_ADD: devid.pad: truncated");
 
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, 10);
     b_mem(x, "abc", 3);
     expect_reject_bytes(x, true, "STATUS: text: truncated");
+    b_hdr(x, SMMU_OP_OBJECTS, 1, 0);
+    b_u8(x, 0);
+    expect_reject_bytes(x, false, "OBJECTS: offset: truncated");
     free(x);
 }
 END_TEST
@@ -784,6 +793,7 @@ START_TEST(oversized)
     /* a STATUS reply one byte too long, consistent in itself */
     Bytes *x = bytes_new();
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, SMMU_TEXT_MAX + 1);
     for (unsigned i = 0; i <= SMMU_TEXT_MAX; i++)
         b_u8(x, 'a');
@@ -800,7 +810,7 @@ START_TEST(oversized)
     /* text over the limit is a bad field, not a size problem */
     memset(m, 0, offsetof(SmmuMsg, entry_buf));
     set_hdr(m, SMMU_OP_STATUS, 1, 0);
-    m->text = (const char *)x->b + 20;
+    m->text = (const char *)x->b + 24;
     m->text_len = SMMU_TEXT_MAX + 1;
     expect_encode_fails(m, true, -EINVAL);
     m->text_len = SMMU_TEXT_MAX;
@@ -859,7 +869,7 @@ START_TEST(garbage)
         }
         if (plausible) {
             b[0] = (uint8_t)len, b[1] = b[2] = b[3] = 0;
-            b[4] = 1, b[5] = 0;
+            b[4] = SMMU_PROTO_VERSION, b[5] = 0;
             uint16_t op = ops[(s >> 40) % (sizeof ops / sizeof *ops)];
             b[6] = (uint8_t)op, b[7] = (uint8_t)(op >> 8);
             if (s & 0x10000)
@@ -888,8 +898,8 @@ START_TEST(bad_version)
     Bytes *x = bytes_new();
     b_hdr(x, SMMU_OP_XFER_NOTIFY, 1, 0);
     size_t n = b_fin(x);
-    x->b[4] = 2;
-    expect_reject(x->b, n, false, -EPROTO, "header: version: 2, expected 1");
+    x->b[4] = 1;
+    expect_reject(x->b, n, false, -EPROTO, "header: version: 1, expected 2");
     x->b[4] = 0;
     expect_reject(x->b, n, false, -EPROTO, "header: version: 0");
     x->b[4] = 1;
@@ -968,6 +978,7 @@ START_TEST(trailing_bytes)
     b_u32(x, 0);
     expect_reject_bytes(x, false, "SAFETY: trailing bytes: 4 after the body");
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, 2);
     b_mem(x, "ab", 3); /* the terminating NUL is not part of the text */
     expect_reject_bytes(x, true, "STATUS: trailing bytes: 1 after the body");
@@ -1250,10 +1261,12 @@ START_TEST(nul_in_text)
 {
     Bytes *x = bytes_new();
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, 5);
     b_mem(x, "ab\0cd", 5);
     expect_reject_bytes(x, true, "STATUS: text: NUL byte at offset 2");
     b_hdr(x, SMMU_OP_OBJECTS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, 1);
     b_u8(x, 0);
     expect_reject_bytes(x, true, "OBJECTS: text: NUL byte at offset 0");
@@ -1263,8 +1276,9 @@ START_TEST(nul_in_text)
     b_mem(x, "bye\0", 4);
     expect_reject_bytes(x, true, "EV_DSS: text: NUL byte at offset 3");
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 1);
     b_u32(x, 0x7fffffff);
-    expect_reject_bytes(x, true, "STATUS: text_len: 2147483647 exceeds 65516");
+    expect_reject_bytes(x, true, "STATUS: text_len: 2147483647 exceeds 65512");
 
     SmmuMsg *m = msg_new();
     set_hdr(m, SMMU_OP_STATUS, 1, 0);
@@ -1383,6 +1397,7 @@ START_TEST(decode_details)
     ck_assert_ptr_null(m->text);
     ck_assert_uint_eq(m->record.flags, 0);
     b_hdr(x, SMMU_OP_STATUS, 1, 0);
+    b_u32(x, 0);
     b_u32(x, 0);
     n = b_fin(x);
     ck_assert_int_eq(smmu_msg_decode(x->b, n, true, m, err, sizeof err), 0);
