@@ -460,6 +460,43 @@ END_TEST
 /* ---------------------------------------------------------------------- */
 /* Leaf sizes */
 
+/* pt_cost() on tables that do not exist yet, and on one that does. */
+START_TEST(test_cost)
+{
+    PtTable d;
+    const unsigned levels = pgh->max_levels;
+    ck_assert_int_eq(pt_describe(&d, pgh->fmt, levels, 0), 0);
+    ck_assert_uint_eq(d.root, 0);
+    /* one page: the root and a table at every level below it */
+    PtChange c = { 0, 0x40000000, PG, false };
+    ck_assert_uint_eq(pt_cost(&d, &c, 1), levels);
+    /* an aligned 2 MiB leaf needs no level-0 table; misaligned, it does */
+    c = (PtChange){ 2 * MiB, 0x40000000, 2 * MiB, false };
+    ck_assert_uint_eq(pt_cost(&d, &c, 1), levels - 1);
+    c.pa += PG;
+    ck_assert_uint_eq(pt_cost(&d, &c, 1), levels);
+    /* two pages in one 2 MiB block share its tables; apart, they do not */
+    PtChange two[2] = { { 0, 0x40000000, PG, false }, { 8 * PG, 0x40008000, PG, false } };
+    ck_assert_uint_eq(pt_cost(&d, two, 2), levels);
+    two[1].iova = two[1].pa = 4 * MiB;
+    ck_assert_uint_eq(pt_cost(&d, two, 2), levels + 1);
+    /* an unmap of a whole 2 MiB block may split larger leaves above it,
+     * never below */
+    c = (PtChange){ 0, 0, 2 * MiB, true };
+    ck_assert_uint_eq(pt_cost(&d, &c, 1), levels - 1);
+    /* against a real table: what exists still counts (a bound, not a
+     * prediction), and the call never takes more */
+    Fix f;
+    fix_init(&f, levels, 0, pgh->fmt->leaf_levels & ((1u << levels) - 1), 64);
+    c = (PtChange){ 0, 0x40000000, PG, false };
+    size_t cost = pt_cost(&f.t, &c, 1), allocs = f.a.allocs;
+    ck_assert_uint_eq(cost, levels - 1);
+    fix_map(&f, 0, 0x40000000, PG, RW);
+    ck_assert_uint_eq(f.a.allocs - allocs, cost);
+    fix_fini(&f);
+}
+END_TEST
+
 START_TEST(test_block_2m)
 {
     Fix f;
@@ -1113,7 +1150,7 @@ START_TEST(test_random)
     r->rng = g_rand_new_with_seed(cfg->seed);
     r->f.a.hook_ctx = r;
 
-    size_t enomem = 0, tables_changed = 0, unlinked = 0, hooks = 0;
+    size_t enomem = 0, tables_changed = 0, unlinked = 0, hooks = 0, costs_exact = 0;
     for (r->step = 0; r->step < cfg->steps; r->step++) {
         PtInval inv;
         int ret;
@@ -1143,6 +1180,9 @@ START_TEST(test_random)
             r->f.a.fail_in = 0;
         }
         if (!done) {
+            /* pt_cost() bounds what the call takes, before it is made */
+            const PtChange ch = { r->iova, r->unmap ? r->iova : r->pa, r->len, r->unmap };
+            const size_t cost = pt_cost(&r->f.t, &ch, 1), allocs = r->f.a.allocs;
             pt_inval_init(&inv);
             arena_begin(&r->f.a);
             r->f.a.hook = random_hook;
@@ -1153,6 +1193,10 @@ START_TEST(test_random)
             hooks += r->hook_calls;
             ck_assert_int_eq(ret, 0);
             arena_end(&r->f.a);
+            REQUIRE(r->f.a.allocs - allocs <= cost, "step %u: took %zu table pages, pt_cost said %zu", r->step,
+                    r->f.a.allocs - allocs, cost);
+            if (r->f.a.allocs - allocs == cost && cost)
+                costs_exact++;
         }
         bool tc = expect_tables_changed(&r->f);
         REQUIRE(inv.tables_changed == tc, "step %u: tables_changed %d, want %d", r->step,
@@ -1220,6 +1264,7 @@ START_TEST(test_random)
     ck_assert_uint_gt(hooks, cfg->steps);
     if (cfg->fault_pct)
         ck_assert_uint_gt(enomem, 10);
+    ck_assert_uint_gt(costs_exact, 0); /* the bound is reached, not loose everywhere */
 
     pt_release(&r->f.t);
     ck_assert_int_eq(pt_unmap(&r->f.t, 0, lim, NULL), 0);
@@ -1245,6 +1290,7 @@ Suite *pgh_suite(const char *name, const PghFormat *fmt, void (*add_own)(TCase *
     add_own(walker);
     tcase_add_test(walker, test_init_args);
     tcase_add_test(walker, test_invalid_args);
+    tcase_add_test(walker, test_cost);
     tcase_add_test(walker, test_block_2m);
     tcase_add_test(walker, test_block_1g);
     tcase_add_test(walker, test_split_merge_2m);

@@ -117,14 +117,13 @@ static unsigned leaf_levels_from_zero(unsigned mask)
     return mask ^ (mask & (mask + 1));
 }
 
-int pt_init(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels, const PtMem *mem)
+int pt_describe(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels)
 {
     if (!t)
         return -EINVAL;
     memset(t, 0, sizeof *t);
-    if (!fmt || !mem || !mem->alloc || !mem->free || !mem->va || !fmt->table || !fmt->leaf ||
-        !fmt->decode || fmt->max_levels > PT_MAX_LEVELS || levels == 0 ||
-        levels < fmt->min_levels || levels > fmt->max_levels)
+    if (!fmt || !fmt->table || !fmt->leaf || !fmt->decode || fmt->max_levels > PT_MAX_LEVELS ||
+        levels == 0 || levels < fmt->min_levels || levels > fmt->max_levels)
         return -EINVAL;
     unsigned ll = fmt->leaf_levels & ((1u << levels) - 1);
     if (leaf_levels)
@@ -132,17 +131,77 @@ int pt_init(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_leve
     ll = leaf_levels_from_zero(ll);
     if (!(ll & 1u))
         return -EINVAL;
-
-    uint64_t root;
-    int err = mem->alloc(mem->ctx, &root);
-    if (err < 0)
-        return err;
     t->fmt = fmt;
-    t->mem = *mem;
     t->levels = levels;
     t->leaf_levels = ll;
+    return 0;
+}
+
+int pt_init(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels, const PtMem *mem)
+{
+    int err = pt_describe(t, fmt, levels, leaf_levels);
+    if (err < 0)
+        return err;
+    if (!mem || !mem->alloc || !mem->free || !mem->va) {
+        memset(t, 0, sizeof *t);
+        return -EINVAL;
+    }
+    uint64_t root;
+    err = mem->alloc(mem->ctx, &root);
+    if (err < 0) {
+        memset(t, 0, sizeof *t);
+        return err;
+    }
+    t->mem = *mem;
     t->root = root;
     return 0;
+}
+
+/* A table at `level` below an entry at level + 1 is needed only where a
+ * change covers part of that entry's block, or all of it when no leaf can
+ * stand there (not allowed at that level, or the translation's offset is
+ * not aligned to the block). The walker allocates nowhere else, at most
+ * once per position per call, and a page it frees by merging goes back at
+ * pt_release() before the next change, so distinct positions bound what is
+ * in use at any time. Changes sorted and disjoint can share a block only
+ * with their neighbour, at their edges. */
+size_t pt_cost(const PtTable *t, const PtChange *c, size_t n)
+{
+    if (!t || !t->fmt)
+        return 0;
+    size_t pages = t->root ? 0 : 1;
+    for (unsigned level = 0; level + 1 < t->levels; level++) {
+        const unsigned shift = PT_PAGE_SHIFT + PT_LEVEL_BITS * (level + 1);
+        const uint64_t size = 1ull << shift, mask = size - 1;
+        const bool leaf_above = t->leaf_levels & (1u << (level + 1));
+        bool prev_counted = false; /* the previous change counted its final block */
+        uint64_t prev_final = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (c[i].len == 0)
+                continue;
+            const uint64_t end = c[i].iova + c[i].len; /* exclusive; a range never wraps */
+            const uint64_t first = c[i].iova >> shift, final = (end - 1) >> shift;
+            uint64_t count;
+            bool first_counted, final_counted;
+            if (c[i].unmap || (leaf_above && !((c[i].pa ^ c[i].iova) & mask))) {
+                /* whole blocks take a leaf (or nothing): only blocks the change covers in part count */
+                const bool part_first = (c[i].iova & mask) || (first == final && (end & mask));
+                const bool part_final = (end & mask) || (first == final && (c[i].iova & mask));
+                first_counted = part_first;
+                final_counted = part_final;
+                count = first == final ? part_first : (uint64_t)part_first + part_final;
+            } else {
+                first_counted = final_counted = true;
+                count = final - first + 1;
+            }
+            if (first_counted && prev_counted && prev_final == first)
+                count--; /* the previous change's last block: one position */
+            pages += count;
+            prev_counted = final_counted;
+            prev_final = final;
+        }
+    }
+    return pages;
 }
 
 void pt_fini(PtTable *t)
@@ -516,6 +575,11 @@ static bool pa_ok(const PtTable *t, uint64_t pa, uint64_t len)
     last = pa + len - PT_PAGE_SIZE;
     return t->fmt->decode(t->fmt->leaf(last, PT_READ, 0), 0, &got, &perms) == PT_ENTRY_LEAF &&
            got == last;
+}
+
+bool pt_range_ok(const PtTable *t, uint64_t iova, uint64_t pa, uint64_t len)
+{
+    return t && t->fmt && range_ok(t, iova, len) && pa_ok(t, pa, len);
 }
 
 int pt_map(PtTable *t, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, PtInval *inv)

@@ -76,6 +76,28 @@ extern const PtFormat pt_format_arm_s2; /* Arm SMMUv3 stage 2, 4 KiB granule */
 
 /* leaf_levels: 0 = all the format allows. Allocates the root. */
 int pt_init(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels, const PtMem *mem);
+/* A change as pt_cost() sees it: [iova, iova+len) to [pa, pa+len), or an
+ * unmap. Page aligned. */
+typedef struct {
+    uint64_t iova, pa, len;
+    bool unmap;
+} PtChange;
+
+/* An upper bound on the table pages the changes would take if made one
+ * after another with pt_map()/pt_unmap(), each followed by pt_release():
+ * the number of distinct table positions below the root that they reach
+ * and cannot fill with one leaf, plus the root when the table has none
+ * yet (t from pt_describe()). Changes nothing and reads no table memory, so
+ * the caller can refuse a change before anything is touched. The changes
+ * must be sorted by iova and must not overlap. */
+size_t pt_cost(const PtTable *t, const PtChange *c, size_t n);
+/* What pt_init() would build, without allocating anything (root 0): for
+ * pt_cost() of a table that does not exist yet. */
+int pt_describe(PtTable *t, const PtFormat *fmt, unsigned levels, unsigned leaf_levels);
+/* Whether the format and the table's reach can hold [iova, iova+len) ->
+ * [pa, pa+len) (len 0 is refused). */
+bool pt_range_ok(const PtTable *t, uint64_t iova, uint64_t pa, uint64_t len);
+
 /* Frees every table page; the hardware must no longer use the table. */
 void pt_fini(PtTable *t);
 uint64_t pt_iova_limit(const PtTable *t);
