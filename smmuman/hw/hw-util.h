@@ -41,6 +41,50 @@ static inline int hw_pt_change(const char *unit, PtTable *pt, uint64_t iova, uin
     return rc;
 }
 
+/* map_check() for a unit whose domains are tables like t (a real one, or
+ * one from pt_describe()): device addresses below 2^iova_bits, output
+ * addresses below 2^pa_bits. */
+static inline int hw_map_check(const char *unit, const PtTable *t, unsigned iova_bits, unsigned pa_bits,
+                               const SmmuHwSeg *segs, size_t n, size_t *pages, char *err, size_t errlen)
+{
+    const uint64_t iova_limit = 1ull << iova_bits, pa_limit = 1ull << pa_bits;
+    PtChange one[64];
+    *pages = 0;
+    for (size_t i = 0; i < n; i++) {
+        const SmmuHwSeg *g = &segs[i];
+        if (g->len == 0 || g->iova >= iova_limit || g->len > iova_limit - g->iova) {
+            snprintf(err, errlen, "%s: device addresses 0x%llx+0x%llx reach beyond its %u-bit input address range",
+                     unit, (unsigned long long)g->iova, (unsigned long long)g->len, iova_bits);
+            return -ERANGE;
+        }
+        if (g->perms && (g->pa >= pa_limit || g->len > pa_limit - g->pa)) {
+            snprintf(err, errlen, "%s: 0x%llx+0x%llx would land at 0x%llx, beyond its %u-bit output address range",
+                     unit, (unsigned long long)g->iova, (unsigned long long)g->len, (unsigned long long)g->pa,
+                     pa_bits);
+            return -ERANGE;
+        }
+        if (!pt_range_ok(t, g->iova, g->perms ? g->pa : g->iova, g->len)) {
+            snprintf(err, errlen, "%s: 0x%llx+0x%llx -> 0x%llx cannot be expressed in its tables", unit,
+                     (unsigned long long)g->iova, (unsigned long long)g->len, (unsigned long long)g->pa);
+            return -ERANGE;
+        }
+    }
+    /* in batches on the stack: the bound of consecutive batches adds up,
+     * counting a shared edge block twice at most once per batch */
+    for (size_t i = 0; i < n; i += sizeof one / sizeof one[0]) {
+        size_t k = 0;
+        for (; k < sizeof one / sizeof one[0] && i + k < n; k++)
+            one[k] = (PtChange){ segs[i + k].iova, segs[i + k].perms ? segs[i + k].pa : segs[i + k].iova,
+                                 segs[i + k].len, !segs[i + k].perms };
+        size_t p = pt_cost(t, one, k);
+        /* the root of a new table is counted once, not per batch */
+        if (!t->root && i) p--;
+        *pages += p;
+    }
+    if (n == 0 && !t->root) *pages = 1;
+    return 0;
+}
+
 /* The lowest free ID in 1..n-1 (0 is never handed out), marked used; 0 if none. */
 static inline uint32_t hw_take_id(uint8_t *used, uint32_t n)
 {

@@ -15,7 +15,7 @@
 
 #include "pgtable/pgtable.h"
 
-#define SMMU_HW_ABI 1
+#define SMMU_HW_ABI 2 /* 2: map_check, attach_check; refusals change nothing */
 #define SMMU_HW_SYMBOL "smmu_hw_ops"
 
 typedef struct SmmuHwUnit SmmuHwUnit;
@@ -56,6 +56,13 @@ typedef struct {
 
 typedef void (*SmmuHwFaultFn)(void *opaque, const SmmuHwFault *fault);
 
+/* One change of a domain's translation: [iova, iova+len) to [pa, pa+len)
+ * with perms (PT_READ | PT_WRITE), or an unmap (perms 0). Page aligned. */
+typedef struct {
+    uint64_t iova, pa, len;
+    unsigned perms;
+} SmmuHwSeg;
+
 typedef struct {
     uint32_t abi;        /* SMMU_HW_ABI */
     const char *type;    /* "vtd", "smmuv3" */
@@ -68,12 +75,28 @@ typedef struct {
     /* A translation context (VT-d domain, SMMUv3 VMID) for one object. */
     int (*domain_create)(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen);
     void (*domain_destroy)(SmmuHwUnit *u, SmmuHwDomain *d); /* no device attached any more */
-    /* Points device sid at domain d, or blocks it (d == NULL). Returns after
-     * the hardware's caches were invalidated. */
+    /* Refusals: attach() and map() return -EINVAL, -ERANGE, -ENOENT, -ENOMEM
+     * or -ENOSPC only before anything changed; any other error means the
+     * unit's state is unknown (the service goes to DSS). The checks below
+     * let the service refuse a request before it starts. */
+    /* Points device sid at domain d, or blocks it (d == NULL; what the unit
+     * kept only for sid, such as a bus's context table, goes back). Returns
+     * after the hardware's caches were invalidated. */
     int (*attach)(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen);
     /* Returns after the invalidation completed (strict). perms 0 = unmap. */
     int (*map)(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms,
                char *err, size_t errlen);
+    /* Changing nothing: whether every change (sorted by iova, disjoint) can
+     * be made in d (NULL: in a new domain of this unit), i.e. each device
+     * address is below the unit's input limit and each output address below
+     * its output limit. 0 with *pages = an upper bound on the table pages
+     * they take, a new domain's own included; -ERANGE with err naming the
+     * range and the limit. */
+    int (*map_check)(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, size_t *pages,
+                     char *err, size_t errlen);
+    /* Changing nothing: 0 with *pages = the table pages attach() needs to
+     * point sid at a domain, or -ENOENT when this unit cannot translate sid. */
+    int (*attach_check)(SmmuHwUnit *u, uint32_t sid, size_t *pages, char *err, size_t errlen);
     /* Drains fault records; *lost grows by faults the hardware lost or
      * flagged as overflowed (count 1 per overflow when unknown). */
     int (*fault_poll)(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen);

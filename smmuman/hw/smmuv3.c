@@ -382,6 +382,35 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
     return rc;
 }
 
+static int attach_check(SmmuHwUnit *u, uint32_t sid, size_t *pages, char *err, size_t errlen)
+{
+    if (sid >= (1u << STRTAB_LOG2)) {
+        snprintf(err, errlen, "%s: StreamID 0x%x is beyond the stream table (%u entries)", u->name, sid, 1u << STRTAB_LOG2);
+        return -ENOENT;
+    }
+    *pages = 0; /* the linear stream table holds every entry already */
+    return 0;
+}
+
+/* IDR5.OAS as bits. */
+static unsigned oas_bits(unsigned oas)
+{
+    static const unsigned bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+    return oas < sizeof bits / sizeof bits[0] ? bits[oas] : 32;
+}
+
+static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, size_t *pages, char *err,
+                     size_t errlen)
+{
+    PtTable fresh;
+    const PtTable *t = d ? &d->pt : &fresh;
+    if (!d && pt_describe(&fresh, &pt_format_arm_s2, 3, 0)) {
+        snprintf(err, errlen, "%s: no stage-2 table format", u->name);
+        return -EINVAL;
+    }
+    return hw_map_check(u->name, t, IPA_BITS, oas_bits(u->oas), segs, n, pages, err, errlen);
+}
+
 static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
                size_t errlen)
 {
@@ -516,6 +545,8 @@ __attribute__((visibility("default"))) const SmmuHwOps smmu_hw_ops = {
     .domain_destroy = domain_destroy,
     .attach = attach,
     .map = map,
+    .map_check = map_check,
+    .attach_check = attach_check,
     .fault_poll = fault_poll,
     .irq = irq,
     .block_all = block_all,

@@ -30,6 +30,7 @@ struct SmmuHwUnit {
     char name[32];
     uint64_t base, ver, cap, ecap;
     unsigned levels, leaf_levels, aw, fro, nfr;
+    unsigned pa_bits;            /* output addresses: MGAW */
     uint32_t ndids;
     uint32_t gsts_keep;          /* persistent status bits to write back with GCMD */
     uint64_t root_pa;
@@ -44,6 +45,7 @@ struct SmmuHwUnit {
     uint32_t wait_seq;
     uint8_t *did_used;           /* ndids bytes */
     uint16_t attached[VTD_MAX_SID]; /* DID a source-id points at, 0 = blocked */
+    uint16_t bus_users[VTD_ENTRIES]; /* source-ids of the bus pointed at a domain: its context table's users */
 };
 
 struct SmmuHwDomain {
@@ -168,6 +170,7 @@ static int probe(SmmuHwUnit *u, char *err, size_t errlen)
     u->leaf_levels = 1u | (sllps & 1u ? 2u : 0) | (sllps & 2u ? 4u : 0);
     u->ndids = 1u << (4 + 2 * VTD_CAP_ND(u->cap));
     if (u->ndids > 65536) u->ndids = 65536;
+    u->pa_bits = VTD_CAP_MGAW(u->cap);
     u->fro = VTD_CAP_FRO(u->cap);
     u->nfr = VTD_CAP_NFR(u->cap);
     return 0;
@@ -292,13 +295,31 @@ static int context_table(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
     return 0;
 }
 
+/* The bus's last device left: its context table goes back to the pool, so
+ * that devices a client names and drops cost nothing afterwards. */
+static int context_table_drop(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
+{
+    u->root[2 * bus] = 0;
+    u->env.mem.written(u->env.mem.ctx, u->root_pa);
+    const uint64_t d[1][2] = { { VTD_INV_CC | VTD_INV_G_GLOBAL, 0 } };
+    int rc = qi_submit(u, d, 1, err, errlen);
+    if (rc) return rc;
+    u->env.mem.free(u->env.mem.ctx, u->ctx_pa[bus]);
+    u->ctx[bus] = NULL;
+    u->ctx_pa[bus] = 0;
+    return 0;
+}
+
 static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen)
 {
-    if (sid >= VTD_MAX_SID) return -EINVAL;
+    if (sid >= VTD_MAX_SID) {
+        snprintf(err, errlen, "%s: source-id 0x%x is beyond 16 bits", u->name, sid);
+        return -EINVAL;
+    }
     unsigned bus = sid >> 8, devfn = sid & 0xff;
     uint16_t old = u->attached[sid];
     int rc;
-    if (d && (rc = context_table(u, bus, err, errlen))) return rc;
+    if (d && (rc = context_table(u, bus, err, errlen))) return rc; /* -ENOMEM: nothing changed */
     uint64_t *ce = u->ctx[bus] ? &u->ctx[bus][2 * devfn] : NULL;
     if (old && ce) {
         /* Not present first: the hardware never sees a half-written entry. */
@@ -307,15 +328,40 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
         u->env.mem.written(u->env.mem.ctx, u->ctx_pa[bus]);
         if ((rc = inval_device(u, sid, old, err, errlen))) return rc;
         u->attached[sid] = 0;
+        u->bus_users[bus]--;
     }
-    if (!d) return 0;
+    if (!d) return u->ctx[bus] && !u->bus_users[bus] ? context_table_drop(u, bus, err, errlen) : 0;
     ce[1] = u->aw | VTD_CTX_HI_DID(d->did);
     ce[0] = d->pt.root | VTD_CTX_LO_TT_SL | VTD_CTX_LO_P;
     u->env.mem.written(u->env.mem.ctx, u->ctx_pa[bus]);
     /* A not-present entry may be cached when caching mode is on. */
     if ((rc = inval_device(u, sid, d->did, err, errlen))) return rc;
     u->attached[sid] = d->did;
+    u->bus_users[bus]++;
     return 0;
+}
+
+static int attach_check(SmmuHwUnit *u, uint32_t sid, size_t *pages, char *err, size_t errlen)
+{
+    if (sid >= VTD_MAX_SID) {
+        snprintf(err, errlen, "%s: source-id 0x%x is beyond 16 bits", u->name, sid);
+        return -ENOENT;
+    }
+    *pages = u->ctx[sid >> 8] ? 0 : 1;
+    return 0;
+}
+
+static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, size_t *pages, char *err,
+                     size_t errlen)
+{
+    PtTable fresh;
+    const PtTable *t = d ? &d->pt : &fresh;
+    if (!d && pt_describe(&fresh, &pt_format_vtd_sl, u->levels, u->leaf_levels)) {
+        snprintf(err, errlen, "%s: no table format for %u levels", u->name, u->levels);
+        return -EINVAL;
+    }
+    return hw_map_check(u->name, t, PT_PAGE_SHIFT + PT_LEVEL_BITS * u->levels, u->pa_bits, segs, n, pages, err,
+                        errlen);
 }
 
 static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
@@ -387,6 +433,7 @@ static int block_all(SmmuHwUnit *u)
         rc = -EIO;
     if (gcmd(u, VTD_GCMD_TE, 0, VTD_GSTS_TES, 0, err, sizeof err)) rc = -EIO;
     memset(u->attached, 0, sizeof u->attached);
+    memset(u->bus_users, 0, sizeof u->bus_users);
     return rc;
 }
 
@@ -401,6 +448,8 @@ __attribute__((visibility("default"))) const SmmuHwOps smmu_hw_ops = {
     .domain_destroy = domain_destroy,
     .attach = attach,
     .map = map,
+    .map_check = map_check,
+    .attach_check = attach_check,
     .fault_poll = fault_poll,
     .irq = irq,
     .block_all = block_all,

@@ -21,6 +21,7 @@
 #define MAX_LINE 4096          /* bytes per line, without its newline */
 #define MAX_FILE (1024 * 1024) /* bounds reading /dev/zero or a runaway pipe */
 #define MAX_SHOWN 64           /* bytes of a word quoted back in a message */
+#define ENOTREG (-1)           /* read_all(): not a regular file (never a real errno) */
 
 static GQuark cfg_error_quark(void)
 {
@@ -44,6 +45,7 @@ typedef struct {
     bool guest;
     GError **err;
     CfgDevice *cur; /* the last device line: where "reserved" lines go */
+    bool salvage;   /* smmu_config_salvage(): go on past errors, keep what the door needs */
 } Parser;
 
 /* ---- messages ---------------------------------------------------------- */
@@ -686,6 +688,28 @@ static int opt_ms(Parser *p, const Opt *o)
     return 0;
 }
 
+/* The slot a client-share keyword writes, and its largest value. */
+static uint64_t *limit_slot(SmmuConfig *cfg, const char *kw, uint64_t *max)
+{
+    *max = UINT32_MAX;
+    if (strcmp(kw, "client-pages") == 0) return &cfg->client_pages;
+    if (strcmp(kw, "client-objects") == 0) return &cfg->client_objects;
+    if (strcmp(kw, "client-devices") == 0) return &cfg->client_devices;
+    if (strcmp(kw, "client-regions") == 0) return &cfg->client_regions;
+    *max = 65536;
+    return &cfg->max_clients;
+}
+
+static int opt_limit(Parser *p, const Opt *o)
+{
+    uint64_t v, max;
+    uint64_t *slot = limit_slot(p->cfg, o->w[0].text, &max);
+    if (parse_dec(o->w[1].text, max, &v) || v < 1) return expected(p, o, 1, "N as a decimal number 1..%llu",
+                                                                    (unsigned long long)max);
+    *slot = v;
+    return 0;
+}
+
 static const OptionDef option_defs[] = {
     { "smmu", 1, 2, true, opt_smmu, "smmu vtd [require|ignore] | smmu smmuv3" },
     { "unit", 2, 2, true, opt_unit, "unit NAME PADDR[,EVTQ_IRQ[,GERROR_IRQ]]" },
@@ -703,6 +727,11 @@ static const OptionDef option_defs[] = {
     { "log-file", 1, 1, false, opt_path, "log-file PATH" },
     { "fault-poll-ms", 1, 1, false, opt_ms, "fault-poll-ms N" },
     { "scrub-ms", 1, 1, false, opt_ms, "scrub-ms N" },
+    { "client-pages", 1, 1, false, opt_limit, "client-pages N" },
+    { "client-objects", 1, 1, false, opt_limit, "client-objects N" },
+    { "client-devices", 1, 1, false, opt_limit, "client-devices N" },
+    { "client-regions", 1, 1, false, opt_limit, "client-regions N" },
+    { "max-clients", 1, 1, false, opt_limit, "max-clients N" },
 };
 
 static const OptionDef *find_option(const char *kw)
@@ -743,7 +772,26 @@ static int run_include(Parser *p, const Opt *o, unsigned depth, const char *dir)
     return rc;
 }
 
+/* What the Design Safe State's door needs from a configuration that did
+ * not parse: where the hardware is and where to say what happened. */
+static bool door_option(const char *kw)
+{
+    static const char *const kws[] = { "platform", "smmu", "unit", "status-file", "log-file" };
+    for (unsigned k = 0; k < G_N_ELEMENTS(kws); k++)
+        if (strcmp(kw, kws[k]) == 0) return true;
+    return false;
+}
+
+static int run_option_checked(Parser *p, const Opt *o, unsigned depth, const char *dir);
+
 static int run_option(Parser *p, const Opt *o, unsigned depth, const char *dir)
+{
+    if (!p->salvage) return run_option_checked(p, o, depth, dir);
+    if (o->w[0].text[0] == '@' || door_option(o->w[0].text)) run_option_checked(p, o, depth, dir);
+    return 0; /* salvaging: every error is skipped */
+}
+
+static int run_option_checked(Parser *p, const Opt *o, unsigned depth, const char *dir)
 {
     const char *kw = o->w[0].text;
     if (kw[0] == '@') return run_include(p, o, depth, dir);
@@ -775,8 +823,20 @@ static int run_option(Parser *p, const Opt *o, unsigned depth, const char *dir)
 /* Reads all of path; 0 or a positive errno (EFBIG: over MAX_FILE). */
 static int read_all(const char *path, char **out, size_t *out_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular
+     * files are read, so nothing here can wait at all */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ENOTREG;
+    }
     GByteArray *b = g_byte_array_new();
     int e = 0;
     for (;;) {
@@ -813,12 +873,16 @@ static int parse_file(Parser *p, const char *path, unsigned depth, const char *f
     int e = read_all(path, &buf, &len);
     if (e) {
         /* too big is a fault of the content, not of access */
-        int rc = e == EFBIG ? -EINVAL : -ENOENT;
+        int rc = e == EFBIG || e == ENOTREG ? -EINVAL : -ENOENT;
         GString *shown = g_string_new(NULL);
         append_shown(shown, path, SIZE_MAX);
         if (e == EFBIG)
             fail(p, rc, from_src, from, NULL, NULL, "%s: cannot read: larger than %d bytes",
                  shown->str, MAX_FILE);
+        else if (e == ENOTREG)
+            fail(p, -EINVAL, from_src, from, NULL, NULL,
+                 "%s: not a regular file (a FIFO, device or directory is never read: it could wait forever)",
+                 shown->str);
         else
             fail(p, rc, from_src, from, NULL, NULL, "%s: cannot read: %s", shown->str, g_strerror(e));
         g_string_free(shown, TRUE);
@@ -849,6 +913,11 @@ static int parse_file(Parser *p, const char *path, unsigned depth, const char *f
                           "control character 0x%02x (not allowed in a configuration file)", c);
                 break;
             }
+        }
+        if (rc && p->salvage) { /* the door reads on: skip the line */
+            rc = 0;
+            pos = next;
+            continue;
         }
         if (rc) break;
 
@@ -914,13 +983,33 @@ void smmu_config_clear(SmmuConfig *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-int smmu_config_parse(int argc, char *const argv[], bool guest, SmmuConfig *cfg, GError **err)
+/* Rules that need the whole input: the `smmu` option may come after the
+ * devices it gives meaning to. */
+static int check_whole(Parser *p)
+{
+    SmmuConfig *cfg = p->cfg;
+    if (g_strcmp0(cfg->smmu_type, "vtd") != 0) return 0;
+    for (guint i = 0; i < cfg->devices->len; i++) {
+        const CfgDevice *d = g_ptr_array_index(cfg->devices, i);
+        if (!d->has_use_param) continue;
+        /* QNX gives VT-d no PARAM: a PCI device's requester ID is its
+         * address, and taking a number here would hand one device's
+         * mappings to another */
+        Word at = { "device", d->where.line, strcmp(d->where.file, CMDLINE) == 0 ? 0 : d->where.col };
+        return fail(p, -EINVAL, d->where.file, &at, "device", NULL,
+                    "'use UNIT PARAM': VT-d takes no PARAM (a PCI device's requester ID is its bus:dev.func; "
+                    "PARAM is an SMMUv3 StreamID); write 'use UNIT'");
+    }
+    return 0;
+}
+
+static int parse(int argc, char *const argv[], bool guest, bool salvage, SmmuConfig *cfg, GError **err)
 {
     g_return_val_if_fail(cfg != NULL, -EINVAL);
     memset(cfg, 0, sizeof *cfg); /* clearable even if refused below */
     g_return_val_if_fail(err == NULL || *err == NULL, -EINVAL);
     config_init(cfg);
-    Parser p = { cfg, guest, err, NULL };
+    Parser p = { cfg, guest, err, NULL, salvage };
 
     /* A word may carry several ("unit dmar0 fed90000" as one argument):
      * split them, each remembering the argument it came from. */
@@ -950,6 +1039,18 @@ int smmu_config_parse(int argc, char *const argv[], bool guest, SmmuConfig *cfg,
     }
     g_array_unref(words);
     g_ptr_array_unref(copies);
+    if (!rc && !salvage) rc = check_whole(&p);
     if (rc) smmu_config_clear(cfg);
     return rc;
+}
+
+int smmu_config_parse(int argc, char *const argv[], bool guest, SmmuConfig *cfg, GError **err)
+{
+    return parse(argc, argv, guest, false, cfg, err);
+}
+
+void smmu_config_salvage(int argc, char *const argv[], SmmuConfig *cfg)
+{
+    smmu_config_clear(cfg);
+    parse(argc, argv, false, true, cfg, NULL);
 }

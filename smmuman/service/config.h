@@ -70,6 +70,10 @@ typedef struct {
     char *log_file;        /* NULL: stderr only */
     unsigned fault_poll_ms;/* default 10 */
     unsigned scrub_ms;     /* default 1000 (safety variant only) */
+    /* each client's share (0: the default, see docs/configuration.md) */
+    uint64_t client_pages; /* table pages */
+    uint64_t client_objects, client_devices, client_regions;
+    uint64_t max_clients;
     GPtrArray *notices;    /* char*: options ignored in a guest, with where */
 } SmmuConfig;
 
@@ -80,6 +84,11 @@ typedef struct {
  * than 8) with err set; on error cfg holds nothing (cleared). */
 int smmu_config_parse(int argc, char *const argv[], bool guest, SmmuConfig *cfg, GError **err);
 void smmu_config_clear(SmmuConfig *cfg);
+/* After a failed parse: what the Design Safe State's door needs, taken
+ * from every option it can still read (platform, smmu, unit, status-file,
+ * log-file), wherever the error stood; everything else stays empty.
+ * Never fails; cfg is reset first. */
+void smmu_config_salvage(int argc, char *const argv[], SmmuConfig *cfg);
 
 /* Number rules of the contract, exposed for tests and tools:
  * addresses hex by default, lengths decimal by default, "0x" forces hex,

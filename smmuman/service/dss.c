@@ -38,18 +38,26 @@ void svc_dss(Service *s, const char *fmt, ...)
     s->in_dss = true;
     svc_log(s, SMMU_LOG_ERROR, "entering Design Safe State: %s", reason);
 #ifndef SMMU_MUTATION_DSS_NO_BLOCK
-    /* no unit of ours is open (bad configuration, unit not found): block
-     * what the firmware describes rather than leave it passing DMA */
+    /* no unit of ours is open (bad configuration, no platform, library
+     * missing or refused, unit not found): block what every platform we
+     * were told of describes rather than leave it passing DMA */
     if (s->n_units == 0) svc_block_described_units(s);
     for (unsigned i = 0; i < s->n_units; i++)
         if (s->units[i].hw && s->hw->block_all(s->units[i].hw))
             svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
 #endif
     svc_write_status(s, "dss", reason);
-    for (GList *l = s->clients; l; l = l->next) client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
+    /* every client hears why, without waiting for one that does not read */
+    for (GList *l = s->clients; l; l = l->next) {
+        client_flush_now(l->data);
+        client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
+        client_flush_now(l->data);
+    }
     /* nobody is listening any more: leave no socket for a client to find */
     if (s->attach_fd >= 0) unlink(s->cfg.attach_socket);
     if (s->target_fd >= 0) unlink(s->cfg.target_socket);
+    for (unsigned i = G_N_ELEMENTS(s->made_dirs); i-- > 0;)
+        if (s->made_dirs[i]) rmdir(s->made_dirs[i]);
     fflush(NULL);
     exit(SMMU_EXIT_DSS);
 }

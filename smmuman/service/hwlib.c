@@ -1,4 +1,6 @@
-/* Loading the support library named by "smmu" and opening its units. */
+/* Loading the support library named by "smmu" and opening its units; and
+ * the DSS door's own way to the hardware, which works from any point of
+ * start-up, whatever was or was not set up. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,41 +14,98 @@
 
 static int env_reg_read(void *ctx, uint64_t pa, unsigned size, uint64_t *val)
 {
-    Service *s = ctx;
-    s->reg_accesses++;
-    int rc = platform_reg_read(s->platform, pa, size, val);
-    if (rc) svc_log(s, SMMU_LOG_ERROR, "%s", platform_error(s->platform));
+    HwCtx *h = ctx;
+    h->s->reg_accesses++;
+    int rc = platform_reg_read(h->platform, pa, size, val);
+    if (rc) svc_log(h->s, SMMU_LOG_ERROR, "%s", platform_error(h->platform));
     return rc;
 }
 
 static int env_reg_write(void *ctx, uint64_t pa, unsigned size, uint64_t val)
 {
-    Service *s = ctx;
-    s->reg_accesses++;
-    int rc = platform_reg_write(s->platform, pa, size, val);
-    if (rc) svc_log(s, SMMU_LOG_ERROR, "%s", platform_error(s->platform));
+    HwCtx *h = ctx;
+    h->s->reg_accesses++;
+    int rc = platform_reg_write(h->platform, pa, size, val);
+    if (rc) svc_log(h->s, SMMU_LOG_ERROR, "%s", platform_error(h->platform));
     return rc;
 }
 
 static int env_pages(void *ctx, unsigned npages, bool digest, uint64_t *pa, void **va)
 {
-    Service *s = ctx;
-    int rc = pool_alloc_contig(s->pool, npages, pa, digest);
-    if (!rc) *va = pool_va(s->pool, *pa);
+    HwCtx *h = ctx;
+    int rc = pool_alloc_contig(h->pool, npages, pa, digest);
+    if (!rc) *va = pool_va(h->pool, *pa);
     return rc;
 }
 
 static void env_log(void *ctx, SmmuLogLevel level, const char *fmt, ...)
 {
+    HwCtx *h = ctx;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    svc_log(ctx, level, "%s", msg);
+    svc_log(h->s, level, "%s", msg);
 }
 
-static void env_dss(void *ctx, const char *reason) { svc_dss(ctx, "%s", reason); }
+static void env_dss(void *ctx, const char *reason)
+{
+    HwCtx *h = ctx;
+    svc_dss(h->s, "%s", reason);
+}
+
+/* Everything a library needs, bound to one platform and its pool. */
+static SmmuHwEnv make_env(HwCtx *h)
+{
+    return (SmmuHwEnv){ .ctx = h, .reg_read = env_reg_read, .reg_write = env_reg_write, .mem = pool_pt_mem(h->pool),
+                        .pages = env_pages, .log = env_log, .dss = env_dss };
+}
+
+/* Where support libraries are looked for: $SMMU_HW_DIR, and for the DSS
+ * door also the directory they were installed to, so that a wrong
+ * $SMMU_HW_DIR cannot keep the door from blocking. */
+static const char *hw_dir(unsigned i, bool door)
+{
+    const char *env = g_getenv("SMMU_HW_DIR");
+    if (i == 0) return env ? env : SMMU_HW_DIR;
+    return i == 1 && door && env && strcmp(env, SMMU_HW_DIR) != 0 ? SMMU_HW_DIR : NULL;
+}
+
+/* dlopen()s smmu-KIND(-safety).so, in the order given, and checks its
+ * interface. NULL with err set when none is usable. */
+static const SmmuHwOps *open_library(const char *kind, bool safety_first, bool door, void **lib, char *err,
+                                     size_t errlen)
+{
+    g_autofree char *tried = NULL;
+    *lib = NULL;
+    for (int k = 0; k < 4 && !*lib; k++) {
+        bool safety = safety_first ? k % 2 == 0 : k % 2 == 1;
+        const char *dir = hw_dir((unsigned)k / 2, door);
+        if (!dir) break;
+        g_autofree char *path = g_strdup_printf("%s/smmu-%s%s.so", dir, kind, safety ? "-safety" : "");
+        *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!*lib) {
+            char *t = g_strdup_printf("%s%s%s", tried ? tried : "", tried ? "; " : "", dlerror());
+            g_free(tried);
+            tried = t;
+        }
+    }
+    if (!*lib) {
+        snprintf(err, errlen, "required hardware not present: no support library for '%s' (%s)", kind,
+                 tried ? tried : "none tried");
+        return NULL;
+    }
+    const SmmuHwOps *hw = dlsym(*lib, SMMU_HW_SYMBOL);
+    if (!hw || hw->abi != SMMU_HW_ABI || strcmp(hw->type, kind) != 0) {
+        snprintf(err, errlen, "support library for '%s' has the wrong interface (abi %u, want %u)", kind,
+                 hw ? hw->abi : 0, SMMU_HW_ABI);
+        dlclose(*lib);
+        *lib = NULL;
+        return NULL;
+    }
+    return hw;
+}
 
 /* smmu-TYPE-safety.so first for the safety variant, then smmu-TYPE.so. */
 int svc_load_library(Service *s, char *err, size_t errlen)
@@ -55,39 +114,23 @@ int svc_load_library(Service *s, char *err, size_t errlen)
         snprintf(err, errlen, "required hardware not present: no support library named (smmu option)");
         return -ENODEV;
     }
-    const char *dir = g_getenv("SMMU_HW_DIR") ? g_getenv("SMMU_HW_DIR") : SMMU_HW_DIR;
-    g_autofree char *tried = NULL;
-    for (int safety = s->safety_variant ? 1 : 0; safety >= 0 && !s->lib; safety--) {
-        g_autofree char *path = g_strdup_printf("%s/smmu-%s%s.so", dir, s->cfg.smmu_type, safety ? "-safety" : "");
-        s->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (!s->lib) {
-            char *t = g_strdup_printf("%s%s%s", tried ? tried : "", tried ? "; " : "", dlerror());
-            g_free(tried);
-            tried = t;
-        }
-    }
-    if (!s->lib) {
-        snprintf(err, errlen, "required hardware not present: no support library for '%s' (%s)", s->cfg.smmu_type,
-                 tried);
-        return -ENODEV;
-    }
-    s->hw = dlsym(s->lib, SMMU_HW_SYMBOL);
-    if (!s->hw || s->hw->abi != SMMU_HW_ABI || strcmp(s->hw->type, s->cfg.smmu_type) != 0) {
-        snprintf(err, errlen, "support library for '%s' has the wrong interface (abi %u, want %u)", s->cfg.smmu_type,
-                 s->hw ? s->hw->abi : 0, SMMU_HW_ABI);
-        return -ENOEXEC;
-    }
-    if (s->safety_variant && !s->hw->safety) {
+    void *lib;
+    const SmmuHwOps *hw = open_library(s->cfg.smmu_type, s->safety_variant, false, &lib, err, errlen);
+    if (!hw) return -ENODEV;
+    if (s->safety_variant && !hw->safety) {
         if (s->cfg.safety == CFG_SAFETY_REQUIRED) {
             snprintf(err, errlen, "safety: support library smmu-%s.so is not a safety variant", s->cfg.smmu_type);
+            dlclose(lib);
             return -EPERM;
         }
         if (s->cfg.safety == CFG_SAFETY_WARN)
             svc_log(s, SMMU_LOG_WARN, "safety: using smmu-%s.so, not a safety variant", s->cfg.smmu_type);
     }
-    s->hw_family = strcmp(s->hw->type, "vtd") == 0 ? SSF_HW_VTD : strcmp(s->hw->type, "smmuv3") == 0 ? SSF_HW_SMMUV3 : 0;
-    s->env = (SmmuHwEnv){ .ctx = s, .reg_read = env_reg_read, .reg_write = env_reg_write, .mem = pool_pt_mem(s->pool),
-                          .pages = env_pages, .log = env_log, .dss = env_dss };
+    s->lib = lib;
+    s->hw = hw;
+    s->hw_family = strcmp(hw->type, "vtd") == 0 ? SSF_HW_VTD : strcmp(hw->type, "smmuv3") == 0 ? SSF_HW_SMMUV3 : 0;
+    s->hwctx = (HwCtx){ s, s->platform, s->pool };
+    s->env = make_env(&s->hwctx);
     return 0;
 }
 
@@ -114,6 +157,16 @@ static int add_unit(Service *s, const char *name, uint64_t base, int evtq, int g
     return 0;
 }
 
+/* The interrupt lines a described unit names. */
+static void described_irqs(const PlatformUnit *pu, int *evtq, int *gerror)
+{
+    *evtq = *gerror = -1;
+    for (unsigned k = 0; k < pu->n_irqs; k++) {
+        if (strcmp(pu->irq_names[k], "evtq") == 0) *evtq = (int)pu->irqs[k];
+        if (strcmp(pu->irq_names[k], "gerror") == 0) *gerror = (int)pu->irqs[k];
+    }
+}
+
 /* Units from the configuration, or (require, or none configured) from the
  * firmware's description; "ignore" uses the configuration only. */
 int svc_open_units(Service *s, char *err, size_t errlen)
@@ -131,11 +184,8 @@ int svc_open_units(Service *s, char *err, size_t errlen)
         unsigned n = platform_units(s->platform, &pu);
         for (unsigned i = 0; i < n && !rc; i++) {
             if (strcmp(pu[i].kind, s->cfg.smmu_type) != 0) continue;
-            int evtq = -1, gerror = -1;
-            for (unsigned k = 0; k < pu[i].n_irqs; k++) {
-                if (strcmp(pu[i].irq_names[k], "evtq") == 0) evtq = (int)pu[i].irqs[k];
-                if (strcmp(pu[i].irq_names[k], "gerror") == 0) gerror = (int)pu[i].irqs[k];
-            }
+            int evtq, gerror;
+            described_irqs(&pu[i], &evtq, &gerror);
             rc = add_unit(s, pu[i].name, pu[i].base, evtq, gerror, err, errlen);
         }
     }
@@ -147,37 +197,97 @@ int svc_open_units(Service *s, char *err, size_t errlen)
     return rc;
 }
 
-/* For the DSS when no configured unit could be opened (a bad configuration,
- * a unit at a wrong address): open whatever units the firmware describes,
- * which leaves each blocking everything. Best effort, never fails loudly. */
+/* ---- the door's way to the hardware --------------------------------------- */
+
+/* The library for `kind`, for the door: the loaded one when it fits, else
+ * any variant that loads. Blocking matters more now than which variant
+ * does it, so a library refused by `safety` is good enough here. */
+static const SmmuHwOps *door_library(Service *s, const char *kind)
+{
+    if (s->hw && strcmp(s->hw->type, kind) == 0) return s->hw;
+    void *lib;
+    char err[512];
+    const SmmuHwOps *hw = open_library(kind, s->safety_variant, true, &lib, err, sizeof err);
+    if (!hw) svc_log(s, SMMU_LOG_ERROR, "DSS: %s", err);
+    return hw; /* kept loaded: the process ends soon */
+}
+
+/* Opens (which leaves blocking everything) one unit through platform h. */
+static void door_open_unit(Service *s, HwCtx *h, const char *kind, const char *name, uint64_t base, const int *irqs)
+{
+    const SmmuHwOps *hw = door_library(s, kind);
+    if (!hw) return;
+    SmmuHwEnv *env = g_new(SmmuHwEnv, 1); /* the unit keeps a copy; the process ends soon */
+    *env = make_env(h);
+    SmmuHwUnitCfg cfg = { .name = name, .base = base, .evtq_irq = irqs[0], .gerror_irq = irqs[1] };
+    SmmuHwUnit *u;
+    char err[256] = "";
+    if (hw->unit_open(env, &cfg, &u, err, sizeof err) == 0)
+        svc_log(s, SMMU_LOG_INFO, "%s at 0x%llx: opened for the DSS, blocking all DMA", name, (unsigned long long)base);
+    else
+        svc_log(s, SMMU_LOG_ERROR, "DSS: %s at 0x%llx could not be opened to block it: %s", name,
+                (unsigned long long)base, err);
+}
+
+/* Every unit platform p describes, and (first platform only) every unit
+ * the configuration named, opened to block. */
+static void door_block_platform(Service *s, Platform *p, bool configured_units)
+{
+    HwCtx *h = g_new0(HwCtx, 1);
+    h->s = s;
+    h->platform = p;
+    if (p == s->platform && s->pool) {
+        h->pool = s->pool;
+    } else {
+        uint64_t base, size;
+        platform_pool(p, &base, &size);
+        if (!(h->pool = pool_new(base, size, platform_map(p, base, size)))) {
+            svc_log(s, SMMU_LOG_ERROR, "DSS: table pool 0x%llx+0x%llx is not RAM: cannot block this platform's units",
+                    (unsigned long long)base, (unsigned long long)size);
+            return;
+        }
+    }
+    GArray *done = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    if (configured_units && s->cfg.smmu_type && s->cfg.units)
+        for (guint i = 0; i < s->cfg.units->len; i++) {
+            const CfgUnit *cu = g_ptr_array_index(s->cfg.units, i);
+            int irqs[2] = { cu->evtq_irq, cu->gerror_irq };
+            door_open_unit(s, h, s->cfg.smmu_type, cu->name, cu->paddr, irqs);
+            g_array_append_val(done, cu->paddr);
+        }
+    const PlatformUnit *pu;
+    unsigned n = platform_units(p, &pu);
+    for (unsigned i = 0; i < n; i++) {
+        bool seen = false;
+        for (guint k = 0; k < done->len; k++) seen |= g_array_index(done, uint64_t, k) == pu[i].base;
+        if (seen) continue;
+        int irqs[2];
+        described_irqs(&pu[i], &irqs[0], &irqs[1]);
+        door_open_unit(s, h, pu[i].kind, pu[i].name, pu[i].base, irqs);
+    }
+    g_array_unref(done);
+}
+
+/* For a DSS before any unit of ours was open (a bad configuration, a
+ * platform or library that failed, a unit at a wrong address): every
+ * platform the service was told of (the configuration's, even when the
+ * rest of it did not parse, and $SMMU_PLATFORM) has the units it describes
+ * or the configuration names opened, which leaves each blocking
+ * everything. Best effort: each failure is logged and the next tried. */
 void svc_block_described_units(Service *s)
 {
-    char err[256];
-    const char *spec = s->cfg.platform ? s->cfg.platform : g_getenv("SMMU_PLATFORM");
-    if (!s->platform && (!spec || platform_open(spec, &s->platform, err, sizeof err))) return;
-    if (!s->pool) {
-        uint64_t base, size;
-        platform_pool(s->platform, &base, &size);
-        if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size)))) return;
-    }
-    /* blocking matters more now than which variant of the library does it */
-    s->cfg.safety = CFG_SAFETY_NONE;
-    const PlatformUnit *pu;
-    unsigned n = platform_units(s->platform, &pu);
-    for (unsigned i = 0; i < n; i++) {
-        /* the configuration named a library for hardware this board does
-         * not have: the described unit needs its own */
-        if (s->hw && s->n_units == 0 && strcmp(s->hw->type, pu[i].kind) != 0) {
-            dlclose(s->lib);
-            s->lib = NULL;
-            s->hw = NULL;
+    const char *specs[2] = { s->cfg.platform, g_getenv("SMMU_PLATFORM") };
+    bool first = true;
+    for (unsigned i = 0; i < 2; i++) {
+        if (!specs[i] || (i == 1 && g_strcmp0(specs[0], specs[1]) == 0)) continue;
+        Platform *p = NULL;
+        char err[256];
+        if (s->platform && g_strcmp0(s->platform_spec, specs[i]) == 0) p = s->platform;
+        else if (platform_open(specs[i], &p, err, sizeof err)) {
+            svc_log(s, SMMU_LOG_ERROR, "DSS: cannot reach %s to block its units: %s", specs[i], err);
+            continue;
         }
-        if (!s->hw) {
-            g_free(s->cfg.smmu_type);
-            s->cfg.smmu_type = g_strdup(pu[i].kind);
-            if (svc_load_library(s, err, sizeof err)) continue;
-        }
-        if (strcmp(s->hw->type, pu[i].kind) == 0 && add_unit(s, pu[i].name, pu[i].base, -1, -1, err, sizeof err) == 0)
-            svc_log(s, SMMU_LOG_INFO, "%s: opened for the DSS, blocking all DMA", pu[i].name);
+        door_block_platform(s, p, first);
+        first = false;
     }
 }

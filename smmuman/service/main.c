@@ -59,9 +59,12 @@ static gboolean on_stop_signal(gpointer data)
     svc_dss(data, "stopped by a signal: the service must never be stopped");
 }
 
-/* Without "foreground": the parent returns once the service is ready (or
- * with the service's own exit status if it went to DSS on the way). */
-static int daemonize(int *ready_fd)
+/* Without "foreground": the parent returns once the service is ready, or
+ * with the service's own exit status if it went to DSS on the way. A crash
+ * is reported as a crash: its signal, and 128 + the signal as a shell
+ * would, never the DSS status (a DSS has blocked every unit; a crash has
+ * not). */
+static int daemonize(const char *prog, int *ready_fd)
 {
     int p[2];
     if (pipe(p) < 0) return -errno;
@@ -70,15 +73,52 @@ static int daemonize(int *ready_fd)
     if (pid > 0) {
         close(p[1]);
         char c;
-        if (read(p[0], &c, 1) == 1) _exit(0);
+        ssize_t n;
+        while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR) {}
+        if (n == 1) _exit(0);
         int status = 0;
-        waitpid(pid, &status, 0);
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : SMMU_EXIT_DSS);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        fprintf(stderr, "%s: the service crashed during start-up (signal %d, %s)%s: this is not a Design Safe State, "
+                        "the units may not be blocking\n",
+                prog, sig, strsignal(sig), WCOREDUMP(status) ? ", core dumped" : "");
+        _exit(128 + sig);
     }
     close(p[0]);
     setsid();
     *ready_fd = p[1];
     return 0;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [option ...]\n"
+            "The IOMMU/SMMU manager service. Options are the configuration's keywords\n"
+            "(docs/configuration.md), without dashes; @FILE reads a file of them, e.g.\n"
+            "  %s @/etc/board.smmu\n"
+            "  %s foreground platform board:RUNDIR smmu vtd attach-socket PATH\n"
+            "Anything unrecoverable, including a stop signal, is the Design Safe State:\n"
+            "every unit left blocking, exit status %d (docs/dss.md).\n"
+            "  --help     this text\n"
+            "  --version  the version\n",
+            prog, prog, prog, SMMU_EXIT_DSS);
+}
+
+/* Each client's share, from the configuration or the defaults
+ * (docs/configuration.md): an eighth of the table pool, and counts that
+ * no honest driver comes near. */
+static void set_limits(Service *s)
+{
+    const SmmuConfig *c = &s->cfg;
+    s->limits = (Limits){
+        .client_pages = c->client_pages ? c->client_pages : pool_pages_total(s->pool) / 8,
+        .client_objects = c->client_objects ? (unsigned)c->client_objects : 1024,
+        .client_devices = c->client_devices ? (unsigned)c->client_devices : 64,
+        .client_regions = c->client_regions ? c->client_regions : 16384,
+        .max_clients = c->max_clients ? (unsigned)c->max_clients : 256,
+    };
 }
 
 int main(int argc, char **argv)
@@ -88,28 +128,43 @@ int main(int argc, char **argv)
     g_autoptr(GError) gerr = NULL;
     s->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     s->safety_variant = strstr(s->prog, "safety") != NULL;
+    /* asked about itself: answer, touch nothing */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, s->prog);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", s->prog, SMMU_VERSION);
+            return 0;
+        }
+    }
     s->attach_fd = s->target_fd = -1;
     s->devices = g_hash_table_new(g_str_hash, g_str_equal);
     s->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
     signal(SIGPIPE, SIG_IGN);
 
     if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {
-        s->cfg.units = g_ptr_array_new(); /* cleared by the failed parse; the DSS opens described units */
+        /* what the door needs (platform, units, status file) is read again
+         * from whatever of the input still reads */
+        smmu_config_salvage(argc - 1, argv + 1, &s->cfg);
         svc_dss(s, "bad configuration: %s", gerr->message);
     }
     if (!s->cfg.safety_given) s->cfg.safety = s->safety_variant ? CFG_SAFETY_REQUIRED : CFG_SAFETY_NONE;
     if (s->cfg.log_file && !(s->log = fopen(s->cfg.log_file, "ae")))
         svc_log(s, SMMU_LOG_WARN, "%s: %s; logging to stderr only", s->cfg.log_file, g_strerror(errno));
     int ready_fd = -1;
-    if (!s->cfg.foreground && daemonize(&ready_fd)) svc_dss(s, "cannot daemonize: %s", g_strerror(errno));
+    if (!s->cfg.foreground && daemonize(s->prog, &ready_fd)) svc_dss(s, "cannot daemonize: %s", g_strerror(errno));
 
     const char *spec = s->cfg.platform ? s->cfg.platform : g_getenv("SMMU_PLATFORM");
     if (!spec) svc_dss(s, "required hardware not present: no platform (platform option or SMMU_PLATFORM)");
     if (platform_open(spec, &s->platform, err, sizeof err)) svc_dss(s, "required hardware not present: %s", err);
+    s->platform_spec = g_strdup(spec);
     uint64_t base, size;
     platform_pool(s->platform, &base, &size);
     if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size))))
         svc_dss(s, "table pool 0x%llx+0x%llx is not RAM", (unsigned long long)base, (unsigned long long)size);
+    set_limits(s);
     if (svc_load_library(s, err, sizeof err) || svc_open_units(s, err, sizeof err)) svc_dss(s, "%s", err);
     if (obj_apply_config(s, err, sizeof err)) svc_dss(s, "bad configuration: %s", err);
     if (svc_listen(s, err, sizeof err)) svc_dss(s, "cannot listen: %s", err);

@@ -16,31 +16,71 @@
 static SmmuMsg in_msg, out_msg; /* large; one request at a time on this thread */
 static uint8_t in_buf[SMMU_MSG_MAX + 1], out_buf[SMMU_MSG_MAX];
 
-static int send_msg(Client *c, const SmmuMsg *m, bool is_reply)
+static gboolean on_client(gint fd, GIOCondition cond, gpointer data);
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer data);
+
+static uint16_t op_of(const uint8_t *buf) { return (uint16_t)(buf[6] | buf[7] << 8); }
+
+/* Sends at once when nothing waits before it and the socket takes it;
+ * otherwise keeps it, in order, and stops reading the client's requests
+ * until everything is out: a client that does not read its replies is
+ * slowed down, never given fewer replies than requests. */
+static void client_send(Client *c, const uint8_t *buf, size_t n)
+{
+    if (c->dead) return;
+    if (g_queue_is_empty(c->out)) {
+        ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w == (ssize_t)n) return;
+        if (w >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR)) {
+            c->dead = true; /* gone: its watch sees the hang-up and frees it */
+            return;
+        }
+    }
+    if (op_of(buf) == SMMU_EV_FAULT) c->fault_event_queued = true;
+    g_queue_push_tail(c->out, g_bytes_new(buf, n));
+    if (!c->out_watch) c->out_watch = g_unix_fd_add(c->fd, G_IO_OUT | G_IO_HUP | G_IO_ERR, on_writable, c);
+}
+
+static void send_msg(Client *c, const SmmuMsg *m, bool is_reply)
 {
     int n = smmu_msg_encode(m, is_reply, out_buf, sizeof out_buf);
-    if (n < 0) return n;
-    ssize_t w = send(c->fd, out_buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    return w == n ? 0 : -errno;
+    if (n < 0) {
+        svc_log(c->svc, SMMU_LOG_ERROR, "client %u: %s not encodable (%s)", c->id, smmu_op_name(m->hdr.op),
+                g_strerror(-n));
+        return;
+    }
+    client_send(c, out_buf, (size_t)n);
 }
 
 void client_send_event(Client *c, uint16_t op, int32_t code, uint32_t pending, const char *text)
 {
     static SmmuMsg ev;
+    /* one waiting EV_FAULT says all there is to say: the client fetches
+     * every record with XFER_STATUS */
+    if (op == SMMU_EV_FAULT && c->fault_event_queued) return;
     memset(&ev, 0, offsetof(SmmuMsg, entry_buf));
     ev.hdr.op = op;
     ev.result = code;
     ev.pending = pending;
     if (text) {
-        /* EV_DSS carries a 4-byte code before its text: keep the whole
-         * event within one message */
-        g_strlcpy(ev.text_buf, text, SMMU_TEXT_MAX - 4);
+        g_strlcpy(ev.text_buf, text, SMMU_TEXT_MAX + 1);
         ev.text = ev.text_buf;
         ev.text_len = (uint32_t)strlen(ev.text_buf);
     }
-    /* An event a full socket cannot take is not lost: the records stay
-     * queued and the next XFER_STATUS finds them. */
     send_msg(c, &ev, true);
+}
+
+/* Best effort, without waiting: what is queued, for a client about to be
+ * cut off (DSS). */
+void client_flush_now(Client *c)
+{
+    while (!c->dead && !g_queue_is_empty(c->out)) {
+        GBytes *b = g_queue_peek_head(c->out);
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(b, &n);
+        if (send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n) return;
+        g_bytes_unref(g_queue_pop_head(c->out));
+    }
 }
 
 static void client_free(Service *s, Client *c)
@@ -50,10 +90,33 @@ static void client_free(Service *s, Client *c)
     g_list_free(objs);
     g_hash_table_unref(c->objects);
     s->clients = g_list_remove(s->clients, c);
+    s->n_clients--;
     if (c->watch) g_source_remove(c->watch);
+    if (c->out_watch) g_source_remove(c->out_watch);
+    g_queue_free_full(c->out, (GDestroyNotify)g_bytes_unref);
     close(c->fd);
+    if (c->log_limit.suppressed)
+        svc_log(s, SMMU_LOG_WARN, "client %u: %llu more log line(s) about its messages were suppressed", c->id,
+                (unsigned long long)c->log_limit.suppressed);
     svc_log(s, SMMU_LOG_INFO, "client %u (pid %d) gone; its devices are blocked again", c->id, (int)c->pid);
     g_free(c);
+}
+
+/* Everything queued went out: read requests again. */
+static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
+{
+    Client *c = data;
+    client_flush_now(c);
+    if (c->dead || ((cond & (G_IO_HUP | G_IO_ERR)) && !g_queue_is_empty(c->out))) {
+        c->out_watch = 0;
+        client_free(c->svc, c);
+        return G_SOURCE_REMOVE;
+    }
+    if (!g_queue_is_empty(c->out)) return G_SOURCE_CONTINUE;
+    c->fault_event_queued = false;
+    c->out_watch = 0;
+    if (!c->watch) c->watch = g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client, c);
+    return G_SOURCE_REMOVE;
 }
 
 static Object *own_object(Client *c, uint64_t id)
@@ -94,6 +157,10 @@ static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err
         r->flags = c->target ? SMMU_HELLO_TARGET : 0;
         return 0;
     case SMMU_OP_OBJ_CREATE:
+        if (g_hash_table_size(c->objects) >= s->limits.client_objects) {
+            snprintf(err, errlen, "the client holds %u objects, its share", g_hash_table_size(c->objects));
+            return -EDQUOT;
+        }
         r->obj = obj_create(s, c, m->flags)->id;
         return 0;
     case SMMU_OP_OBJ_DESTROY:
@@ -148,13 +215,39 @@ static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err
     }
 }
 
+/* Debug level 2: every request and what became of it. */
+static void trace(Service *s, Client *c, const SmmuMsg *m, int rc)
+{
+    if (s->cfg.debug < 2) return;
+    char what[160] = "";
+    switch (m->hdr.op) {
+    case SMMU_OP_OBJ_CREATE: snprintf(what, sizeof what, " flags=0x%x", m->flags); break;
+    case SMMU_OP_OBJ_DESTROY: snprintf(what, sizeof what, " obj=%llu", (unsigned long long)m->obj); break;
+    case SMMU_OP_DEVICE_ADD:
+    case SMMU_OP_REPORT_RESERVED: {
+        char label[40];
+        devid_label(&m->devid, label, sizeof label);
+        snprintf(what, sizeof what, " obj=%llu device=%s", (unsigned long long)m->obj, label);
+        break;
+    }
+    case SMMU_OP_MAPPING_ADD:
+        snprintf(what, sizeof what, " obj=%llu flags=0x%x n=%u first=0x%llx+0x%llx target=0x%llx",
+                 (unsigned long long)m->obj, m->flags, m->n_entries, (unsigned long long)m->entries[0].phys,
+                 (unsigned long long)m->entries[0].len, (unsigned long long)m->target);
+        break;
+    default: break;
+    }
+    svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s%s -> %s", c->id, smmu_op_name(m->hdr.op), what,
+                    rc ? g_strerror(-rc) : "ok");
+}
+
 static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
 {
     Client *c = data;
     Service *s = c->svc;
     ssize_t n = recv(fd, in_buf, sizeof in_buf, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return G_SOURCE_CONTINUE;
-    if (n <= 0) {
+    if (n <= 0 || c->dead) {
         c->watch = 0;
         client_free(s, c);
         return G_SOURCE_REMOVE;
@@ -164,8 +257,8 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
     if (rc) {
         /* Reply if the header can be trusted enough to address one;
          * a client that cannot frame its messages is dropped. */
-        svc_log(s, SMMU_LOG_WARN, "client %u (pid %d): bad message: %s", c->id, (int)c->pid,
-                err[0] ? err : "too large");
+        svc_log_limited(s, &c->log_limit, SMMU_LOG_WARN, "client %u (pid %d): bad message: %s", c->id, (int)c->pid,
+                        err[0] ? err : "too large");
         if (n < SMMU_MSG_HDR_SIZE) {
             c->watch = 0;
             client_free(s, c);
@@ -173,30 +266,37 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
         }
         memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
         /* header fields, little-endian on the wire (docs/protocol.md) */
-        uint16_t op = (uint16_t)(in_buf[6] | in_buf[7] << 8);
+        uint16_t op = op_of(in_buf);
         out_msg.hdr.seq = (uint32_t)in_buf[8] | (uint32_t)in_buf[9] << 8 | (uint32_t)in_buf[10] << 16 |
                           (uint32_t)in_buf[11] << 24;
         out_msg.hdr.op = smmu_op_is_request(op) ? op : SMMU_OP_HELLO;
         out_msg.hdr.status = rc;
         send_msg(c, &out_msg, true);
-        return G_SOURCE_CONTINUE;
-    }
-    memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
-    out_msg.hdr.op = in_msg.hdr.op;
-    out_msg.hdr.seq = in_msg.hdr.seq;
-    rc = handle(s, c, &in_msg, &out_msg, err, sizeof err);
-    if (rc) {
-        svc_log(s, SMMU_LOG_DEBUG, "client %u: %s: %s (%s)", c->id, smmu_op_name(in_msg.hdr.op), g_strerror(-rc), err);
+    } else {
         memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
         out_msg.hdr.op = in_msg.hdr.op;
         out_msg.hdr.seq = in_msg.hdr.seq;
-        out_msg.hdr.status = rc;
+        rc = handle(s, c, &in_msg, &out_msg, err, sizeof err);
+        trace(s, c, &in_msg, rc);
+        if (rc) {
+            svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s: %s (%s)", c->id,
+                            smmu_op_name(in_msg.hdr.op), g_strerror(-rc), err);
+            memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
+            out_msg.hdr.op = in_msg.hdr.op;
+            out_msg.hdr.seq = in_msg.hdr.seq;
+            out_msg.hdr.status = rc;
+        }
+        send_msg(c, &out_msg, true);
+        /* a queued request came in while records were pending: tell at once */
+        if (in_msg.hdr.op == SMMU_OP_XFER_NOTIFY && c->armed && c->q_len) {
+            client_send_event(c, SMMU_EV_FAULT, 0, c->q_len, NULL);
+            c->armed = false;
+        }
     }
-    if (send_msg(c, &out_msg, true)) svc_log(s, SMMU_LOG_WARN, "client %u: reply not sent", c->id);
-    /* a queued request came in while records were pending: tell at once */
-    if (in_msg.hdr.op == SMMU_OP_XFER_NOTIFY && c->armed && c->q_len) {
-        client_send_event(c, SMMU_EV_FAULT, 0, c->q_len, NULL);
-        c->armed = false;
+    /* the reply could not go out yet: read nothing more until it has */
+    if (!g_queue_is_empty(c->out)) {
+        c->watch = 0;
+        return G_SOURCE_REMOVE;
     }
     return G_SOURCE_CONTINUE;
 }
@@ -206,27 +306,35 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
     Service *s = data;
     int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (cfd < 0) return G_SOURCE_CONTINUE;
+    struct ucred cred = { 0 };
+    socklen_t len = sizeof cred;
+    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    if (s->n_clients >= s->limits.max_clients) {
+        /* hanging up at once is all a full service can say */
+        svc_log_limited(s, &s->accept_limit, SMMU_LOG_WARN, "refused a client (pid %d): %u clients, the maximum",
+                        (int)cred.pid, s->n_clients);
+        close(cfd);
+        return G_SOURCE_CONTINUE;
+    }
     Client *c = g_new0(Client, 1);
     c->svc = s;
     c->fd = cfd;
     c->id = ++s->next_client;
     c->target = fd == s->target_fd;
     c->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
-    struct ucred cred;
-    socklen_t len = sizeof cred;
-    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-        c->pid = cred.pid;
-        c->uid = cred.uid;
-        c->gid = cred.gid;
-    }
+    c->out = g_queue_new();
+    c->pid = cred.pid;
+    c->uid = cred.uid;
+    c->gid = cred.gid;
     s->clients = g_list_append(s->clients, c);
+    s->n_clients++;
     c->watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client, c);
     svc_log(s, SMMU_LOG_INFO, "client %u attached (pid %d uid %d%s)", c->id, (int)c->pid, (int)c->uid,
             c->target ? ", target ability" : "");
     return G_SOURCE_CONTINUE;
 }
 
-static int listen_on(const char *path, mode_t mode, int *out, char *err, size_t errlen)
+static int listen_on(const char *path, mode_t mode, int *out, char **made_dir, char *err, size_t errlen)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) {
@@ -235,7 +343,9 @@ static int listen_on(const char *path, mode_t mode, int *out, char *err, size_t 
     }
     strcpy(sa.sun_path, path);
     g_autofree char *dir = g_path_get_dirname(path);
-    g_mkdir_with_parents(dir, 0755);
+    /* a directory made for the socket goes with it (DSS): nothing is left
+     * behind in /run for the default sockets */
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR) && g_mkdir_with_parents(dir, 0755) == 0) *made_dir = g_strdup(dir);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     unlink(path);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(path, mode) < 0 || listen(fd, 64) < 0) {
@@ -252,8 +362,8 @@ int svc_listen(Service *s, char *err, size_t errlen)
 {
     /* Attaching is open to every local process (the "smmu/attach" ability);
      * the target ability is whoever the file mode lets in. */
-    int rc = listen_on(s->cfg.attach_socket, 0666, &s->attach_fd, err, errlen);
-    if (!rc) rc = listen_on(s->cfg.target_socket, s->cfg.target_mode, &s->target_fd, err, errlen);
+    int rc = listen_on(s->cfg.attach_socket, 0666, &s->attach_fd, &s->made_dirs[0], err, errlen);
+    if (!rc) rc = listen_on(s->cfg.target_socket, s->cfg.target_mode, &s->target_fd, &s->made_dirs[1], err, errlen);
     if (rc) return rc;
     g_unix_fd_add(s->attach_fd, G_IO_IN, on_accept, s);
     g_unix_fd_add(s->target_fd, G_IO_IN, on_accept, s);
@@ -272,11 +382,17 @@ void svc_status_text(Service *s, GString *out)
                            g_list_length(s->clients), g_hash_table_size(s->objects), (unsigned long long)s->faults_seen,
                            (unsigned long long)s->faults_unowned, (unsigned long long)s->faults_lost,
                            pool_pages_used(s->pool), pool_pages_total(s->pool), (unsigned long long)s->reg_accesses);
+    g_string_append_printf(out, "limit.client.pages=%zu\nlimit.client.objects=%u\nlimit.client.devices=%u\n"
+                                "limit.client.regions=%zu\nlimit.clients=%u\n",
+                           s->limits.client_pages, s->limits.client_objects, s->limits.client_devices,
+                           s->limits.client_regions, s->limits.max_clients);
     for (GList *l = s->clients; l; l = l->next) {
         Client *c = l->data;
-        g_string_append_printf(out, "client.%u=pid:%d uid:%d target:%s objects:%u queued:%u dropped:%llu\n", c->id,
-                               (int)c->pid, (int)c->uid, c->target ? "yes" : "no", g_hash_table_size(c->objects),
-                               c->q_len, (unsigned long long)c->n_dropped);
+        g_string_append_printf(out,
+                               "client.%u=pid:%d uid:%d target:%s objects:%u queued:%u dropped:%llu pages:%zu devices:%u "
+                               "regions:%zu\n",
+                               c->id, (int)c->pid, (int)c->uid, c->target ? "yes" : "no", g_hash_table_size(c->objects),
+                               c->q_len, (unsigned long long)c->n_dropped, c->pages, c->n_devices, c->n_regions);
     }
 }
 

@@ -17,10 +17,35 @@
 #include "regions.h"
 
 #define SMMU_EXIT_DSS     3   /* documented: the service went to its Design Safe State */
+/* A crash is reported as 128 + the signal, as a shell does, never as 3. */
 #define SMMU_FAULT_QUEUE  64  /* records per client (contract) */
 #define SMMU_MAX_UNITS    8
 
 typedef struct Service Service;
+
+/* Log lines one cause may write: a burst, then one line per interval
+ * saying how many were suppressed. */
+typedef struct {
+    int64_t window_start_us;
+    unsigned in_window;
+    uint64_t suppressed;
+} RateLimit;
+
+/* A library's way to the hardware: one platform and its table pool. */
+typedef struct {
+    Service *s;
+    Platform *platform;
+    Pool *pool;
+} HwCtx;
+
+/* What one client may hold (docs/configuration.md, "client-*"). */
+typedef struct {
+    size_t client_pages;    /* table pages */
+    unsigned client_objects;
+    unsigned client_devices;
+    size_t client_regions;
+    unsigned max_clients;
+} Limits;
 typedef struct Client Client;
 typedef struct Object Object;
 
@@ -39,6 +64,7 @@ typedef struct {
     uint32_t sid;        /* requester ID / StreamID on that unit */
     Object *owner;       /* NULL: blocked */
     Object *home;        /* where it returns when released: its reserved/startup object, or NULL */
+    bool configured;     /* named by the configuration: kept in the device table when blocked */
     GArray *reserved;    /* Region: always reachable (from the configuration) */
 } Device;
 
@@ -49,6 +75,7 @@ struct Object {
     RegionSet regions;
     GPtrArray *devices;  /* Device* */
     SmmuHwDomain *domains[SMMU_MAX_UNITS]; /* created when a device of that unit joins */
+    size_t pages;        /* table pages its domains hold (charged to its client) */
     char origin[80];     /* for a configuration object: where it was declared */
 };
 
@@ -56,7 +83,8 @@ struct Client {
     Service *svc;
     unsigned id;
     int fd;
-    guint watch;
+    guint watch;         /* reading requests (0: not now, a reply waits in out) */
+    bool dead;           /* the socket failed: freed when its watch sees it */
     bool target;         /* connected through the target socket */
     pid_t pid;
     uid_t uid;
@@ -67,27 +95,43 @@ struct Client {
     bool dropped;        /* records were dropped since the last one read */
     uint64_t n_dropped, n_queued;
     bool armed;          /* one-shot notification registered */
+    /* its share (Limits) in use */
+    size_t pages;        /* table pages its objects' domains hold */
+    unsigned n_devices;  /* devices attached to its objects that it brought there */
+    size_t n_regions;    /* regions in all its objects */
+    /* messages that could not be sent yet (GBytes*): while any wait, the
+     * client's requests are not read (backpressure, never a lost reply) */
+    GQueue *out;
+    guint out_watch;
+    bool fault_event_queued; /* an EV_FAULT waits in out: one tells as much as many */
+    RateLimit log_limit; /* log lines this client's bad messages cause */
 };
 
 struct Service {
     SmmuConfig cfg;
+    Limits limits;
     bool safety_variant;
     const char *prog;
     Platform *platform;
+    char *platform_spec;  /* what s->platform was opened from */
     Pool *pool;
     void *lib;
     const SmmuHwOps *hw;
     unsigned hw_family;   /* SSF_HW_*: which hardware's codes the records carry */
+    HwCtx hwctx;
     SmmuHwEnv env;
     Unit units[SMMU_MAX_UNITS];
     unsigned n_units;
     GHashTable *devices;  /* label -> Device* */
     GHashTable *objects;  /* id (uint64 key) -> Object* */
     GList *clients;
+    unsigned n_clients;
     unsigned next_client;
+    RateLimit accept_limit; /* refusals of clients past max_clients */
     uint64_t next_object;
     GMainLoop *loop;
     int attach_fd, target_fd;
+    char *made_dirs[2];   /* socket directories the service created (removed at DSS) */
     FILE *log;
     bool in_dss;
     /* fault statistics */
@@ -97,6 +141,9 @@ struct Service {
 
 /* log.c */
 void svc_log(Service *s, SmmuLogLevel level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Like svc_log, within rl's budget; a line says what was suppressed. */
+void svc_log_limited(Service *s, RateLimit *rl, SmmuLogLevel level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* dss.c: the one door. Never returns. */
 void svc_dss(Service *s, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -127,6 +174,7 @@ int client_take_record(Client *c, struct smmu_status *out);
 /* server.c */
 int svc_listen(Service *s, char *err, size_t errlen);
 void client_send_event(Client *c, uint16_t op, int32_t code, uint32_t pending, const char *text);
+void client_flush_now(Client *c);
 void svc_status_text(Service *s, GString *out);
 void svc_objects_text(Service *s, GString *out);
 

@@ -3,6 +3,8 @@
  * test. Error messages are compared whole: their location and wording are the
  * interface a user sees. */
 #include <check.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check-run.h"
 #include <errno.h>
@@ -14,7 +16,7 @@
 #include "../service/config.h"
 
 #define KEYWORDS "smmu unit allow device reserved safety debug foreground platform " \
-                 "attach-socket target-socket target-mode status-file log-file fault-poll-ms scrub-ms"
+                 "attach-socket target-socket target-mode status-file log-file fault-poll-ms scrub-ms client-pages client-objects client-devices client-regions max-clients"
 #define UNKNOWN(w) "unknown keyword '" w "' (expected one of: " KEYWORDS " or @FILE)"
 #define ADDR_RULES "hexadecimal unless prefixed 0d, optional K/M/G suffix"
 #define LEN_RULES "decimal unless prefixed 0x, optional K/M/G suffix"
@@ -304,7 +306,7 @@ static const char full_config[] =
     "device pci:0:2.0 ring buf use dmar0\n"
     "  reserved e0000,64K,s\n"
     "\treserved f0000,4096\n"
-    "device pci:255:31.7 use smmu0 4294967295\n"
+    "device pci:255:31.7 use smmu0\n"
     "device mem:fe000000\n"
     "reserved 0d4096,0x1000,st\n"
     "device mem:0x1c000000,4k all\n"
@@ -318,7 +320,12 @@ static const char full_config[] =
     "status-file /tmp/status\n"
     "log-file /tmp/log\n"
     "fault-poll-ms 25\n"
-    "scrub-ms 5000\n";
+    "scrub-ms 5000\n"
+    "client-pages 300\n"
+    "client-objects 7\n"
+    "client-devices 3\n"
+    "client-regions 100\n"
+    "max-clients 9\n";
 
 START_TEST(every_keyword_from_a_file)
 {
@@ -383,8 +390,7 @@ START_TEST(every_keyword_from_a_file)
     ck_assert_uint_eq(d->id.pci.func, 7);
     ck_assert_uint_eq(d->allow->len, 0);
     ck_assert_str_eq(d->use_unit, "smmu0");
-    ck_assert(d->has_use_param);
-    ck_assert_uint_eq(d->use_param, UINT32_MAX);
+    ck_assert(!d->has_use_param); /* VT-d: no PARAM (vtd_takes_no_use_param) */
     ck_assert_uint_eq(d->reserved->len, 0);
 
     d = device_at(2);
@@ -673,7 +679,22 @@ START_TEST(unreadable_files)
     assert_error(parse_text("foreground\n@missing.conf\n"), -ENOENT,
                  "@F@/t.conf:2:1: @F@/missing.conf: cannot read: No such file or directory");
     g_free(write_file("sub/x.conf", "foreground\n"));
-    assert_error(parse_text("@sub\n"), -ENOENT, "@F@/t.conf:1:1: @F@/sub: cannot read: Is a directory");
+    assert_error(parse_text("@sub\n"), -EINVAL,
+                 "@F@/t.conf:1:1: @F@/sub: not a regular file (a FIFO, device or directory is never read: it could "
+                 "wait forever)");
+    /* a FIFO nobody writes would hold start-up (and DMA open) forever */
+    char *fifo = g_build_filename(tmpdir, "fifo", NULL);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    char *word = g_strconcat("@", fifo, NULL);
+    assert_error(parse(word, NULL), -EINVAL,
+                 "command line:word 1: @F@/fifo: not a regular file (a FIFO, device or directory is never read: it "
+                 "could wait forever)");
+    g_free(word);
+    unlink(fifo);
+    g_free(fifo);
+    assert_error(parse("@/dev/zero", NULL), -EINVAL,
+                 "command line:word 1: /dev/zero: not a regular file (a FIFO, device or directory is never read: it "
+                 "could wait forever)");
     assert_error(parse("@", NULL), -EINVAL, "command line:word 1: @: expected @FILE (got '@')");
     assert_error(parse_text("\n @\n"), -EINVAL, "@F@/t.conf:2:2: @: expected @FILE (got '@')");
     assert_error(parse_text("@sub/x.conf extra\n"), -EINVAL,
@@ -913,7 +934,7 @@ START_TEST(errors_leave_nothing_behind)
 {
     /* everything built, then an error: cfg is cleared and ASan sees no leak */
     char *text = g_strconcat(full_config, "debug 3\n", NULL);
-    assert_error(parse_text(text), -EINVAL, "@F@/t.conf:29:7: debug: expected 1 or 2 (got '3')");
+    assert_error(parse_text(text), -EINVAL, "@F@/t.conf:34:7: debug: expected 1 or 2 (got '3')");
     g_free(text);
     /* a caller may clear again, or reuse cfg */
     smmu_config_clear(&cfg);
@@ -930,6 +951,86 @@ START_TEST(errors_leave_nothing_behind)
     ck_assert_str_eq(other.attach_socket, SMMU_DEFAULT_SOCKET);
     smmu_config_clear(&other);
     smmu_config_clear(NULL);
+}
+END_TEST
+
+/* ---- rules on the whole input ---------------------------------------------- */
+
+/* QNX gives VT-d no PARAM: taking one handed one device's mappings to
+ * another requester ID (issue 8, item 10). */
+START_TEST(vtd_takes_no_use_param)
+{
+    const char *want = "@F@/t.conf:3:1: device: 'use UNIT PARAM': VT-d takes no PARAM (a PCI device's requester ID "
+                       "is its bus:dev.func; PARAM is an SMMUv3 StreamID); write 'use UNIT'";
+    assert_error(parse_text("smmu vtd\nunit dmar0 fed90000\ndevice pci:0:5.0 use dmar0 48\n"), -EINVAL, want);
+    /* smmu may come after the device */
+    assert_error(parse_text("unit dmar0 fed90000\nallow a 100000,4096\ndevice pci:0:5.0 a use dmar0 48\nsmmu vtd\n"),
+                 -EINVAL, want);
+    assert_error(parse("smmu", "vtd", "unit", "dmar0", "fed90000", "device", "pci:0:4.0", "use", "dmar0", "32", NULL),
+                 -EINVAL,
+                 "command line:word 6: device: 'use UNIT PARAM': VT-d takes no PARAM (a PCI device's requester ID "
+                 "is its bus:dev.func; PARAM is an SMMUv3 StreamID); write 'use UNIT'");
+    /* the StreamID form stays for SMMUv3, and VT-d without PARAM is fine */
+    ck_assert_int_eq(parse_text("smmu smmuv3\nunit smmu0 9050000\ndevice pci:0:5.0 use smmu0 48\n"), 0);
+    ck_assert(device_at(0)->has_use_param);
+    ck_assert_uint_eq(device_at(0)->use_param, 48);
+    ck_assert_int_eq(parse_text("smmu vtd\nunit dmar0 fed90000\ndevice pci:0:5.0 use dmar0\n"), 0);
+}
+END_TEST
+
+/* Each client's share: positive decimal numbers. */
+START_TEST(client_limits)
+{
+    ck_assert_int_eq(parse_text(full_config), 0);
+    ck_assert_uint_eq(cfg.client_pages, 300);
+    ck_assert_uint_eq(cfg.client_objects, 7);
+    ck_assert_uint_eq(cfg.client_devices, 3);
+    ck_assert_uint_eq(cfg.client_regions, 100);
+    ck_assert_uint_eq(cfg.max_clients, 9);
+    ck_assert_int_eq(parse("foreground", NULL), 0);
+    ck_assert_uint_eq(cfg.client_pages, 0); /* 0: the service's default */
+    assert_error(parse("client-pages", "0", NULL), -EINVAL,
+                 "command line:word 2: client-pages: expected N as a decimal number 1..4294967295 (got '0')");
+    assert_error(parse("max-clients", "70000", NULL), -EINVAL,
+                 "command line:word 2: max-clients: expected N as a decimal number 1..65536 (got '70000')");
+    assert_error(parse("client-objects", "0x10", NULL), -EINVAL,
+                 "command line:word 2: client-objects: expected N as a decimal number 1..4294967295 (got '0x10')");
+}
+END_TEST
+
+/* The DSS door reads what it needs from input that does not parse, from
+ * before and after the error (issue 8, item 2). */
+START_TEST(salvage_keeps_what_the_door_needs)
+{
+    char *inc = write_file("inc.conf", "status-file /tmp/st\nbogus words\nunit dmar9 fee00000\n");
+    char *at = g_strconcat("@", inc, NULL);
+    const char *words[] = { "fault-poll-ms", "0", "platform", "board:/run/b1", "smmu", "vtd", "unit", "dmar0",
+                            "fed90000", "unit", "dmar1", "zz", at, "debug", "9", "@/nonexistent", NULL };
+    ck_assert_int_ne(smmu_config_parse(G_N_ELEMENTS(words) - 1, (char *const *)words, false, &cfg, NULL), 0);
+    smmu_config_salvage(G_N_ELEMENTS(words) - 1, (char *const *)words, &cfg);
+    ck_assert_str_eq(cfg.platform, "board:/run/b1");
+    ck_assert_str_eq(cfg.smmu_type, "vtd");
+    ck_assert_str_eq(cfg.status_file, "/tmp/st");
+    ck_assert_uint_eq(cfg.units->len, 2); /* the good units, the bad one left out */
+    ck_assert_str_eq(unit_at(0)->name, "dmar0");
+    ck_assert_str_eq(unit_at(1)->name, "dmar9");
+    /* nothing else is taken from it */
+    ck_assert_uint_eq(cfg.fault_poll_ms, 10);
+    ck_assert_uint_eq(cfg.debug, 0);
+    ck_assert_uint_eq(cfg.devices->len, 0);
+    smmu_config_clear(&cfg);
+    /* in a file too, with the error first */
+    g_free(write_file("t.conf", "fault-poll-ms 0\nplatform board:/run/b2\n\x01\nsmmu smmuv3\n"));
+    char *t = g_build_filename(tmpdir, "t.conf", NULL);
+    char *tw = g_strconcat("@", t, NULL);
+    char *one[] = { tw };
+    smmu_config_salvage(1, one, &cfg);
+    ck_assert_str_eq(cfg.platform, "board:/run/b2");
+    ck_assert_str_eq(cfg.smmu_type, "smmuv3");
+    g_free(tw);
+    g_free(t);
+    g_free(at);
+    g_free(inc);
 }
 END_TEST
 
@@ -1008,6 +1109,9 @@ static Suite *config_suite(void)
     tcase_add_loop_test(tc, bad_file_lines_name_file_line_column, 0, G_N_ELEMENTS(bad_lines));
     tcase_add_loop_test(tc, bad_words_name_the_word, 0, G_N_ELEMENTS(bad_words));
     tcase_add_test(tc, errors_leave_nothing_behind);
+    tcase_add_test(tc, vtd_takes_no_use_param);
+    tcase_add_test(tc, client_limits);
+    tcase_add_test(tc, salvage_keeps_what_the_door_needs);
     tcase_add_test(tc, guest_ignores_host_options_with_a_notice);
     suite_add_tcase(s, tc);
     return s;
