@@ -153,19 +153,35 @@ int platform_irq_subscribe(Platform *p, PlatformIrqFn fn, void *opaque)
 int platform_irq_fd(const Platform *p) { return tb_agent_fd(p->agent); }
 bool platform_irq_pending(const Platform *p) { return tb_agent_events_pending(p->agent); }
 
+#define IRQ_BATCH 32 /* distinct lines delivered per dispatch */
+
 int platform_irq_dispatch(Platform *p)
 {
     char *ev;
     int n = 0;
+    /* A blocked 4 KiB DMA on SMMUv3 pulses the event-queue line up to 1024
+     * times, and one drain serves them all: every line that rose is
+     * delivered once per batch, however often it rose meanwhile. */
+    unsigned raised[IRQ_BATCH], nraised = 0;
     /* timeout 0: take what is queued or already readable, never wait */
-    while ((ev = tb_agent_next_event(p->agent, 0))) {
+    /* bounded, so that a flood cannot keep the caller's loop from its
+     * other work: the rest waits for the next call */
+    while (n < 4096 && (ev = tb_agent_next_event(p->agent, 0))) {
         unsigned irq;
         char what[8];
-        if (sscanf(ev, "irq %u %7s", &irq, what) == 2 && p->irq_fn)
-            p->irq_fn(p->irq_opaque, irq, strcmp(what, "raise") == 0);
+        if (sscanf(ev, "irq %u %7s", &irq, what) == 2 && strcmp(what, "raise") == 0) {
+            bool seen = false;
+            for (unsigned i = 0; i < nraised && !seen; i++) seen = raised[i] == irq;
+            if (!seen && nraised == IRQ_BATCH && p->irq_fn) { /* full: deliver what we have */
+                for (unsigned i = 0; i < nraised; i++) p->irq_fn(p->irq_opaque, raised[i], true);
+                nraised = 0;
+            }
+            if (!seen) raised[nraised++] = irq;
+        }
         g_free(ev);
         n++;
     }
+    for (unsigned i = 0; i < nraised && p->irq_fn; i++) p->irq_fn(p->irq_opaque, raised[i], true);
     return n;
 }
 

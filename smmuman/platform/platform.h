@@ -45,8 +45,10 @@ void platform_pool(const Platform *p, uint64_t *base, uint64_t *size);
 unsigned platform_units(const Platform *p, const PlatformUnit **units);
 
 /* Interrupts: after subscribing, platform_irq_fd() polls readable when events
- * may be waiting; platform_irq_dispatch() delivers every waiting event to fn
- * without blocking. Events that arrived during register accesses are kept
+ * may be waiting; platform_irq_dispatch() delivers, without blocking, each
+ * line that rose since the last call once (a handler drains everything its
+ * line stands for, however often it pulsed), and takes a bounded number of
+ * events per call. Events that arrived during register accesses are kept
  * until then, so call it after any batch of accesses as well. */
 int platform_irq_subscribe(Platform *p, PlatformIrqFn fn, void *opaque);
 int platform_irq_fd(const Platform *p);
