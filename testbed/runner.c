@@ -423,6 +423,25 @@ static char *logged_owner(Run *r, const char *devid)
     return g_strdup(o);
 }
 
+/* A record as a person reads it: "pci:0:4.0 write at 0x100000, reason 0x1
+ * (root-entry-not-present)"; the name is there when smmu-client gave it. */
+static char *record_text(const ReportFault *f)
+{
+    g_autofree char *why = report_reason_text(f);
+    return g_strdup_printf("%.*s %s at 0x%llx, %s", (int)strnlen(f->device, sizeof f->device), f->device,
+                           f->write ? "write" : "read", (unsigned long long)f->addr, why);
+}
+
+/* A record nobody expected, for a failure message: readable if it parses,
+ * as the client said it otherwise. */
+static char *unexpected_record(const char *rec)
+{
+    ReportFault f = { 0 };
+    if (!rec) return g_strdup("nothing (the runner's monitor client is gone)");
+    if (report_fault_parse(rec, &f)) return g_strdup_printf("'%s'", rec);
+    return record_text(&f);
+}
+
 /* A record at the monitor: device, page and access as expected. */
 static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
 {
@@ -432,17 +451,12 @@ static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, R
     if (strcmp(rec, "none") == 0)
         return failf(r, "expected a fault record for %s %s at 0x%llx; none came", devid, write ? "write" : "read",
                      (unsigned long long)addr);
-    char dev[40] = "", acc[8] = "";
-    unsigned long long a = 0, reason = 0;
-    if (sscanf(rec, "fault device=%39s address=%llx access=%7s reason=%llu", dev, &a, acc, &reason) != 4)
-        return failf(r, "unreadable record '%s'", rec);
-    g_strlcpy(f->device, dev, sizeof f->device);
-    f->addr = a;
-    f->write = strcmp(acc, "write") == 0;
-    f->reason = reason;
-    if (strcmp(dev, devid) || (a & ~0xfffull) != (addr & ~0xfffull) || f->write != write)
-        return failf(r, "expected a record for %s %s at page 0x%llx, got '%s'", devid, write ? "write" : "read",
-                     (unsigned long long)(addr & ~0xfffull), rec);
+    if (report_fault_parse(rec, f)) return failf(r, "unreadable record '%s'", rec);
+    if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
+        g_autofree char *got = record_text(f);
+        return failf(r, "expected a record for %s %s at page 0x%llx, got %s", devid, write ? "write" : "read",
+                     (unsigned long long)(addr & ~0xfffull), got);
+    }
     return true;
 }
 
@@ -474,6 +488,20 @@ static bool interrupt_dma(Run *r, const char *dev, uint64_t addr, uint64_t len)
     if (!rec || strcmp(rec, "none")) return failf(r, "a write into the interrupt window raised a DMA fault: '%s'", rec ? rec : "?");
     logf_(r, "%s write 0x%llx %llu: an interrupt, not DMA: no fault", dev, (unsigned long long)addr, (unsigned long long)len);
     return true;
+}
+
+/* After an "=> ok" DMA that did not go through: the record the IOMMU
+ * made of it, as "; the IOMMU recorded ..." for the failure message (and
+ * kept with the run's faults), or "" if none came. */
+static char *blocked_because(Run *r)
+{
+    if (!r->monitor || !svc_running(r)) return g_strdup("");
+    g_autofree char *rec = ask(r, r->monitor, "wait-fault 200");
+    ReportFault f = { 0 };
+    if (!rec || report_fault_parse(rec, &f)) return g_strdup("");
+    g_array_append_val(r->rep->faults, f);
+    g_autofree char *text = record_text(&f);
+    return g_strdup_printf("; the IOMMU recorded %s", text);
 }
 
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
@@ -522,9 +550,12 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     g_autofree char *devid = devid_of(d);
     bool ok = true;
     if (expect_ok) {
-        if (write && !crossed)
-            ok = failf(r, "%s write to 0x%llx should have gone through; RAM shows %s", dev, (unsigned long long)addr,
-                       untouched ? "nothing written" : "a partial write");
+        if (write && !crossed) {
+            /* The IOMMU's record, if it made one, says why: fetch it for the message. */
+            g_autofree char *why = blocked_because(r);
+            ok = failf(r, "%s write to 0x%llx should have gone through; RAM shows %s%s", dev, (unsigned long long)addr,
+                       untouched ? "nothing written" : "a partial write", why);
+        }
         if (!write) memcpy(r->engine[e] + offset, mem, len);
         rd.went_through = ok;
     } else {
@@ -545,8 +576,9 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                 if (!got || strcmp(want, got))
                     ok = failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
                 g_array_append_val(r->rep->faults, f);
-                logf_(r, "recorded: %s %s at page 0x%llx, reason 0x%llx, attributed to %s", f.device,
-                      f.write ? "write" : "read", (unsigned long long)f.addr, (unsigned long long)f.reason, f.owner);
+                g_autofree char *why = report_reason_text(&f);
+                logf_(r, "recorded: %s %s at page 0x%llx, %s, attributed to %s", f.device, f.write ? "write" : "read",
+                      (unsigned long long)f.addr, why, f.owner);
             }
         }
     }
@@ -682,6 +714,8 @@ static bool play_step(Run *r, const ScnStep *st)
         ReportFault f = { 0 };
         if (!check_record(r, devid, addr, strcmp(w[3], "write") == 0, &f)) return false;
         g_array_append_val(r->rep->faults, f);
+        g_autofree char *rec = record_text(&f);
+        logf_(r, "recorded: %s", rec);
         return true;
     }
     if (strcmp(v, "expect-no-fault") == 0) {
@@ -691,7 +725,10 @@ static bool play_step(Run *r, const ScnStep *st)
         g_autofree char *q = g_strdup_printf("wait-fault %llu", (unsigned long long)ms);
         if (!r->monitor) return true; /* the service started in DSS: nothing can record */
         g_autofree char *rec = ask(r, r->monitor, q);
-        if (!rec || strcmp(rec, "none")) return failf(r, "expected no fault record, got '%s'", rec ? rec : "(monitor gone)");
+        if (!rec || strcmp(rec, "none")) {
+            g_autofree char *got = unexpected_record(rec);
+            return failf(r, "expected no fault record, got %s", got);
+        }
         return true;
     }
     return step_client(r, w, st->expect);
@@ -842,7 +879,10 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
         r.step = NULL;
         if (!r.failure[0] && r.monitor && svc_running(&r)) { /* nothing left unexplained */
             g_autofree char *rec = ask(&r, r.monitor, "wait-fault 30");
-            if (rec && strcmp(rec, "none")) failf(&r, "a fault no step expected: '%s'", rec);
+            if (rec && strcmp(rec, "none")) {
+                g_autofree char *got = unexpected_record(rec);
+                failf(&r, "a fault no step expected: %s", got);
+            }
         }
     }
     r.rep->status = r.failure[0] ? RS_FAIL : RS_PASS;

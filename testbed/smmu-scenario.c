@@ -68,18 +68,6 @@ static gint by_report(gconstpointer a, gconstpointer b)
     return c ? c : strcmp(x->board, y->board);
 }
 
-static void json_str(GString *out, const char *s)
-{
-    g_string_append_c(out, '"');
-    for (const char *p = s ? s : ""; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') g_string_append_printf(out, "\\%c", c);
-        else if (c < 0x20) g_string_append_printf(out, "\\u%04x", c);
-        else g_string_append_c(out, (char)c);
-    }
-    g_string_append_c(out, '"');
-}
-
 static void report_item(Work *w, Item *it)
 {
     ReportScenario *r = it->rep;
@@ -96,19 +84,9 @@ static void report_item(Work *w, Item *it)
     }
     fflush(stdout);
     if (w->events) {
-        GString *e = g_string_new("{\"event\":\"scenario\",\"name\":");
-        json_str(e, r->name);
-        g_string_append(e, ",\"board\":");
-        json_str(e, r->board);
-        g_string_append(e, ",\"file\":");
-        json_str(e, r->file);
-        g_string_append_printf(e, ",\"status\":\"%s\",\"seconds\":%.3f,\"dmas\":%u,\"faults\":%u,\"message\":",
-                               r->status == RS_PASS ? "pass" : "fail", r->seconds, r->dmas->len, r->faults->len);
-        json_str(e, r->message);
-        g_string_append(e, "}\n");
-        fputs(e->str, w->events);
+        g_autofree char *line = report_json_scenario(r);
+        fputs(line, w->events);
         fflush(w->events);
-        g_string_free(e, TRUE);
     }
     pthread_mutex_unlock(&w->lock);
 }
