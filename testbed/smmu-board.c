@@ -31,7 +31,9 @@ static const char usage[] =
     "       smmu-board pci read BB:DD.F OFF SIZE | pci write BB:DD.F OFF SIZE VALUE\n"
     "       smmu-board msi DEV ADDR DATA\n"
     "       smmu-board irq level N | irq watch [--count N] [--timeout MS]\n"
-    "The run directory is --run-dir or $SMMU_BOARD_RUN_DIR.\n";
+    "The run directory is --run-dir or $SMMU_BOARD_RUN_DIR. 'irq watch' prints each\n"
+    "interrupt event (\"irq N raise|lower\"); it says on stderr when it is listening,\n"
+    "and gives up after --timeout ms (default 10000) without one.\n";
 
 typedef struct {
     const char *run_dir;
@@ -132,9 +134,18 @@ static int cmd_watch(Args *a, TbAgent *ag)
         return EXIT_REQUEST_FAILED;
     }
     tb_reply_clear(&r);
+    /* Events raised before the subscription are not seen: say when it is
+     * in place, so a person (or a script) raises interrupts after that. */
+    if (a->count < 0) fprintf(stderr, "smmu-board: watching interrupts (until none comes within %ld ms)\n", a->timeout_ms);
+    else fprintf(stderr, "smmu-board: watching interrupts (%ld, each within %ld ms)\n", a->count, a->timeout_ms);
     for (long n = 0; a->count < 0 || n < a->count; n++) {
         g_autofree char *ev = tb_agent_next_event(ag, (int)a->timeout_ms);
-        if (!ev) return a->count < 0 ? 0 : EXIT_REQUEST_FAILED;
+        if (!ev) {
+            if (a->count < 0) return 0;
+            fprintf(stderr, "smmu-board: irq watch: %ld of %ld events, then none within %ld ms\n", n, a->count,
+                    a->timeout_ms);
+            return EXIT_REQUEST_FAILED;
+        }
         printf("%s\n", ev);
         fflush(stdout);
     }
