@@ -6,6 +6,7 @@
  *   smmu-board info | pci | help
  *   smmu-board dma|storm|mmio|ram|pci|msi|irq ARGS...   (agent requests)
  *   smmu-board irq watch [--count N] [--timeout MS]
+ *   smmu-board --help | --version
  *
  * The run directory comes from --run-dir or $SMMU_BOARD_RUN_DIR. */
 #include <errno.h>
@@ -15,6 +16,10 @@
 
 #include "agent-client.h"
 #include "launcher.h"
+
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: meson passes the project's version"
+#endif
 
 #define EXIT_REQUEST_FAILED 1
 #define EXIT_USAGE          2
@@ -31,6 +36,7 @@ static const char usage[] =
     "       smmu-board pci read BB:DD.F OFF SIZE | pci write BB:DD.F OFF SIZE VALUE\n"
     "       smmu-board msi DEV ADDR DATA\n"
     "       smmu-board irq level N | irq watch [--count N] [--timeout MS]\n"
+    "       smmu-board --help | --version\n"
     "The run directory is --run-dir or $SMMU_BOARD_RUN_DIR. 'irq watch' prints each\n"
     "interrupt event (\"irq N raise|lower\"); it says on stderr when it is listening,\n"
     "and gives up after --timeout ms (default 10000) without one.\n";
@@ -62,6 +68,9 @@ static int parse_args(int argc, char **argv, Args *a)
             i++;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
+            exit(0);
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("smmu-board %s\n", SMMU_VERSION);
             exit(0);
         } else if (strncmp(argv[i], "--", 2) == 0) {
             fprintf(stderr, "smmu-board: unknown option '%s'\n%s", argv[i], usage);
