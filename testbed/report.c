@@ -155,6 +155,105 @@ static ReportStatus status_of(const ReportScenario *s)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Records: what smmu-client says about a fault, and the reason's words */
+
+/* The value of " KEY=" in line, up to the next space (NULL if absent). The
+ * leading space keeps "reason=" from matching inside "reason-name=". */
+static char *field(const char *line, const char *key)
+{
+    g_autofree char *needle = g_strdup_printf(" %s=", key);
+    const char *p = strstr(line, needle);
+    if (!p) return NULL;
+    p += strlen(needle);
+    return g_strndup(p, strcspn(p, " \t\r\n"));
+}
+
+int report_fault_parse(const char *line, ReportFault *f)
+{
+    if (!line || !g_str_has_prefix(line, "fault ")) return -EINVAL;
+    g_autofree char *dev = field(line, "device"), *addr = field(line, "address"), *acc = field(line, "access");
+    g_autofree char *reason = field(line, "reason"), *name = field(line, "reason-name");
+    if (!dev || !addr || !acc || !reason || (strcmp(acc, "read") && strcmp(acc, "write"))) return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long a = g_ascii_strtoull(addr, &end, 0);
+    if (errno || end == addr || *end) return -EINVAL;
+    unsigned long long r = g_ascii_strtoull(reason, &end, 0); /* smmu-client prints decimal; 0x is taken too */
+    if (errno || end == reason || *end) return -EINVAL;
+    g_strlcpy(f->device, dev, sizeof f->device);
+    f->addr = a;
+    f->write = strcmp(acc, "write") == 0;
+    f->reason = r;
+    /* Absent (a client from before reason-name=): no name, never a guess. */
+    g_strlcpy(f->reason_name, name ? name : "", sizeof f->reason_name);
+    return 0;
+}
+
+char *report_reason_text(const ReportFault *f)
+{
+    size_t n = strnlen(f->reason_name, sizeof f->reason_name);
+    if (!n) return g_strdup_printf("reason 0x%" PRIx64, f->reason);
+    return g_strdup_printf("reason 0x%" PRIx64 " (%.*s)", f->reason, (int)n, f->reason_name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON lines (the --events log) */
+
+/* A JSON string: quotes, backslashes and control characters escaped,
+ * invalid UTF-8 replaced (a record holds whatever a client printed). */
+static void json_strn(GString *o, const char *s, gssize len)
+{
+    g_string_append_c(o, '"');
+    if (s) {
+        if (len < 0) len = (gssize)strlen(s);
+        g_autofree char *valid = g_utf8_make_valid(s, len);
+        for (const char *p = valid; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c == '"' || c == '\\') g_string_append_printf(o, "\\%c", c);
+            else if (c < 0x20 || c == 0x7f) g_string_append_printf(o, "\\u%04x", c);
+            else g_string_append_c(o, (char)c);
+        }
+    }
+    g_string_append_c(o, '"');
+}
+
+static void json_str(GString *o, const char *s) { json_strn(o, s, -1); }
+
+#define JSON_MAX_RECORDS 256u /* a storm's thousands of records stay a readable line */
+
+char *report_json_scenario(const ReportScenario *s)
+{
+    GString *o = g_string_new("{\"event\":\"scenario\",\"name\":");
+    json_str(o, s->name);
+    g_string_append(o, ",\"board\":");
+    json_str(o, s->board);
+    g_string_append(o, ",\"file\":");
+    json_str(o, s->file);
+    g_string_append_printf(o, ",\"status\":\"%s\",\"seconds\":", status_word(status_of(s)));
+    put_secs(o, s->seconds, "%.3f");
+    g_string_append_printf(o, ",\"dmas\":%u,\"faults\":%u,\"message\":", len_of(s->dmas), len_of(s->faults));
+    if (s->message) json_str(o, s->message);
+    else g_string_append(o, "null");
+    g_string_append(o, ",\"fault_records\":[");
+    guint n = MIN(len_of(s->faults), JSON_MAX_RECORDS);
+    for (guint i = 0; i < n; i++) {
+        const ReportFault *f = &g_array_index(s->faults, ReportFault, i);
+        g_string_append(o, i ? ",{\"device\":" : "{\"device\":");
+        json_strn(o, f->device, (gssize)strnlen(f->device, sizeof f->device));
+        g_string_append_printf(o, ",\"address\":\"0x%" PRIx64 "\",\"access\":\"%s\",\"reason\":\"0x%" PRIx64 "\",\"reason_name\":",
+                               f->addr, f->write ? "write" : "read", f->reason);
+        size_t nl = strnlen(f->reason_name, sizeof f->reason_name);
+        if (nl) json_strn(o, f->reason_name, (gssize)nl);
+        else g_string_append(o, "null");
+        g_string_append(o, ",\"owner\":");
+        json_strn(o, f->owner, (gssize)strnlen(f->owner, sizeof f->owner));
+        g_string_append_c(o, '}');
+    }
+    g_string_append_printf(o, "],\"fault_records_omitted\":%u}\n", len_of(s->faults) - n);
+    return g_string_free(o, FALSE);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Files */
 
 /* GLib reports file errors as GFileError; callers want the errno back. */
@@ -264,6 +363,27 @@ static void put_log(GString *o, const ReportScenario *s)
     }
 }
 
+static void fault_text(GString *t, const ReportFault *f);
+
+#define JUNIT_MAX_FAULTS 50u /* the first records explain a failure; a storm's thousands do not */
+
+/* A failure's records, each with its reason's name: CI shows this text,
+ * and "reason 0x6" alone does not say why. */
+static void put_faults(GString *o, const ReportScenario *s)
+{
+    guint n = len_of(s->faults);
+    if (!n) return;
+    g_string_append(o, "\n\nfault records:");
+    g_autoptr(GString) t = g_string_new(NULL);
+    for (guint i = 0; i < n && i < JUNIT_MAX_FAULTS; i++) {
+        g_string_truncate(t, 0);
+        fault_text(t, &g_array_index(s->faults, ReportFault, i));
+        g_string_append_c(o, '\n');
+        put_esc(o, t->str);
+    }
+    if (n > JUNIT_MAX_FAULTS) g_string_append_printf(o, "\n... and %u more", n - JUNIT_MAX_FAULTS);
+}
+
 static void junit_case(GString *o, const ReportScenario *s)
 {
     g_autofree char *cls = classname_of(s->file);
@@ -280,6 +400,7 @@ static void junit_case(GString *o, const ReportScenario *s)
         put_attr(o, msg ? msg : "failed");
         g_string_append(o, "\" type=\"failure\">");
         put_esc(o, msg ? msg : "failed");
+        put_faults(o, s);
         if (log_len(s)) {
             g_string_append(o, "\n\nsteps:\n");
             put_log(o, s);
@@ -709,8 +830,9 @@ static void dma_text(GString *t, const ReportDma *d)
 
 static void fault_text(GString *t, const ReportFault *f)
 {
-    g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", reason 0x%" PRIx64 ", owner %.*s", FX(f->device),
-                           f->write ? "write" : "read", f->addr, f->reason, FX(f->owner));
+    g_autofree char *why = report_reason_text(f);
+    g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", %s, owner %.*s", FX(f->device),
+                           f->write ? "write" : "read", f->addr, why, FX(f->owner));
 }
 
 static void put_title(GString *o, const GString *t)
@@ -1159,7 +1281,7 @@ static const char css[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1d1d1f;"
     "margin:0 auto;max-width:1240px;padding:16px 24px}\n"
     "h1{font-size:24px;margin:4px 0 6px}h2{font-size:19px;margin:0 0 8px}h3{font-size:15px;margin:18px 0 6px;color:#333}\n"
-    "pre,code,.mono,td.addr{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12.5px}\n"
+    "pre,code,.mono,td.addr,td.reason .addr{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12.5px}\n"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}\n"
     "table{border-collapse:collapse;margin:4px 0}\n"
     "th,td{border:1px solid #d5d5d5;padding:3px 8px;text-align:left;vertical-align:top}\n"
@@ -1183,6 +1305,7 @@ static const char css[] =
     ".legend span{display:inline-flex;align-items:center;gap:5px}\n"
     "ul.notes{font-size:12.5px;color:#5c4300;background:#fff8e1;border:1px solid #f0dca0;padding:4px 8px 4px 26px}\n"
     "tr.bad td{background:#fff1b8}\n"
+    "td.reason .reason-name{font-weight:600}\n"
     "p.more{font-size:12.5px;color:#555}\n"
     "header h2{margin-top:18px}\n"
     /* The maps are wide. */
@@ -1449,7 +1572,16 @@ static void dmas_table(GString *o, const ReportScenario *s)
 
 static void fault_cells(GString *o, const ReportFault *f, guint n)
 {
-    g_string_append_printf(o, "<td>%s</td><td class=\"addr\">0x%" PRIx64 "</td><td>", f->write ? "write" : "read", f->reason);
+    /* the code as the hardware wrote it, and its name: why, not just a number */
+    g_string_append_printf(o, "<td>%s</td><td class=\"reason\"><span class=\"addr\">0x%" PRIx64 "</span>",
+                           f->write ? "write" : "read", f->reason);
+    size_t nl = strnlen(f->reason_name, sizeof f->reason_name);
+    if (nl) {
+        g_string_append(o, " <span class=\"reason-name\">");
+        put_escn(o, f->reason_name, (gssize)nl, false);
+        g_string_append(o, "</span>");
+    }
+    g_string_append(o, "</td><td>");
     put_escn(o, f->owner, (gssize)strnlen(f->owner, sizeof f->owner), false);
     g_string_append_printf(o, "</td><td class=\"num\">%u</td></tr>\n", n);
 }

@@ -2,7 +2,7 @@
  * as reports: JUnit XML (CI), and an HTML page with, per scenario and board,
  * a memory-map picture (granted regions, the table pool, every DMA as
  * allowed or blocked, the faults). TAP and the JSON-lines event log are
- * written live by the runner. */
+ * written live by the runner, each line as report_json_scenario() makes it. */
 #ifndef TB_REPORT_H
 #define TB_REPORT_H
 
@@ -35,7 +35,8 @@ typedef struct {
     char device[40];  /* "pci:0:4.0" */
     uint64_t addr;
     bool write;
-    uint64_t reason;
+    uint64_t reason;  /* the hardware's code: VT-d fault reason, SMMUv3 event type */
+    char reason_name[40]; /* its name ("root-entry-not-present", "F_TRANSLATION"), "" if the record gave none */
     char owner[40];   /* client name, "config" or "none" */
 } ReportFault;
 
@@ -53,6 +54,21 @@ typedef struct {
 
 ReportScenario *report_scenario_new(const char *name, const char *file, const char *board);
 void report_scenario_free(ReportScenario *r);
+
+/* A record line as smmu-client prints it ("fault device=pci:0:4.0
+ * address=0x100000 access=write reason=1 dropped=0 repeat=0", and, from
+ * clients that know it, " reason-name=NAME" after reason=). Fills device,
+ * addr, write, reason and reason_name ("" when the line has none); owner
+ * is left alone. 0, or -EINVAL for a line that is not a record. */
+int report_fault_parse(const char *line, ReportFault *f);
+/* "reason 0x1 (root-entry-not-present)", or "reason 0x1" when the record
+ * gave no name: the code as the hardware wrote it, its name beside it.
+ * Caller frees. */
+char *report_reason_text(const ReportFault *f);
+/* The --events line for one finished run: a JSON object and a newline,
+ * with its records (device, address, access, reason and reason name,
+ * owner). Caller frees. */
+char *report_json_scenario(const ReportScenario *s);
 
 /* Write the whole run; 0 or a negative errno with err set. */
 int report_write_junit(const char *path, GPtrArray *scenarios, GError **err);

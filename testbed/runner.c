@@ -18,6 +18,7 @@
 #include "inventory.h"
 #include "launcher.h"
 #include "num.h"
+#include "ram-span.h"
 
 #define EDU_BUF 4096
 #define MAX_ENGINES 8
@@ -50,6 +51,11 @@ typedef struct {
     GPtrArray *clients;   /* Proc* */
     Proc *monitor;        /* the runner's own client: receives every record */
     uint8_t engine[MAX_ENGINES][EDU_BUF]; /* what each engine's buffer holds */
+    /* Stands in for RAM when a blocked DMA aims beyond it (nothing there to
+     * corrupt): the runner still writes and compares "the target". Per run:
+     * with --jobs, a buffer shared between threads would let one run's
+     * complement bytes show up as another's "RAM changed". */
+    uint8_t nowhere[EDU_BUF];
     GHashTable *owner;    /* "pci:B:D.F" -> client name / "config" */
     GHashTable *home;     /* "pci:B:D.F" -> "config" for configured devices */
     char failure[1024];
@@ -129,10 +135,11 @@ static void proc_free(Proc *p)
     g_free(p);
 }
 
-/* One command, one reply line (caller frees); NULL if the client is gone. */
+/* One command, one reply line (caller frees); NULL if the client is gone
+ * or was never there (no monitor when the service started in DSS). */
 static char *ask(Run *r, Proc *p, const char *line)
 {
-    if (!p->pid) return NULL;
+    if (!p || !p->pid) return NULL;
     g_autofree char *msg = g_strconcat(line, "\n", NULL);
     if (write(p->in, msg, strlen(msg)) != (ssize_t)strlen(msg)) return NULL;
     gint64 deadline = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
@@ -215,11 +222,15 @@ static bool wait_state(Run *r, bool dss, const char *reason)
 
 static bool addr_of(Run *r, const char *w, uint64_t *out)
 {
-    uint64_t base = 0, off;
-    const char *num = w;
-    if (g_str_has_prefix(w, "ram+")) base = r->inv.ram_base, num = w + 4;
-    else if (g_str_has_prefix(w, "pool+")) base = r->inv.pool_base, num = w + 5;
-    if (tb_parse_size(num, &off)) return failf(r, "'%s': expected an address (N, ram+N or pool+N)", w);
+    ScnBase b;
+    uint64_t off;
+    if (scenario_parse_addr(w, &b, &off)) return failf(r, "'%s': expected an address (N, ram+N or pool+N)", w);
+    uint64_t base = b == SCN_RAM ? r->inv.ram_base : b == SCN_POOL ? r->inv.pool_base : 0;
+    /* the board's base plus N must still be an address, not wrap round to a
+     * small one (which could be RAM) */
+    if (off > UINT64_MAX - base)
+        return failf(r, "'%s': 0x%llx + 0x%llx runs past the end of the 64-bit address space", w,
+                     (unsigned long long)base, (unsigned long long)off);
     *out = base + off;
     return true;
 }
@@ -253,10 +264,31 @@ static char *resolve(Run *r, char **w)
     return g_string_free(s, FALSE);
 }
 
-static uint8_t *ram(Run *r, uint64_t a, uint64_t len)
+/* Where [a, a + len) is in the mapped RAM file: *p set when wholly inside.
+ * The only place scenario numbers become pointers into RAM. */
+static TbSpan ram_span(Run *r, uint64_t a, uint64_t len, uint8_t **p)
 {
-    if (a < r->inv.ram_base || a - r->inv.ram_base + len > r->inv.ram_size) return NULL;
-    return r->ram + (a - r->inv.ram_base);
+    uint64_t off = 0;
+    TbSpan sp = r->ram ? tb_span(r->inv.ram_base, r->inv.ram_size, a, len, &off)
+                       : TB_SPAN_OUTSIDE; /* no RAM mapped: nothing is RAM */
+    if (p) *p = sp == TB_SPAN_INSIDE ? r->ram + off : NULL;
+    return sp;
+}
+
+/* Fails the step unless [a, a + len) is RAM, saying what is wrong with it. */
+static uint8_t *ram_or_fail(Run *r, const char *what, uint64_t a, uint64_t len)
+{
+    uint8_t *p;
+    TbSpan sp = ram_span(r, a, len, &p);
+    if (sp == TB_SPAN_INSIDE) return p;
+    if (sp == TB_SPAN_WRAPS)
+        failf(r, "%s: 0x%llx + %llu bytes runs past the end of the 64-bit address space", what,
+              (unsigned long long)a, (unsigned long long)len);
+    else
+        failf(r, "%s: 0x%llx + %llu bytes %s RAM (0x%llx..0x%llx)", what, (unsigned long long)a,
+              (unsigned long long)len, sp == TB_SPAN_STRADDLES ? "runs past the edge of" : "is not",
+              (unsigned long long)r->inv.ram_base, (unsigned long long)(r->inv.ram_base + r->inv.ram_size - 1));
+    return NULL;
 }
 
 /* ---- bookkeeping of what the clients did -------------------------------- */
@@ -286,7 +318,10 @@ static void note_command(Run *r, Proc *p, char **w, const char *reply)
     const char *cmd = w[1];
     unsigned n = g_strv_length(w);
     if (strcmp(cmd, "obj") == 0) {
-        g_hash_table_insert(p->objects, g_strdup(reply + 3), g_ptr_array_new_with_free_func(g_free));
+        /* "ok HANDLE"; a bare "ok" has no handle (and nothing after its NUL) */
+        const char *h = reply + 2;
+        h += strspn(h, " ");
+        g_hash_table_insert(p->objects, g_strdup(h), g_ptr_array_new_with_free_func(g_free));
     } else if (strcmp(cmd, "add") == 0 && n == 7 && strcmp(w[3], "pci") == 0) {
         g_autofree char *bdf = g_strdup_printf("pci:%s:%s.%s", w[4], w[5], w[6]);
         GHashTableIter it;
@@ -332,7 +367,8 @@ static void note_command(Run *r, Proc *p, char **w, const char *reply)
 static void config_owners(Run *r)
 {
     for (guint i = 0; i < r->scn->config->len; i++) {
-        g_auto(GStrv) w = g_strsplit(g_strstrip(g_strdup(g_ptr_array_index(r->scn->config, i))), " ", -1);
+        g_autofree char *line = g_strstrip(g_strdup(g_ptr_array_index(r->scn->config, i)));
+        g_auto(GStrv) w = g_strsplit(line, " ", -1);
         if (w[0] && strcmp(w[0], "device") == 0 && w[1] && g_str_has_prefix(w[1], "pci:")) {
             unsigned b, d, f;
             if (sscanf(w[1], "pci:%u:%u.%u", &b, &d, &f) == 3) {
@@ -387,25 +423,40 @@ static char *logged_owner(Run *r, const char *devid)
     return g_strdup(o);
 }
 
+/* A record as a person reads it: "pci:0:4.0 write at 0x100000, reason 0x1
+ * (root-entry-not-present)"; the name is there when smmu-client gave it. */
+static char *record_text(const ReportFault *f)
+{
+    g_autofree char *why = report_reason_text(f);
+    return g_strdup_printf("%.*s %s at 0x%llx, %s", (int)strnlen(f->device, sizeof f->device), f->device,
+                           f->write ? "write" : "read", (unsigned long long)f->addr, why);
+}
+
+/* A record nobody expected, for a failure message: readable if it parses,
+ * as the client said it otherwise. */
+static char *unexpected_record(const char *rec)
+{
+    ReportFault f = { 0 };
+    if (!rec) return g_strdup("nothing (the runner's monitor client is gone)");
+    if (report_fault_parse(rec, &f)) return g_strdup_printf("'%s'", rec);
+    return record_text(&f);
+}
+
 /* A record at the monitor: device, page and access as expected. */
 static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
 {
+    if (!r->monitor) return failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
     g_autofree char *rec = ask(r, r->monitor, "wait-fault 3000");
     if (!rec) return failf(r, "the runner's monitor client is gone");
     if (strcmp(rec, "none") == 0)
         return failf(r, "expected a fault record for %s %s at 0x%llx; none came", devid, write ? "write" : "read",
                      (unsigned long long)addr);
-    char dev[40] = "", acc[8] = "";
-    unsigned long long a = 0, reason = 0;
-    if (sscanf(rec, "fault device=%39s address=%llx access=%7s reason=%llu", dev, &a, acc, &reason) != 4)
-        return failf(r, "unreadable record '%s'", rec);
-    g_strlcpy(f->device, dev, sizeof f->device);
-    f->addr = a;
-    f->write = strcmp(acc, "write") == 0;
-    f->reason = reason;
-    if (strcmp(dev, devid) || (a & ~0xfffull) != (addr & ~0xfffull) || f->write != write)
-        return failf(r, "expected a record for %s %s at page 0x%llx, got '%s'", devid, write ? "write" : "read",
-                     (unsigned long long)(addr & ~0xfffull), rec);
+    if (report_fault_parse(rec, f)) return failf(r, "unreadable record '%s'", rec);
+    if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
+        g_autofree char *got = record_text(f);
+        return failf(r, "expected a record for %s %s at page 0x%llx, got %s", devid, write ? "write" : "read",
+                     (unsigned long long)(addr & ~0xfffull), got);
+    }
     return true;
 }
 
@@ -421,8 +472,9 @@ static bool interrupt_dma(Run *r, const char *dev, uint64_t addr, uint64_t len)
 {
     unsigned e;
     if (!engine(r, dev, &e)) return false;
-    if (addr < MSI_WINDOW_BASE || addr + len > MSI_WINDOW_BASE + MSI_WINDOW_SIZE)
-        return failf(r, "'=> interrupt' needs an address in 0xfee00000..0xfeefffff");
+    if (tb_span(MSI_WINDOW_BASE, MSI_WINDOW_SIZE, addr, len, NULL) != TB_SPAN_INSIDE)
+        return failf(r, "'=> interrupt' needs 0x%llx + %llu bytes inside 0xfee00000..0xfeefffff",
+                     (unsigned long long)addr, (unsigned long long)len);
     TbReply rep;
     GError *err = NULL;
     if (tb_agent_do(r->agent, &rep, &err, "dma %s write 0x%llx %llu", dev, (unsigned long long)addr,
@@ -438,19 +490,45 @@ static bool interrupt_dma(Run *r, const char *dev, uint64_t addr, uint64_t len)
     return true;
 }
 
+/* After an "=> ok" DMA that did not go through: the record the IOMMU
+ * made of it, as "; the IOMMU recorded ..." for the failure message (and
+ * kept with the run's faults), or "" if none came. */
+static char *blocked_because(Run *r)
+{
+    if (!r->monitor || !svc_running(r)) return g_strdup("");
+    g_autofree char *rec = ask(r, r->monitor, "wait-fault 200");
+    ReportFault f = { 0 };
+    if (!rec || report_fault_parse(rec, &f)) return g_strdup("");
+    g_array_append_val(r->rep->faults, f);
+    g_autofree char *text = record_text(&f);
+    return g_strdup_printf("; the IOMMU recorded %s", text);
+}
+
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
 {
     unsigned e;
     const TbInvDevice *d = engine(r, dev, &e);
-    uint8_t *mem = d ? ram(r, addr, len) : NULL;
     if (!d) return false;
+    /* Both index the engine's buffer model below (the parser checked them
+     * too; a second check costs nothing next to a DMA). */
+    if (len == 0 || len > EDU_BUF || offset > EDU_BUF - len)
+        return failf(r, "offset=%llu with LEN %llu runs past the engine's %d-byte buffer", (unsigned long long)offset,
+                     (unsigned long long)len, EDU_BUF);
+    uint8_t *mem;
+    TbSpan sp = ram_span(r, addr, len, &mem);
+    if (sp == TB_SPAN_WRAPS)
+        return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
+                     (unsigned long long)len);
+    /* Part RAM, part not: the RAM part could change unseen. */
+    if (sp == TB_SPAN_STRADDLES)
+        return failf(r, "0x%llx + %llu bytes runs past the edge of RAM (0x%llx..0x%llx): split it in two",
+                     (unsigned long long)addr, (unsigned long long)len, (unsigned long long)r->inv.ram_base,
+                     (unsigned long long)(r->inv.ram_base + r->inv.ram_size - 1));
     /* Beyond RAM (beyond the address width, say) there is nothing to
      * corrupt or leak: a blocked DMA is then proven by its record alone. */
-    static uint8_t nowhere[EDU_BUF];
-    bool in_ram = mem != NULL;
+    bool in_ram = sp == TB_SPAN_INSIDE;
     if (!in_ram && expect_ok) return failf(r, "0x%llx+%llu is not RAM: '=> ok' cannot be checked", (unsigned long long)addr, (unsigned long long)len);
-    if (!in_ram) mem = nowhere;
-    if (offset + len > EDU_BUF) return failf(r, "offset+LEN beyond the engine's 4096-byte buffer");
+    if (!in_ram) mem = r->nowhere;
     /* A write can only be seen if the target differs from what the engine
      * holds: make it the complement. */
     if (write)
@@ -472,9 +550,12 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     g_autofree char *devid = devid_of(d);
     bool ok = true;
     if (expect_ok) {
-        if (write && !crossed)
-            ok = failf(r, "%s write to 0x%llx should have gone through; RAM shows %s", dev, (unsigned long long)addr,
-                       untouched ? "nothing written" : "a partial write");
+        if (write && !crossed) {
+            /* The IOMMU's record, if it made one, says why: fetch it for the message. */
+            g_autofree char *why = blocked_because(r);
+            ok = failf(r, "%s write to 0x%llx should have gone through; RAM shows %s%s", dev, (unsigned long long)addr,
+                       untouched ? "nothing written" : "a partial write", why);
+        }
         if (!write) memcpy(r->engine[e] + offset, mem, len);
         rd.went_through = ok;
     } else {
@@ -495,8 +576,9 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                 if (!got || strcmp(want, got))
                     ok = failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
                 g_array_append_val(r->rep->faults, f);
-                logf_(r, "recorded: %s %s at page 0x%llx, reason 0x%llx, attributed to %s", f.device,
-                      f.write ? "write" : "read", (unsigned long long)f.addr, (unsigned long long)f.reason, f.owner);
+                g_autofree char *why = report_reason_text(&f);
+                logf_(r, "recorded: %s %s at page 0x%llx, %s, attributed to %s", f.device, f.write ? "write" : "read",
+                      (unsigned long long)f.addr, why, f.owner);
             }
         }
     }
@@ -513,12 +595,21 @@ static bool step_dma(Run *r, char **w, char **expect, bool storm)
     if (!addr_of(r, w[3], &addr)) return false;
     if (tb_parse_size(w[4], &len) || len == 0 || len > EDU_BUF) return failf(r, "LEN: expected 1..4096");
     unsigned opt = 5;
-    if (storm && (tb_parse_u64(w[5], &count) || count == 0 || count > 100000)) return failf(r, "COUNT: expected 1..100000");
+    if (storm && (tb_parse_u64(w[5], &count) || count == 0 || count > SCN_STORM_MAX)) return failf(r, "COUNT: expected 1..100000");
     if (storm) opt = 6;
     for (unsigned i = opt; w[i]; i++) {
         if (g_str_has_prefix(w[i], "stride=") && !tb_parse_size(w[i] + 7, &stride)) continue;
         if (g_str_has_prefix(w[i], "offset=") && !tb_parse_size(w[i] + 7, &offset)) continue;
         return failf(r, "unknown option '%s'", w[i]);
+    }
+    /* The parser saw N; only here is the board's base added: the last
+     * transfer must still end below 2^64. */
+    if ((count > 1 && stride > (UINT64_MAX - addr) / (count - 1)) || tb_span_wraps(addr + (count - 1) * stride, len)) {
+        if (count == 1)
+            return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
+                         (unsigned long long)len);
+        return failf(r, "0x%llx + (COUNT-1) * %llu + %llu bytes runs past the end of the 64-bit address space",
+                     (unsigned long long)addr, (unsigned long long)stride, (unsigned long long)len);
     }
     if (strcmp(expect[0], "interrupt") == 0) {
         if (strcmp(w[2], "write")) return failf(r, "'=> interrupt' is for writes");
@@ -537,8 +628,9 @@ static bool step_ram(Run *r, char **w)
     uint64_t addr, len, byte;
     if (!addr_of(r, w[2], &addr)) return false;
     if (tb_parse_size(w[3], &len) || tb_parse_u64(w[4], &byte) || byte > 255) return failf(r, "expected LEN and a BYTE");
-    uint8_t *m = ram(r, addr, len);
-    if (!m) return failf(r, "0x%llx+%llu is not RAM", (unsigned long long)addr, (unsigned long long)len);
+    g_autofree char *what = g_strdup_printf("ram %s", w[1]);
+    uint8_t *m = ram_or_fail(r, what, addr, len);
+    if (!m) return false;
     if (strcmp(w[1], "fill") == 0) {
         memset(m, (int)byte, len);
         return true;
@@ -577,6 +669,7 @@ static bool step_kill(Run *r, char **w)
         return svc_running(r) ? failf(r, "the service did not exit") : true;
     }
     Proc *p = client(r, w[1]);
+    if (!p) return failf(r, "kill: no client '%s' was started", w[1]);
     proc_kill(p);
     release_all_of(r, p);
     g_usleep(SETTLE_MS * 1000); /* the service notices the hang-up */
@@ -593,7 +686,9 @@ static bool play_step(Run *r, const ScnStep *st)
     if (strcmp(v, "ram") == 0) return step_ram(r, w);
     if (strcmp(v, "kill") == 0) return step_kill(r, w);
     if (strcmp(v, "wait") == 0) {
-        g_usleep((gulong)atoi(w[1]) * 1000);
+        uint64_t ms; /* the parser bounds it (SCN_WAIT_MAX_MS) */
+        if (tb_parse_u64(w[1], &ms) || ms > SCN_WAIT_MAX_MS) return failf(r, "wait: expected 0..%u ms", SCN_WAIT_MAX_MS);
+        g_usleep((gulong)ms * 1000);
         return true;
     }
     if (strcmp(v, "expect-state") == 0) {
@@ -603,7 +698,9 @@ static bool play_step(Run *r, const ScnStep *st)
     }
     if (strcmp(v, "corrupt-table") == 0) {
         /* a reserved word of the first pool page (a root table on VT-d) */
-        uint8_t *p = ram(r, r->inv.pool_base, 4096);
+        if (r->inv.pool_size < 4096) return failf(r, "corrupt-table: this board has no table pool");
+        uint8_t *p = ram_or_fail(r, "corrupt-table: the pool's first page", r->inv.pool_base, 4096);
+        if (!p) return false;
         p[255 * 16 + 12] ^= 0x10;
         logf_(r, "flipped a bit of table memory at 0x%llx", (unsigned long long)r->inv.pool_base + 255 * 16 + 12);
         return true;
@@ -617,12 +714,21 @@ static bool play_step(Run *r, const ScnStep *st)
         ReportFault f = { 0 };
         if (!check_record(r, devid, addr, strcmp(w[3], "write") == 0, &f)) return false;
         g_array_append_val(r->rep->faults, f);
+        g_autofree char *rec = record_text(&f);
+        logf_(r, "recorded: %s", rec);
         return true;
     }
     if (strcmp(v, "expect-no-fault") == 0) {
-        g_autofree char *q = g_strdup_printf("wait-fault %d", w[1] ? atoi(w[1]) : 50);
+        uint64_t ms = 50; /* the parser bounds it well inside REPLY_TIMEOUT_MS */
+        if (w[1] && (tb_parse_u64(w[1], &ms) || ms > SCN_NO_FAULT_MAX_MS))
+            return failf(r, "expect-no-fault: expected 0..%u ms", SCN_NO_FAULT_MAX_MS);
+        g_autofree char *q = g_strdup_printf("wait-fault %llu", (unsigned long long)ms);
+        if (!r->monitor) return true; /* the service started in DSS: nothing can record */
         g_autofree char *rec = ask(r, r->monitor, q);
-        if (!rec || strcmp(rec, "none")) return failf(r, "expected no fault record, got '%s'", rec ? rec : "(monitor gone)");
+        if (!rec || strcmp(rec, "none")) {
+            g_autofree char *got = unexpected_record(rec);
+            return failf(r, "expected no fault record, got %s", got);
+        }
         return true;
     }
     return step_client(r, w, st->expect);
@@ -773,7 +879,10 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
         r.step = NULL;
         if (!r.failure[0] && r.monitor && svc_running(&r)) { /* nothing left unexplained */
             g_autofree char *rec = ask(&r, r.monitor, "wait-fault 30");
-            if (rec && strcmp(rec, "none")) failf(&r, "a fault no step expected: '%s'", rec);
+            if (rec && strcmp(rec, "none")) {
+                g_autofree char *got = unexpected_record(rec);
+                failf(&r, "a fault no step expected: %s", got);
+            }
         }
     }
     r.rep->status = r.failure[0] ? RS_FAIL : RS_PASS;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "num.h"
+#include "ram-span.h"
 #include "tb-error.h"
 
 #define MAX_INCLUDE_DEPTH 8
@@ -124,6 +126,59 @@ static int header(Scenario *s, const char *file, unsigned line, char **w, const 
     return 0;
 }
 
+int scenario_parse_addr(const char *w, ScnBase *base, uint64_t *off)
+{
+    ScnBase b = SCN_ABS;
+    const char *num = w;
+    if (!w) return -EINVAL;
+    if (g_str_has_prefix(w, "ram+")) b = SCN_RAM, num = w + 4;
+    else if (g_str_has_prefix(w, "pool+")) b = SCN_POOL, num = w + 5;
+    int rc = tb_parse_size(num, off);
+    if (rc == 0 && base) *base = b;
+    return rc;
+}
+
+/* The numbers of dma and storm, checked here so that a scenario that would
+ * send the engine past its buffer, or ask for a range past 2^64, stops
+ * before any board starts. What depends on the board (ram+N past the end
+ * of RAM, say) the runner checks when it plays the step. */
+static int check_dma(const char *file, unsigned line, char **w, bool storm, GError **err)
+{
+    const char *v = w[0];
+    uint64_t off, len, count = 1, stride = 4096, offset = 0;
+    if (scenario_parse_addr(w[3], NULL, &off))
+        return fail(err, file, line, "%s: ADDR: expected N, ram+N or pool+N, got '%s'", v, w[3]);
+    if (tb_parse_size(w[4], &len) || len == 0 || len > SCN_DMA_MAX)
+        return fail(err, file, line, "%s: LEN: expected 1..%u (the engine's buffer), got '%s'", v, SCN_DMA_MAX, w[4]);
+    unsigned opt = 5;
+    if (storm) {
+        if (tb_parse_u64(w[5], &count) || count == 0 || count > SCN_STORM_MAX)
+            return fail(err, file, line, "storm: COUNT: expected 1..%u, got '%s'", SCN_STORM_MAX, w[5]);
+        opt = 6;
+    }
+    for (unsigned i = opt; w[i]; i++) {
+        if (g_str_has_prefix(w[i], "stride=") && !tb_parse_size(w[i] + 7, &stride)) continue;
+        if (g_str_has_prefix(w[i], "offset=") && !tb_parse_size(w[i] + 7, &offset)) continue;
+        return fail(err, file, line, "%s: unknown option or bad number '%s' (stride=N, offset=N)", v, w[i]);
+    }
+    if (offset > SCN_DMA_MAX - len)
+        return fail(err, file, line, "%s: offset=%llu with LEN %llu runs past the engine's %u-byte buffer", v,
+                    (unsigned long long)offset, (unsigned long long)len, SCN_DMA_MAX);
+    /* the last transfer, ADDR + (COUNT-1) * stride + LEN, even from base 0 */
+    if ((count > 1 && stride > (UINT64_MAX - off) / (count - 1)) || tb_span_wraps(off + (count - 1) * stride, len))
+        return fail(err, file, line, "%s: ADDR %s%s + LEN %llu runs past the end of the 64-bit address space", v, w[3],
+                    count > 1 ? " + (COUNT-1) * stride" : "", (unsigned long long)len);
+    return 0;
+}
+
+static int check_ms(const char *file, unsigned line, const char *v, const char *word, unsigned max, GError **err)
+{
+    uint64_t ms;
+    if (tb_parse_u64(word, &ms) || ms > max)
+        return fail(err, file, line, "%s: expected milliseconds 0..%u, got '%s'", v, max, word);
+    return 0;
+}
+
 static int check_step(const Scenario *s, const char *file, unsigned line, char **w, char **expect, GError **err)
 {
     const char *v = w[0];
@@ -134,20 +189,42 @@ static int check_step(const Scenario *s, const char *file, unsigned line, char *
             return fail(err, file, line, "%s: expected DEV read|write ADDR LEN%s => ok|blocked", v, storm ? " COUNT [stride=N]" : "");
         if (!expect || !expect[0] || (strcmp(expect[0], "ok") && strcmp(expect[0], "blocked") && strcmp(expect[0], "interrupt")))
             return fail(err, file, line, "%s: expected '=> ok', '=> blocked' or '=> interrupt'", v);
-        return 0;
+        return check_dma(file, line, w, storm, err);
     }
     if (strcmp(v, "ram") == 0) {
         if (n != 5 || (strcmp(w[1], "fill") && strcmp(w[1], "expect")))
             return fail(err, file, line, "ram: expected fill|expect ADDR LEN BYTE");
+        uint64_t off, len, byte;
+        if (scenario_parse_addr(w[2], NULL, &off))
+            return fail(err, file, line, "ram %s: ADDR: expected N, ram+N or pool+N, got '%s'", w[1], w[2]);
+        if (tb_parse_size(w[3], &len)) return fail(err, file, line, "ram %s: LEN: expected a size, got '%s'", w[1], w[3]);
+        if (tb_parse_u64(w[4], &byte) || byte > 255)
+            return fail(err, file, line, "ram %s: BYTE: expected 0..255, got '%s'", w[1], w[4]);
+        if (tb_span_wraps(off, len))
+            return fail(err, file, line, "ram %s: %s + LEN %llu runs past the end of the 64-bit address space", w[1], w[2],
+                        (unsigned long long)len);
         return 0;
     }
-    if (strcmp(v, "expect-fault") == 0 && (n < 4 || (strcmp(w[3], "read") && strcmp(w[3], "write"))))
-        return fail(err, file, line, "expect-fault: expected DEV ADDR read|write");
+    if (strcmp(v, "expect-fault") == 0) {
+        if (n < 4 || (strcmp(w[3], "read") && strcmp(w[3], "write")))
+            return fail(err, file, line, "expect-fault: expected DEV ADDR read|write");
+        if (scenario_parse_addr(w[2], NULL, &(uint64_t){ 0 }))
+            return fail(err, file, line, "expect-fault: ADDR: expected N, ram+N or pool+N, got '%s'", w[2]);
+    }
+    if (strcmp(v, "expect-no-fault") == 0) {
+        if (n > 2) return fail(err, file, line, "expect-no-fault: expected [MS]");
+        if (n == 2) return check_ms(file, line, v, w[1], SCN_NO_FAULT_MAX_MS, err);
+    }
     if (strcmp(v, "expect-state") == 0 && (n < 2 || (strcmp(w[1], "running") && strcmp(w[1], "dss"))))
         return fail(err, file, line, "expect-state: expected running | dss [REASON TEXT]");
-    if (strcmp(v, "kill") == 0 && (n < 2 || n > 3 || (strcmp(w[1], "service") && !scenario_has_client(s, w[1]))))
-        return fail(err, file, line, "kill: expected a client name or 'service [TERM|KILL]'");
-    if (strcmp(v, "wait") == 0 && n != 2) return fail(err, file, line, "wait: expected milliseconds");
+    if (strcmp(v, "kill") == 0 &&
+        (n < 2 || n > 3 || (strcmp(w[1], "service") && (n > 2 || !scenario_has_client(s, w[1]))) ||
+         (n == 3 && strcmp(w[2], "TERM") && strcmp(w[2], "INT") && strcmp(w[2], "HUP") && strcmp(w[2], "KILL"))))
+        return fail(err, file, line, "kill: expected a client name or 'service [TERM|INT|HUP|KILL]'");
+    if (strcmp(v, "wait") == 0) {
+        if (n != 2) return fail(err, file, line, "wait: expected milliseconds");
+        return check_ms(file, line, v, w[1], SCN_WAIT_MAX_MS, err);
+    }
     if (in(step_verbs, v)) return 0;
     if (!scenario_has_client(s, v))
         return fail(err, file, line, "unknown statement '%s' (a step, a header keyword, or a declared client)", v);

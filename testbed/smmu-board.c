@@ -6,6 +6,7 @@
  *   smmu-board info | pci | help
  *   smmu-board dma|storm|mmio|ram|pci|msi|irq ARGS...   (agent requests)
  *   smmu-board irq watch [--count N] [--timeout MS]
+ *   smmu-board --help | --version
  *
  * The run directory comes from --run-dir or $SMMU_BOARD_RUN_DIR. */
 #include <errno.h>
@@ -15,6 +16,10 @@
 
 #include "agent-client.h"
 #include "launcher.h"
+
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: meson passes the project's version"
+#endif
 
 #define EXIT_REQUEST_FAILED 1
 #define EXIT_USAGE          2
@@ -31,7 +36,10 @@ static const char usage[] =
     "       smmu-board pci read BB:DD.F OFF SIZE | pci write BB:DD.F OFF SIZE VALUE\n"
     "       smmu-board msi DEV ADDR DATA\n"
     "       smmu-board irq level N | irq watch [--count N] [--timeout MS]\n"
-    "The run directory is --run-dir or $SMMU_BOARD_RUN_DIR.\n";
+    "       smmu-board --help | --version\n"
+    "The run directory is --run-dir or $SMMU_BOARD_RUN_DIR. 'irq watch' prints each\n"
+    "interrupt event (\"irq N raise|lower\"); it says on stderr when it is listening,\n"
+    "and gives up after --timeout ms (default 10000) without one.\n";
 
 typedef struct {
     const char *run_dir;
@@ -60,6 +68,9 @@ static int parse_args(int argc, char **argv, Args *a)
             i++;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
+            exit(0);
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("smmu-board %s\n", SMMU_VERSION);
             exit(0);
         } else if (strncmp(argv[i], "--", 2) == 0) {
             fprintf(stderr, "smmu-board: unknown option '%s'\n%s", argv[i], usage);
@@ -132,9 +143,18 @@ static int cmd_watch(Args *a, TbAgent *ag)
         return EXIT_REQUEST_FAILED;
     }
     tb_reply_clear(&r);
+    /* Events raised before the subscription are not seen: say when it is
+     * in place, so a person (or a script) raises interrupts after that. */
+    if (a->count < 0) fprintf(stderr, "smmu-board: watching interrupts (until none comes within %ld ms)\n", a->timeout_ms);
+    else fprintf(stderr, "smmu-board: watching interrupts (%ld, each within %ld ms)\n", a->count, a->timeout_ms);
     for (long n = 0; a->count < 0 || n < a->count; n++) {
         g_autofree char *ev = tb_agent_next_event(ag, (int)a->timeout_ms);
-        if (!ev) return a->count < 0 ? 0 : EXIT_REQUEST_FAILED;
+        if (!ev) {
+            if (a->count < 0) return 0;
+            fprintf(stderr, "smmu-board: irq watch: %ld of %ld events, then none within %ld ms\n", n, a->count,
+                    a->timeout_ms);
+            return EXIT_REQUEST_FAILED;
+        }
         printf("%s\n", ev);
         fflush(stdout);
     }

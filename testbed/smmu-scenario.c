@@ -1,16 +1,5 @@
-/* smmu-scenario: the scenario runner (docs/scenarios.md).
- *
- *   smmu-scenario [options] [FILE|DIR ...]       default: the scenarios/ directory
- *     --board NAME     only this board (repeatable)
- *     --shard K/N      the K-th of N slices of the (scenario, board) list
- *     --seed N         order of play (default 1; 0: file order)
- *     --jobs N         scenarios in parallel, each with its own board
- *     --keep           keep every run directory's logs
- *     --list           list what would run
- *     --tap            TAP on stdout (for meson) instead of progress lines
- *     --narrate        print every step and its outcome as it happens (one job)
- *     --junit FILE     --html FILE     --events FILE (JSON lines)
- * Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file. */
+/* smmu-scenario: the scenario runner (docs/scenarios.md). Its options are
+ * in usage[] below, which --help prints. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +10,29 @@
 
 #include "paths-scenario.h"
 #include "runner.h"
+
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: meson passes the project's version"
+#endif
+
+static const char usage[] =
+    "usage: smmu-scenario [options] [FILE|DIR ...]\n"
+    "Plays each scenario (docs/scenarios.md) on every board it claims, each in a fresh\n"
+    "run directory with its own board, service and clients; default: every suite\n"
+    "under " SMMU_SCENARIO_DIR ".\n"
+    "  --board NAME     only this board (repeatable)\n"
+    "  --shard K/N      the K-th of N slices of the (scenario, board) list\n"
+    "  --seed N         order of play (default 1; 0: file order)\n"
+    "  --jobs N         scenarios in parallel (1..16), each with its own board\n"
+    "  --keep           keep every run directory's logs\n"
+    "  --list           list what would run, run nothing\n"
+    "  --tap            TAP on stdout (for meson) instead of progress lines\n"
+    "  --narrate        print every step and its outcome as it happens (one job)\n"
+    "  --junit FILE     JUnit XML report\n"
+    "  --html FILE      HTML report with a memory map per scenario and board\n"
+    "  --events FILE    JSON lines, one per finished run, with its fault records\n"
+    "  --help           this text        --version   the version\n"
+    "Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file.\n";
 
 typedef struct {
     Scenario *scn;
@@ -68,18 +80,6 @@ static gint by_report(gconstpointer a, gconstpointer b)
     return c ? c : strcmp(x->board, y->board);
 }
 
-static void json_str(GString *out, const char *s)
-{
-    g_string_append_c(out, '"');
-    for (const char *p = s ? s : ""; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') g_string_append_printf(out, "\\%c", c);
-        else if (c < 0x20) g_string_append_printf(out, "\\u%04x", c);
-        else g_string_append_c(out, (char)c);
-    }
-    g_string_append_c(out, '"');
-}
-
 static void report_item(Work *w, Item *it)
 {
     ReportScenario *r = it->rep;
@@ -96,19 +96,9 @@ static void report_item(Work *w, Item *it)
     }
     fflush(stdout);
     if (w->events) {
-        GString *e = g_string_new("{\"event\":\"scenario\",\"name\":");
-        json_str(e, r->name);
-        g_string_append(e, ",\"board\":");
-        json_str(e, r->board);
-        g_string_append(e, ",\"file\":");
-        json_str(e, r->file);
-        g_string_append_printf(e, ",\"status\":\"%s\",\"seconds\":%.3f,\"dmas\":%u,\"faults\":%u,\"message\":",
-                               r->status == RS_PASS ? "pass" : "fail", r->seconds, r->dmas->len, r->faults->len);
-        json_str(e, r->message);
-        g_string_append(e, "}\n");
-        fputs(e->str, w->events);
+        g_autofree char *line = report_json_scenario(r);
+        fputs(line, w->events);
         fflush(w->events);
-        g_string_free(e, TRUE);
     }
     pthread_mutex_unlock(&w->lock);
 }
@@ -154,9 +144,15 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--list") == 0) list = true;
         else if (strcmp(a, "--tap") == 0) tap = true;
         else if (strcmp(a, "--narrate") == 0) narrate = true;
-        else if (a[0] == '-') {
-            fprintf(stderr, "smmu-scenario: unknown option '%s' (see the comment at the top of smmu-scenario.c "
-                            "or docs/scenarios.md)\n", a);
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            /* before anything is loaded or started */
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("smmu-scenario %s\n", SMMU_VERSION);
+            return 0;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "smmu-scenario: unknown option '%s' (or one missing its value); see --help\n", a);
             return 2;
         } else g_ptr_array_add(paths, (char *)a);
     }

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ram-span.h"
+
 const char *const all_boards[4] = { "q35-vtd", "virt-smmuv3", "q35-bare", "virt-bare" };
 
 void board_fixture_start(BoardFixture *f, const char *name)
@@ -36,11 +38,21 @@ void board_fixture_stop(BoardFixture *f)
     memset(f, 0, sizeof *f);
 }
 
-uint8_t *board_ram(BoardFixture *f, uint64_t addr, size_t len)
+uint8_t *board_ram_try(BoardFixture *f, uint64_t addr, uint64_t len)
 {
-    ck_assert_msg(addr >= f->inv.ram_base && addr - f->inv.ram_base + len <= f->ram_size,
-                  "0x%llx+%zu outside RAM", (unsigned long long)addr, len);
-    return f->ram + (addr - f->inv.ram_base);
+    uint64_t off;
+    if (!f->ram || tb_span(f->inv.ram_base, f->ram_size, addr, len, &off) != TB_SPAN_INSIDE) return NULL;
+    return f->ram + off;
+}
+
+uint8_t *board_ram_at(BoardFixture *f, uint64_t addr, uint64_t len, const char *file, int line)
+{
+    uint8_t *p = board_ram_try(f, addr, len);
+    ck_assert_msg(p, "%s:%d: board_ram: 0x%llx + %llu bytes %s (RAM is 0x%llx + 0x%zx)", file, line,
+                  (unsigned long long)addr, (unsigned long long)len,
+                  tb_span_wraps(addr, len) ? "runs past the end of the 64-bit address space" : "is not all RAM",
+                  (unsigned long long)f->inv.ram_base, f->ram_size);
+    return p;
 }
 
 char *board_ok(BoardFixture *f, const char *fmt, ...)

@@ -22,8 +22,13 @@ typedef struct {
 /* Starts the board or fails the test with the launcher's message. */
 void board_fixture_start(BoardFixture *f, const char *name);
 void board_fixture_stop(BoardFixture *f);
-/* Pointer into mapped RAM for a bus address (fails the test if outside). */
-uint8_t *board_ram(BoardFixture *f, uint64_t addr, size_t len);
+/* Pointer into mapped RAM for [addr, addr + len), or NULL if any byte of it
+ * is outside RAM or the range wraps past 2^64: never a pointer outside the
+ * mapping, whatever the numbers. */
+uint8_t *board_ram_try(BoardFixture *f, uint64_t addr, uint64_t len);
+/* The same, failing the test (at the caller's FILE:LINE) if outside. */
+uint8_t *board_ram_at(BoardFixture *f, uint64_t addr, uint64_t len, const char *file, int line);
+#define board_ram(f, addr, len) board_ram_at((f), (addr), (len), __FILE__, __LINE__)
 /* Sends a request that must succeed; returns the text after OK (caller frees). */
 char *board_ok(BoardFixture *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A free RAM address for tests: base + off, below the staging page. */

@@ -1,6 +1,7 @@
 /* Writes an example report from made-up runs, to look at the HTML page and
  * the JUnit file without QEMU: report-example OUT.html OUT.xml */
 #include <stdio.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -47,7 +48,11 @@ static void dma(ReportScenario *r, unsigned line, const char *dev, bool write, u
 
 static void fault(ReportScenario *r, const char *dev, uint64_t addr, bool write, const char *owner)
 {
-    ReportFault f = { .addr = addr, .write = write, .reason = write ? 0x10 : 0x11 };
+    /* what each IOMMU reports for an unmapped page, with the name smmu-client gives it */
+    bool vtd = strcmp(r->board, "q35-vtd") == 0;
+    ReportFault f = { .addr = addr, .write = write, .reason = vtd ? (write ? 0x5 : 0x6) : 0x10 };
+    g_strlcpy(f.reason_name, vtd ? (write ? "write-not-permitted" : "read-not-permitted") : "F_TRANSLATION",
+              sizeof f.reason_name);
     g_strlcpy(f.device, dev, sizeof f.device);
     g_strlcpy(f.owner, owner, sizeof f.owner);
     g_array_append_val(r->faults, f);

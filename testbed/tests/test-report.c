@@ -1,5 +1,6 @@
-/* Unit tests: the JUnit and HTML reports. Both are parsed back with
- * GMarkup (the HTML page is kept well-formed XML for this), so broken
+/* Unit tests: the JUnit and HTML reports, the JSON event lines, and the
+ * reading of smmu-client's record lines. The XML and HTML are parsed back
+ * with GMarkup (the HTML page is kept well-formed XML for this), so broken
  * markup, bad escaping and wrong counts all fail here. */
 #include <check.h>
 
@@ -54,6 +55,15 @@ static void fault(ReportScenario *r, uint64_t addr, bool write, const char *owne
     ReportFault f = { .addr = addr, .write = write, .reason = 0x10 };
     g_strlcpy(f.device, "pci:0:4.0", sizeof f.device);
     g_strlcpy(f.owner, owner, sizeof f.owner);
+    g_array_append_val(r->faults, f);
+}
+
+static void fault_named(ReportScenario *r, uint64_t addr, bool write, uint64_t reason, const char *name)
+{
+    ReportFault f = { .addr = addr, .write = write, .reason = reason };
+    g_strlcpy(f.device, "pci:0:4.0", sizeof f.device);
+    g_strlcpy(f.reason_name, name, sizeof f.reason_name);
+    g_strlcpy(f.owner, "alice", sizeof f.owner);
     g_array_append_val(r->faults, f);
 }
 
@@ -587,6 +597,167 @@ START_TEST(unwritable_path_is_an_error)
 }
 END_TEST
 
+/* ---- records and their reasons ---- */
+
+START_TEST(record_lines_parse)
+{
+    ReportFault f;
+    memset(&f, 0x5a, sizeof f);
+    g_strlcpy(f.owner, "kept", sizeof f.owner);
+    /* As smmu-client prints it since records name their reason. */
+    ck_assert_int_eq(report_fault_parse("fault device=pci:0:4.0 address=0x100000 access=write reason=1 dropped=0 repeat=0 "
+                                        "reason-name=root-entry-not-present", &f), 0);
+    ck_assert_str_eq(f.device, "pci:0:4.0");
+    ck_assert_uint_eq(f.addr, 0x100000);
+    ck_assert(f.write);
+    ck_assert_uint_eq(f.reason, 1);
+    ck_assert_str_eq(f.reason_name, "root-entry-not-present");
+    ck_assert_str_eq(f.owner, "kept"); /* not the parser's */
+    /* As it printed it before: no name, and none made up. */
+    ck_assert_int_eq(report_fault_parse("fault device=pci:0:5.0 address=0x40300000 access=read reason=19 dropped=1 repeat=2", &f), 0);
+    ck_assert_str_eq(f.device, "pci:0:5.0");
+    ck_assert(!f.write);
+    ck_assert_uint_eq(f.reason, 19);
+    ck_assert_str_eq(f.reason_name, "");
+    /* "reason=" is not found inside "reason-name=", wherever that stands. */
+    ck_assert_int_eq(report_fault_parse("fault device=pci:0:4.0 reason-name=F_PERMISSION address=0x2000 access=read reason=0x13", &f), 0);
+    ck_assert_uint_eq(f.reason, 0x13);
+    ck_assert_str_eq(f.reason_name, "F_PERMISSION");
+    /* A name too long for the record is cut, never overrun. */
+    char longline[400];
+    snprintf(longline, sizeof longline, "fault device=pci:0:4.0 address=0x0 access=read reason=1 reason-name=%0300d", 7);
+    ck_assert_int_eq(report_fault_parse(longline, &f), 0);
+    ck_assert_uint_eq(strlen(f.reason_name), sizeof f.reason_name - 1);
+    /* Not records. */
+    const char *bad[] = { "none", "", "fault", "fault device=pci:0:4.0 address=0x1000 access=read",
+                          "fault device=pci:0:4.0 address=0x1000 access=exec reason=1",
+                          "fault device=pci:0:4.0 address=zz access=read reason=1",
+                          "fault device=pci:0:4.0 address=0x1000 access=read reason=1x",
+                          "fault device=pci:0:4.0 address=0x10000000000000000 access=read reason=1",
+                          "err EIO fault device=pci:0:4.0 address=0x1000 access=read reason=1", NULL };
+    for (unsigned i = 0; bad[i]; i++) ck_assert_msg(report_fault_parse(bad[i], &f) == -EINVAL, "'%s' parsed", bad[i]);
+    ck_assert_int_eq(report_fault_parse(NULL, &f), -EINVAL);
+}
+END_TEST
+
+START_TEST(reason_text_puts_the_name_beside_the_code)
+{
+    ReportFault f = { .reason = 0x13 };
+    g_autofree char *bare = report_reason_text(&f);
+    ck_assert_str_eq(bare, "reason 0x13");
+    g_strlcpy(f.reason_name, "F_PERMISSION", sizeof f.reason_name);
+    g_autofree char *named = report_reason_text(&f);
+    ck_assert_str_eq(named, "reason 0x13 (F_PERMISSION)");
+    memset(f.reason_name, 'N', sizeof f.reason_name); /* filled to the brim, no NUL */
+    g_autofree char *full = report_reason_text(&f);
+    ck_assert_uint_eq(strlen(full), strlen("reason 0x13 ()") + sizeof f.reason_name);
+}
+END_TEST
+
+/* A VT-d run and an SMMUv3 run, each with named records, one without. */
+static GPtrArray *named_run(void)
+{
+    GPtrArray *run = run_new();
+    ReportScenario *v = scn("faults/vtd", "scenarios/faults/vtd.scn", "q35-vtd", RS_FAIL, 1);
+    v->ram_base = 0;
+    v->pool_base = 0x1f000000;
+    v->message = g_strdup("vtd.scn:9: expected a record for pci:0:4.0 write at page 0x100000, got ...");
+    fault_named(v, 0x100000, true, 0x1, "root-entry-not-present");
+    fault_named(v, 0x101000, false, 0x6, "read-not-permitted");
+    fault_named(v, 0x102000, true, 0x5, ""); /* from a client that gave no name */
+    g_ptr_array_add(run, v);
+    ReportScenario *a = scn("faults/arm", "scenarios/faults/arm.scn", "virt-smmuv3", RS_PASS, 1);
+    fault_named(a, 0x40100000, true, 0x10, "F_TRANSLATION");
+    fault_named(a, 0x40200000, true, 0x13, "F_PERMISSION");
+    g_ptr_array_add(run, a);
+    return run;
+}
+
+START_TEST(html_faults_name_their_reason)
+{
+    g_autoptr(GPtrArray) run = named_run();
+    g_autofree char *text = write_html(run, NULL);
+    Doc *x = parse(text);
+    /* The table: the code, and its name in the same cell. */
+    const char *want[2][3] = { { "0x1 root-entry-not-present", "0x6 read-not-permitted", "0x5" },
+                               { "0x10 F_TRANSLATION", "0x13 F_PERMISSION", NULL } };
+    for (int sec = 0; sec < 2; sec++) {
+        Node *t = find(x, sec, "table", "faults", 0);
+        ck_assert_ptr_nonnull(t);
+        unsigned cells = 0;
+        for (unsigned k = 0; find(x, sec, "td", "reason", k); k++, cells++) {
+            const char *cell = find(x, sec, "td", "reason", k)->text->str;
+            bool known = false;
+            for (int j = 0; j < 3 && want[sec][j]; j++) known |= strcmp(cell, want[sec][j]) == 0;
+            ck_assert_msg(known, "section %d: reason cell '%s'", sec, cell);
+        }
+        ck_assert_uint_eq(cells, sec ? 2 : 3);
+    }
+    ck_assert_str_eq(find(x, 1, "span", "reason-name", 1)->text->str, "F_PERMISSION");
+    ck_assert_uint_eq(count(x, 0, "span", "reason-name"), 2); /* the nameless record has none */
+    /* The map's fault markers say it too. */
+    ck_assert_ptr_nonnull(strstr(find(x, 1, "g", "fault", 0)->text->str, "reason 0x10 (F_TRANSLATION)"));
+    ck_assert_ptr_nonnull(strstr(find(x, 0, "g", "fault", 0)->text->str, "reason 0x1 (root-entry-not-present)"));
+    doc_free(x);
+}
+END_TEST
+
+START_TEST(junit_failure_names_reasons)
+{
+    g_autoptr(GPtrArray) run = named_run();
+    g_autofree char *text = write_junit(run);
+    Doc *x = parse(text);
+    ck_assert_uint_eq(count(x, -2, "failure", NULL), 1);
+    const char *f = find(x, -2, "failure", NULL, 0)->text->str;
+    ck_assert_ptr_nonnull(strstr(f, "fault: pci:0:4.0 write 0x100000, reason 0x1 (root-entry-not-present), owner alice"));
+    ck_assert_ptr_nonnull(strstr(f, "reason 0x6 (read-not-permitted)"));
+    ck_assert_ptr_nonnull(strstr(f, "fault: pci:0:4.0 write 0x102000, reason 0x5, owner alice"));
+    doc_free(x);
+}
+END_TEST
+
+START_TEST(json_event_names_reasons)
+{
+    g_autoptr(GPtrArray) run = named_run();
+    ReportScenario *v = g_ptr_array_index(run, 0), *a = g_ptr_array_index(run, 1);
+    g_free(v->message);
+    v->message = g_strdup(nasty);
+    g_autofree char *jv = report_json_scenario(v);
+    g_autofree char *ja = report_json_scenario(a);
+    for (const char *j = jv; j; j = j == jv ? ja : NULL) {
+        ck_assert(g_str_has_prefix(j, "{\"event\":\"scenario\",") && g_str_has_suffix(j, "}\n"));
+        ck_assert_ptr_eq(strchr(j, '\n'), j + strlen(j) - 1); /* one line */
+    }
+    ck_assert_ptr_nonnull(strstr(jv, "\"status\":\"fail\""));
+    ck_assert_ptr_nonnull(strstr(jv, "\"faults\":3,"));
+    ck_assert_ptr_nonnull(strstr(jv, "{\"device\":\"pci:0:4.0\",\"address\":\"0x100000\",\"access\":\"write\","
+                                     "\"reason\":\"0x1\",\"reason_name\":\"root-entry-not-present\",\"owner\":\"alice\"}"));
+    ck_assert_ptr_nonnull(strstr(jv, "\"reason\":\"0x5\",\"reason_name\":null"));
+    ck_assert_ptr_nonnull(strstr(jv, "\"message\":\"file.scn:7: expected <ok>, got \\\"err\\\" & 'EBUSY'"));
+    ck_assert_ptr_nonnull(strstr(ja, "\"reason\":\"0x10\",\"reason_name\":\"F_TRANSLATION\""));
+    ck_assert_ptr_nonnull(strstr(ja, "\"reason\":\"0x13\",\"reason_name\":\"F_PERMISSION\""));
+    ck_assert_ptr_nonnull(strstr(ja, "\"message\":null"));
+    ck_assert_ptr_nonnull(strstr(ja, "\"fault_records_omitted\":0}"));
+    /* A storm's records: the first ones, and how many were left out. */
+    ReportScenario *st = scn("storm", "s.scn", "q35-vtd", RS_PASS, 1);
+    for (unsigned i = 0; i < 300; i++) fault_named(st, 0x8000000000 + i * 4096ull, true, 0x4, "address-beyond-mgaw");
+    g_autofree char *js = report_json_scenario(st);
+    ck_assert_ptr_nonnull(strstr(js, "\"faults\":300,"));
+    ck_assert_ptr_nonnull(strstr(js, "\"fault_records_omitted\":44}"));
+    unsigned n = 0;
+    for (const char *p = js; (p = strstr(p, "\"reason_name\":\"address-beyond-mgaw\"")); p++) n++;
+    ck_assert_uint_eq(n, 256);
+    report_scenario_free(st);
+    /* Control characters and bad UTF-8 in a name stay inside the string. */
+    ReportScenario *odd = scn("odd\x01", "o.scn", "q35-vtd", RS_PASS, 1);
+    fault_named(odd, 0, false, 1, "bad\"name\\\n\xff");
+    g_autofree char *jo = report_json_scenario(odd);
+    ck_assert_ptr_nonnull(strstr(jo, "\"name\":\"odd\\u0001\""));
+    ck_assert_ptr_nonnull(strstr(jo, "\"reason_name\":\"bad\\\"name\\\\\\u000a\xef\xbf\xbd\""));
+    report_scenario_free(odd);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -601,6 +772,11 @@ static Suite *report_suite(void)
     tcase_add_test(tc, html_outside_ram_and_odd_values);
     tcase_add_test(tc, html_empty_run);
     tcase_add_test(tc, unwritable_path_is_an_error);
+    tcase_add_test(tc, record_lines_parse);
+    tcase_add_test(tc, reason_text_puts_the_name_beside_the_code);
+    tcase_add_test(tc, html_faults_name_their_reason);
+    tcase_add_test(tc, junit_failure_names_reasons);
+    tcase_add_test(tc, json_event_names_reasons);
     suite_add_tcase(s, tc);
     return s;
 }
