@@ -15,10 +15,13 @@
  *   notified MS                           ok N (notifications delivered so far, after waiting up to MS for one)
  *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1 | none
  *   wait-fault MS                         like status, waiting up to MS ms (smmu_xfer_fd)
+ *   wait-fd MS                            ok readable | ok timeout: smmu_xfer_fd() alone, polled up to MS ms
+ *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
  *   safety                                ok N
  *   fini | exit
  * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy". */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -224,6 +227,15 @@ static void command(char **w, int n)
             poll(&p, 1, (int)(left < 50 ? left : 50)); /* re-check: the fd is a hint */
         }
         printf("none\n");
+    } else if (strcmp(c, "wait-fd") == 0 && n == 2 && !num(w[1], &a) && a <= INT_MAX) {
+        struct pollfd p = { .fd = smmu_xfer_fd(), .events = POLLIN };
+        int r = p.fd < 0 ? -1 : poll(&p, 1, (int)a);
+        if (r < 0) reply_err();
+        else printf("ok %s\n", r ? "readable" : "timeout");
+    } else if (strcmp(c, "gone") == 0) {
+        const char *why = smmu_dss_reason();
+        if (why) printf("ok %s\n", why);
+        else printf("none\n");
     } else if (strcmp(c, "safety") == 0) {
         printf("ok %d\n", smmu_safety());
     } else if (strcmp(c, "fini") == 0) {

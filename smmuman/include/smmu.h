@@ -89,6 +89,11 @@ struct smmu_status {
 #define SMMU_DEFAULT_SOCKET        "/run/smmuman/attach"
 #define SMMU_DEFAULT_TARGET_SOCKET "/run/smmuman/target"
 
+/* How smmu_dss_reason() begins when the connection ended without the
+ * service announcing a DSS (it was killed, or crashed; or it sent what
+ * libsmmu cannot decode, which follows after ": "). */
+#define SMMU_REASON_LOST "connection to smmuman lost"
+
 struct smmu_object;
 struct sigevent; /* <signal.h>, POSIX */
 
@@ -109,15 +114,25 @@ int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
 int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
                      const struct smmu_map_entry *entries, uint64_t target);
 
-/* One-shot: the next fault record queued for this client triggers ev. */
+/* One-shot: the next fault record queued for this client triggers ev. Ours:
+ * a DSS or the loss of the service triggers it too (see smmu_dss_reason()). */
 int smmu_xfer_notify(const struct sigevent *ev);
 /* 1 when a record was stored, 0 when none is pending, -1 on error. */
 int smmu_xfer_status(struct smmu_status *status);
 int smmu_safety(void);
 
 /* Ours, Linux-native: a descriptor that polls readable while records are
- * pending for this client. Owned by libsmmu; valid until smmu_fini(). */
+ * pending for this client, and for good once the service is gone (DSS or
+ * lost connection: every call then fails). Owned by libsmmu; valid until
+ * smmu_fini(). */
 int smmu_xfer_fd(void);
+
+/* Ours: why the service is gone, once it is: the reason of its Design Safe
+ * State as it announced it to every client, or text beginning with
+ * SMMU_REASON_LOST when the connection ended without one. NULL while the
+ * connection is good (and before smmu_init()). Valid until the next
+ * smmu_init(). After either, every call fails with EIO. */
+const char *smmu_dss_reason(void);
 
 /* Ours: the name of a record's hardware code ("F_PERMISSION",
  * "write-not-permitted"), or "unknown". Static storage. */

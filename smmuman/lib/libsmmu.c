@@ -5,7 +5,15 @@
  * (handling any event that comes first): a reply costs no thread hand-off.
  * Between requests a reader thread watches the socket, so events (fault
  * notifications, DSS) are handled when they come and a SIGEV_SIGNAL or
- * SIGEV_THREAD notification does not wait for the application to call in. */
+ * SIGEV_THREAD notification does not wait for the application to call in.
+ *
+ * When the service goes away, by a Design Safe State (an EV_DSS event with
+ * its reason, then the connection closes) or without a word (killed, or
+ * crashed), every waiter is woken: the descriptor of smmu_xfer_fd() turns
+ * readable for good, an armed smmu_xfer_notify() registration fires, every
+ * later call fails with EIO, and smmu_dss_reason() says why. A client that
+ * sleeps until a fault would otherwise sleep through the loss of its
+ * protection. */
 #include <poll.h>
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +52,7 @@ static struct {
     struct smmu_object *objects;
     bool armed;
     struct sigevent notify;
-    char dss[256];
+    char dss[SMMU_TEXT_MAX + 1]; /* why the service is gone: set once, with dead */
 } L = { .lock = PTHREAD_MUTEX_INITIALIZER, .request = PTHREAD_MUTEX_INITIALIZER,
         .idle = PTHREAD_COND_INITIALIZER, .fd = -1, .efd = -1 };
 
@@ -79,29 +88,54 @@ static void deliver_notification(void)
     }
 }
 
+static void wake_fd(void)
+{
+    uint64_t one = 1;
+    if (write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+}
+
+/* The service is gone: remember why (the first reason wins: an EV_DSS is
+ * followed by the connection closing) and wake whoever waits, by the
+ * descriptor and by the registered notification. Called with L.lock held. */
+static void gone(const char *reason)
+{
+    if (L.dead) return;
+    snprintf(L.dss, sizeof L.dss, "%s", reason);
+    L.dead = true;
+    wake_fd();
+    deliver_notification();
+}
+
 /* Handles one received event (called with L.lock held). */
 static void handle_event(const SmmuMsg *m)
 {
     if (m->hdr.op == SMMU_EV_FAULT) {
-        uint64_t one = 1;
-        if (m->pending && write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+        if (m->pending) wake_fd();
         deliver_notification();
     } else if (m->hdr.op == SMMU_EV_DSS) {
-        snprintf(L.dss, sizeof L.dss, "%s", m->text ? m->text : "");
-        L.dead = true;
+        gone(m->text && m->text[0] ? m->text : "Design Safe State (the service gave no reason)");
     }
 }
 
 /* Reads one packet without blocking into L.ev: 1 got one, 0 none yet, -1
- * the service is gone or spoke nonsense (L.dead set). L.lock held. */
+ * the service is gone or spoke nonsense (gone() called). L.lock held. */
 static int receive(void)
 {
     static uint8_t buf[SMMU_MSG_MAX + 1];
-    char err[200];
+    char err[200] = "";
     ssize_t n = recv(L.fd, buf, sizeof buf, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (n <= 0 || n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
-        L.dead = true;
+    if (n <= 0) {
+        gone(SMMU_REASON_LOST);
+        return -1;
+    }
+    if (n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
+        /* the two sides disagree about the format: nothing it says can be
+         * trusted any more (docs/protocol.md) */
+        char why[300];
+        snprintf(why, sizeof why, "%s: it sent what this library cannot decode (%s)", SMMU_REASON_LOST,
+                 err[0] ? err : "oversized packet");
+        gone(why);
         return -1;
     }
     return 1;
@@ -141,7 +175,16 @@ static int transact(void)
     int status = 0;
     int n = smmu_msg_encode(L.req, false, buf, sizeof buf);
     if (n < 0) status = n;
-    else if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) status = -EIO;
+    else if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+        /* SO_SNDTIMEO bounds a send to a service that stopped reading */
+        if (errno == EAGAIN || errno == EWOULDBLOCK) status = -ETIMEDOUT;
+        else {
+            status = -EIO;
+            pthread_mutex_lock(&L.lock);
+            gone(SMMU_REASON_LOST);
+            pthread_mutex_unlock(&L.lock);
+        }
+    }
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (status == 0) {
@@ -191,7 +234,7 @@ static int fail(int rc)
 SMMU_EXPORT int smmu_init(unsigned flags)
 {
     (void)flags;
-    if (L.up) return 0;
+    if (L.up) return L.dead ? fail(-EIO) : 0; /* one connection; a dead one until smmu_fini() */
     const char *path = getenv("SMMU_SOCKET");
     if (!path || !*path) path = SMMU_DEFAULT_SOCKET;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -211,6 +254,8 @@ SMMU_EXPORT int smmu_init(unsigned flags)
         L.fd = -1;
         return fail(-e);
     }
+    struct timeval snd = { .tv_sec = REPLY_TIMEOUT_S };
+    setsockopt(L.fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
     L.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     L.dead = false;
     L.stopping = false;
@@ -414,9 +459,18 @@ SMMU_EXPORT int smmu_xfer_fd(void)
     return L.efd;
 }
 
-/* Ours, for tools: raw text queries (smmuctl) and the DSS reason. Not in smmu.h. */
+/* The text is written once, under the lock, before dead is set, and left
+ * alone until the next smmu_init(): the pointer stays good. */
+SMMU_EXPORT const char *smmu_dss_reason(void)
+{
+    pthread_mutex_lock(&L.lock);
+    const char *why = L.dead && L.dss[0] ? L.dss : NULL;
+    pthread_mutex_unlock(&L.lock);
+    return why;
+}
+
+/* Ours, for tools: raw text queries (smmuctl). Not in smmu.h. */
 SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
-SMMU_EXPORT const char *smmu_dss_reason(void);
 
 int smmu_query_text(int op, char *buf, size_t len)
 {
@@ -430,4 +484,3 @@ int smmu_query_text(int op, char *buf, size_t len)
     return rc ? fail(rc) : 0;
 }
 
-const char *smmu_dss_reason(void) { return L.dss[0] ? L.dss : NULL; }

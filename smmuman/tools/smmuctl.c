@@ -6,7 +6,10 @@
  *   smmuctl safety
  *
  * The socket is $SMMU_SOCKET (default /run/smmuman/attach). smmuctl is a
- * client like any other: it sees faults that happen while it is attached. */
+ * client like any other: it sees faults that happen while it is attached.
+ * Exit status: 0 done; 1 failed (or fewer records than --count); 2 usage;
+ * 3 smmuman entered its Design Safe State (its reason on stderr); 4 the
+ * connection to smmuman was lost without one (killed, crashed). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -19,8 +22,28 @@
 
 int smmu_query_text(int op, char *buf, size_t len);
 
+enum { EXIT_USAGE = 2, EXIT_DSS = 3, EXIT_LOST = 4 };
+
 static const char usage[] = "usage: smmuctl [--json] status|objects|safety\n"
                             "       smmuctl [--json] faults [--count N] [--timeout MS]\n";
+
+/* After a failed call: if the service is gone, say why and give the status
+ * that tells a DSS from a lost connection; else report the error. */
+static int failed(const char *what)
+{
+    int e = errno;
+    const char *why = smmu_dss_reason();
+    if (why && strncmp(why, SMMU_REASON_LOST, strlen(SMMU_REASON_LOST)) == 0) {
+        fprintf(stderr, "smmuctl: %s (smmuman did not enter its Design Safe State: killed or crashed?)\n", why);
+        return EXIT_LOST;
+    }
+    if (why) {
+        fprintf(stderr, "smmuctl: smmuman entered its Design Safe State: %s\n", why);
+        return EXIT_DSS;
+    }
+    fprintf(stderr, "smmuctl: %s: %s\n", what, strerror(e));
+    return 1;
+}
 
 static void json_string(const char *s, size_t n)
 {
@@ -112,15 +135,13 @@ static int watch_faults(bool json, long count, long timeout_ms)
                        dir, (unsigned long long)st.hw_specific, st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
             fflush(stdout);
         }
-        if (have < 0) {
-            fprintf(stderr, "smmuctl: %s\n", strerror(errno));
-            return 1;
-        }
+        if (have < 0) return failed("faults");
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long elapsed = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
         if (timeout_ms >= 0 && elapsed >= timeout_ms) break;
         struct pollfd p = { .fd = fd, .events = POLLIN };
+        /* the descriptor also turns readable when the service goes away */
         poll(&p, 1, timeout_ms < 0 ? 1000 : (int)(timeout_ms - elapsed));
     }
     return count < 0 || seen >= count ? 0 : 1;
@@ -138,12 +159,12 @@ int main(int argc, char **argv)
         else if (!cmd && argv[i][0] != '-') cmd = argv[i];
         else {
             fputs(usage, stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     if (!cmd) {
         fputs(usage, stderr);
-        return 2;
+        return EXIT_USAGE;
     }
     if (smmu_init(0) < 0) {
         fprintf(stderr, "smmuctl: cannot reach smmuman at %s: %s\n",
@@ -165,14 +186,14 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "safety") == 0) {
         int r = smmu_safety();
+        if (r == SMMUMAN_SAFETY_ERROR) status = failed(cmd);
         printf(json ? "{\"safety\":\"%s\"}\n" : "safety: %s\n",
                r == SMMUMAN_SAFETY_YES ? "yes" : r == SMMUMAN_SAFETY_NO ? "no" : "error");
-        status = r == SMMUMAN_SAFETY_ERROR;
     } else if (strcmp(cmd, "faults") == 0) {
         status = watch_faults(json, count, timeout_ms);
     } else {
         fputs(usage, stderr);
-        status = 2;
+        status = EXIT_USAGE;
     }
     smmu_fini();
     return status;
