@@ -10,7 +10,10 @@
  *   map HANDLE PERMS ADDR LEN [ADDR LEN ...] [target=ADDR]
  *                                         PERMS: r w rw x none (none removes), t adds SMF_TARGET
  *   unmap HANDLE ADDR LEN [ADDR LEN ...]
- *   reserved pci BUS DEV FUNC             ok TOTAL [START,LEN ...]
+ *   reserved pci BUS DEV FUNC [OFFSET [N]]
+ *                                         ok R [START,LEN ...]: R as smmu_device_report_reserved()
+ *                                         returns it (from OFFSET, default 0, room for N, default 16);
+ *                                         the entries written, min(R, N)
  *   notify signal|thread|none             one-shot registration
  *   notified MS                           ok N (notifications delivered so far, after waiting up to MS for one)
  *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1 | none
@@ -182,18 +185,25 @@ static void command(char **w, int n)
         cmd_map(w, n, false);
     } else if (strcmp(c, "unmap") == 0) {
         cmd_map(w, n, true);
-    } else if (strcmp(c, "reserved") == 0 && n == 5 && !num(w[2], &a) && !num(w[3], &b) && !num(w[4], &d)) {
+    } else if (strcmp(c, "reserved") == 0 && n >= 5 && n <= 7 && strcmp(w[1], "pci") == 0 && !num(w[2], &a) &&
+               !num(w[3], &b) && !num(w[4], &d)) {
+        uint64_t off = 0, room = 16;
+        if ((n > 5 && (num(w[5], &off) || off > UINT_MAX)) || (n > 6 && (num(w[6], &room) || room > 16))) {
+            printf("err EINVAL usage\n");
+            return;
+        }
         union smmu_devid id;
         memset(&id, 0, sizeof id);
         id.pci = (struct smmu_devid_pci){ SDT_PCI, (unsigned)a, (unsigned)b, (unsigned)d };
         struct smmu_map_entry e[16];
-        int total = smmu_device_report_reserved(&id, 0, e, 16);
-        if (total < 0) {
+        unsigned r = smmu_device_report_reserved(&id, (unsigned)off, e, (unsigned)room);
+        if (r == (unsigned)-1) {
             reply_err();
             return;
         }
-        printf("ok %d", total);
-        for (int i = 0; i < total && i < 16; i++) printf(" 0x%llx,0x%llx", (unsigned long long)e[i].phys, (unsigned long long)e[i].len);
+        printf("ok %u", r);
+        for (unsigned i = 0; i < r && i < room; i++)
+            printf(" 0x%llx,0x%llx", (unsigned long long)e[i].phys, (unsigned long long)e[i].len);
         printf("\n");
     } else if (strcmp(c, "notify") == 0 && n == 2) {
         struct sigevent ev;

@@ -3,7 +3,8 @@
  * against it. Semantics: docs/api.md (from the service's contract).
  *
  * Errors: functions returning int return -1 and set errno; those returning a
- * pointer return NULL and set errno. */
+ * pointer return NULL and set errno; smmu_device_report_reserved() returns
+ * (unsigned)-1 and sets errno. */
 #ifndef SMMU_H
 #define SMMU_H
 
@@ -107,9 +108,13 @@ void smmu_obj_destroy(struct smmu_object *obj);
 int smmu_device_add_generic(struct smmu_object *obj, const union smmu_devid *devid);
 int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsigned dev, unsigned func);
 int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len);
-/* Number of reserved regions of the device (entries filled from offset), or -1. */
-int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
-                                struct smmu_map_entry *entries, unsigned n);
+/* The device's reserved regions from index offset on, at most nresv of them
+ * written to resv. Returns (unsigned)-1 on failure (errno set); 0 when offset
+ * is past the last region; otherwise how many regions there are from offset
+ * on: when that is more than nresv, more remain and only nresv were written.
+ * Page with an ever-increasing offset until it returns 0. */
+unsigned smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                     struct smmu_map_entry *resv, unsigned nresv);
 
 int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
                      const struct smmu_map_entry *entries, uint64_t target);

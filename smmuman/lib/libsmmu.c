@@ -371,20 +371,55 @@ SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uin
     return smmu_device_add_generic(obj, &id);
 }
 
-SMMU_EXPORT int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
-                                            struct smmu_map_entry *entries, unsigned n)
+/* QNX's contract: (unsigned)-1 and errno; 0 when offset is past the last
+ * region; else the number of regions from offset on, which exceeds nresv
+ * when more remain (only nresv are written), so that a caller pages with an
+ * ever-increasing offset until 0. A reply carries at most
+ * SMMU_RESERVED_MAX_ENTRIES entries: a larger nresv takes several requests,
+ * each checked against the first reply's total (the configuration does not
+ * change while the service runs; a service that says otherwise is not
+ * believed). */
+SMMU_EXPORT unsigned smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                                 struct smmu_map_entry *resv, unsigned nresv)
 {
-    if (!devid || (n && !entries)) return fail(-EINVAL);
+    if (!devid || (nresv && !resv)) {
+        errno = EINVAL;
+        return (unsigned)-1;
+    }
+    uint32_t total = 0, want = 0, got = 0;
+    int rc;
     pthread_mutex_lock(&L.request);
-    new_request(SMMU_OP_REPORT_RESERVED);
-    L.req->devid = *devid;
-    L.req->offset = offset;
-    L.req->max = n < SMMU_RESERVED_MAX_ENTRIES ? n : SMMU_RESERVED_MAX_ENTRIES;
-    int rc = transact();
-    int total = (int)L.reply->total;
-    for (uint32_t i = 0; !rc && i < L.reply->n_entries && i < n; i++) entries[i] = L.reply->entries[i];
+    for (bool first = true;; first = false) {
+        new_request(SMMU_OP_REPORT_RESERVED);
+        L.req->devid = *devid;
+        L.req->offset = offset + got;
+        uint32_t left = nresv - got;
+        L.req->max = left < SMMU_RESERVED_MAX_ENTRIES ? left : SMMU_RESERVED_MAX_ENTRIES;
+        if ((rc = transact())) break;
+        if (first) {
+            total = L.reply->total;
+            want = total > offset ? total - offset : 0;
+            if (want > nresv) want = nresv;
+        } else if (L.reply->total != total) {
+            rc = -EPROTO;
+            break;
+        }
+        uint32_t n = L.reply->n_entries;
+        if (n > want - got) n = want - got; /* never more than the caller's room */
+        if (n == 0 && got < want) { /* no progress: the service contradicts its total */
+            rc = -EPROTO;
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) resv[got + i] = L.reply->entries[i];
+        got += n;
+        if (got >= want) break;
+    }
     pthread_mutex_unlock(&L.request);
-    return rc ? fail(rc) : total;
+    if (rc) {
+        errno = -rc;
+        return (unsigned)-1;
+    }
+    return total > offset ? total - offset : 0;
 }
 
 SMMU_EXPORT int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,

@@ -125,12 +125,121 @@ START_TEST(service_going_away_wakes_every_waiting_client)
 }
 END_TEST
 
+static union smmu_devid pci(unsigned bus, unsigned dev, unsigned func)
+{
+    union smmu_devid id;
+    memset(&id, 0, sizeof id);
+    id.pci = (struct smmu_devid_pci){ SDT_PCI, bus, dev, func };
+    return id;
+}
+
+static void connect_to(Svc *s)
+{
+    setenv("SMMU_SOCKET", s->sock, 1);
+    ck_assert_msg(smmu_init(0) == 0, "smmu_init: %s", strerror(errno));
+}
+
+#define FEW 7      /* reserved regions of edu1: more than the caller's room */
+#define ROOM 3
+#define MANY 4100  /* reserved regions of edu2: more than one reply carries (4094) */
+
+static uint64_t few_at(Svc *s, unsigned i) { return board_addr(&s->b, 0x1000000 + i * 0x2000ull); }
+static uint64_t many_at(Svc *s, unsigned i) { return board_addr(&s->b, 0x2000000 + i * 0x2000ull); }
+
+/* QNX's contract for smmu_device_report_reserved(): -1 and errno; 0 when
+ * offset is past the last entry; else the number of entries from offset,
+ * more than nresv when more remain, never more than nresv written. The
+ * documented loop (an ever-increasing offset until 0) ends and sees every
+ * region once, in order. */
+START_TEST(reserved_regions_page_as_qnx_documents)
+{
+    Svc s;
+    /* the board's addresses are only known once it runs: start it with a
+     * plain configuration to learn them, then the real one */
+    svc_start(&s, boards[_i], "smmuman", smmu_lines[_i], true);
+    g_autoptr(GString) conf = g_string_new(smmu_lines[_i]);
+    g_string_append(conf, "\ndevice pci:0:5.0\n");
+    for (unsigned i = 0; i < FEW; i++) g_string_append_printf(conf, "reserved 0x%llx,4096\n", (unsigned long long)few_at(&s, i));
+    g_string_append(conf, "device pci:0:6.0\n");
+    for (unsigned i = 0; i < MANY; i++)
+        g_string_append_printf(conf, "reserved 0x%llx,4096\n", (unsigned long long)many_at(&s, i));
+    svc_stop(&s);
+    svc_start(&s, boards[_i], "smmuman", conf->str, true);
+    connect_to(&s);
+
+    union smmu_devid edu1 = pci(0, 5, 0), edu2 = pci(0, 6, 0), edu0 = pci(0, 4, 0);
+    struct smmu_map_entry got[FEW];
+    unsigned ngot = 0, returns[8], nret = 0;
+    for (unsigned offset = 0;;) {
+        ck_assert_msg(nret < 8, "the paging loop does not end");
+        struct smmu_map_entry page[ROOM + 1];
+        memset(page, 0xa5, sizeof page); /* page[ROOM] must stay so */
+        unsigned r = smmu_device_report_reserved(&edu1, offset, page, ROOM);
+        ck_assert_msg(r != (unsigned)-1, "offset %u: %s", offset, strerror(errno));
+        returns[nret++] = r;
+        ck_assert_msg(page[ROOM].phys == 0xa5a5a5a5a5a5a5a5ull && page[ROOM].len == 0xa5a5a5a5a5a5a5a5ull,
+                      "offset %u: more than nresv entries written", offset);
+        if (r == 0) break;
+        unsigned n = r < ROOM ? r : ROOM;
+        ck_assert_uint_le(ngot + n, FEW);
+        memcpy(got + ngot, page, n * sizeof page[0]);
+        ngot += n;
+        offset += n;
+    }
+    ck_assert_uint_eq(nret, 4); /* 7 (more remain), 4 (more remain), 1, then 0 */
+    ck_assert_uint_eq(returns[0], 7);
+    ck_assert_uint_eq(returns[1], 4);
+    ck_assert_uint_eq(returns[2], 1);
+    ck_assert_uint_eq(returns[3], 0);
+    ck_assert_uint_eq(ngot, FEW);
+    for (unsigned i = 0; i < FEW; i++) { /* each once, in the configuration's order */
+        ck_assert_uint_eq(got[i].phys, few_at(&s, i));
+        ck_assert_uint_eq(got[i].len, 4096);
+    }
+
+    /* nresv 0: nothing written (resv may be NULL), the count from offset */
+    ck_assert_uint_eq(smmu_device_report_reserved(&edu1, 0, NULL, 0), FEW);
+    ck_assert_uint_eq(smmu_device_report_reserved(&edu1, 5, NULL, 0), 2);
+    /* offset at or past the end: 0, nothing written */
+    struct smmu_map_entry none[ROOM];
+    memset(none, 0x5a, sizeof none);
+    unsigned past[] = { FEW, FEW + 1, 100, UINT_MAX };
+    for (unsigned i = 0; i < sizeof past / sizeof past[0]; i++) {
+        ck_assert_uint_eq(smmu_device_report_reserved(&edu1, past[i], none, ROOM), 0);
+        ck_assert_uint_eq(none[0].phys, 0x5a5a5a5a5a5a5a5aull);
+    }
+    /* a device without reserved regions has none */
+    ck_assert_uint_eq(smmu_device_report_reserved(&edu0, 0, none, ROOM), 0);
+    /* failure: (unsigned)-1 with errno */
+    union smmu_devid bad = edu0;
+    bad.type = 2; /* neither SDT_PCI nor SDT_MMIO */
+    errno = 0;
+    ck_assert_uint_eq(smmu_device_report_reserved(&bad, 0, none, ROOM), (unsigned)-1);
+    ck_assert_int_eq(errno, EINVAL);
+
+    /* more than one reply carries: libsmmu asks again, the contract holds */
+    struct smmu_map_entry *all = calloc(MANY + 1, sizeof *all);
+    ck_assert_uint_eq(smmu_device_report_reserved(&edu2, 0, all, MANY + 1), MANY);
+    for (unsigned i = 0; i < MANY; i++) ck_assert_uint_eq(all[i].phys, many_at(&s, i));
+    ck_assert_uint_eq(all[MANY].len, 0);
+    memset(all, 0, (MANY + 1) * sizeof *all);
+    ck_assert_uint_eq(smmu_device_report_reserved(&edu2, 2, all, MANY - 4), MANY - 2); /* more remain */
+    for (unsigned i = 0; i < MANY - 4; i++) ck_assert_uint_eq(all[i].phys, many_at(&s, i + 2));
+    ck_assert_uint_eq(all[MANY - 4].len, 0); /* never more than nresv */
+    free(all);
+    smmu_fini();
+    svc_stop(&s);
+}
+END_TEST
+
+
 int main(void)
 {
     Suite *su = suite_create("client-api");
     TCase *tc = tcase_create("boards");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, service_going_away_wakes_every_waiting_client, 0, 4);
+    tcase_add_loop_test(tc, reserved_regions_page_as_qnx_documents, 0, 2);
     suite_add_tcase(su, tc);
     return check_run(su);
 }
