@@ -173,8 +173,8 @@ static void command(char **w, int n)
         }
         if (strcmp(w[2], "pci") == 0 && n == 6 && !num(w[3], &a) && !num(w[4], &b) && !num(w[5], &d))
             rc = smmu_device_add_pci(none ? NULL : *o, (unsigned)a, (unsigned)b, (unsigned)d);
-        else if (strcmp(w[2], "mem") == 0 && n == 5 && !num(w[3], &a) && !num(w[4], &b))
-            rc = smmu_device_add_mmio(none ? NULL : *o, a, b);
+        else if (strcmp(w[2], "mem") == 0 && n == 5 && !num(w[3], &a) && !num(w[4], &b) && b <= UINT_MAX)
+            rc = smmu_device_add_mmio(none ? NULL : *o, a, (unsigned)b); /* QNX: the length is unsigned */
         else {
             printf("err EINVAL usage\n");
             return;

@@ -233,10 +233,13 @@ static int fail(int rc)
 
 SMMU_EXPORT int smmu_init(unsigned flags)
 {
-    (void)flags;
+    if (flags) return fail(-EINVAL); /* QNX: "Must be 0" */
     if (L.up) return L.dead ? fail(-EIO) : 0; /* one connection; a dead one until smmu_fini() */
     const char *path = getenv("SMMU_SOCKET");
     if (!path || !*path) path = SMMU_DEFAULT_SOCKET;
+    /* an ability's name stands for the default socket that grants it */
+    if (strcmp(path, SMMU_ABILITY_ATTACH_NAME) == 0) path = SMMU_DEFAULT_SOCKET;
+    else if (strcmp(path, SMMU_ABILITY_TARGET_NAME) == 0) path = SMMU_DEFAULT_TARGET_SOCKET;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) return fail(-ENAMETOOLONG);
     strcpy(sa.sun_path, path);
@@ -362,12 +365,11 @@ SMMU_EXPORT int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsig
     return smmu_device_add_generic(obj, &id);
 }
 
-SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len)
+SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, unsigned len)
 {
     union smmu_devid id;
     memset(&id, 0, sizeof id);
-    if (len > UINT32_MAX) return fail(-EINVAL);
-    id.mmio = (struct smmu_devid_mmio){ SDT_MMIO, (unsigned)len, phys };
+    id.mmio = (struct smmu_devid_mmio){ SDT_MMIO, len, phys };
     return smmu_device_add_generic(obj, &id);
 }
 
@@ -485,7 +487,11 @@ SMMU_EXPORT int smmu_safety(void)
     int rc = transact();
     int result = L.reply->result;
     pthread_mutex_unlock(&L.request);
-    return rc ? SMMUMAN_SAFETY_ERROR : result;
+    if (rc) {
+        errno = -rc; /* QNX: SMMUMAN_SAFETY_ERROR with errno set */
+        return SMMUMAN_SAFETY_ERROR;
+    }
+    return result;
 }
 
 SMMU_EXPORT int smmu_xfer_fd(void)
