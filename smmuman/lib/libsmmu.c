@@ -510,18 +510,80 @@ SMMU_EXPORT const char *smmu_dss_reason(void)
     return why;
 }
 
-/* Ours, for tools: raw text queries (smmuctl). Not in smmu.h. */
+/* Ours, for tools (smmuctl, benchmarks): the STATUS and OBJECTS texts. Not
+ * in smmu.h. A reply holds the whole lines that fit one message; the text
+ * is read page by page, by line offset, until the reply's total of lines is
+ * reached. Bounded: every page must bring at least one line, and every
+ * reply must give the same total: a text whose line count changes while it
+ * is read (a client came or went) fails with EAGAIN, to be asked again. */
+SMMU_EXPORT char *smmu_query_text_alloc(int op);
 SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
 
-int smmu_query_text(int op, char *buf, size_t len)
+char *smmu_query_text_alloc(int op)
 {
-    if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) return fail(-EINVAL);
+    if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) {
+        errno = EINVAL;
+        return NULL;
+    }
+    char *text = malloc(1);
+    size_t len = 0;
+    uint32_t lines = 0, total = 0;
+    int rc = text ? 0 : -ENOMEM;
     pthread_mutex_lock(&L.request);
-    new_request((uint16_t)op);
-    L.req->offset = 0;
-    int rc = transact();
-    if (!rc) snprintf(buf, len, "%s", L.reply->text ? L.reply->text : "");
+    for (bool first = true; !rc; first = false) {
+        new_request((uint16_t)op);
+        L.req->offset = lines;
+        if ((rc = transact())) break;
+        if (first) total = L.reply->total;
+        else if (L.reply->total != total) {
+            rc = -EAGAIN;
+            break;
+        }
+        const char *t = L.reply->text ? L.reply->text : "";
+        size_t n = L.reply->text_len;
+        uint32_t k = 0;
+        for (size_t i = 0; i < n; i++) k += t[i] == '\n';
+        bool cut = n && t[n - 1] != '\n'; /* a line longer than a reply, cut by the service */
+        k += cut;
+        if (k == 0 && lines >= total) break; /* an empty text */
+        if (k == 0 || lines + k > total) { /* no progress, or more lines than there are */
+            rc = -EPROTO;
+            break;
+        }
+        char *grown = realloc(text, len + n + 2);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        text = grown;
+        memcpy(text + len, t, n);
+        len += n;
+        if (cut) text[len++] = '\n'; /* keep the next line a line of its own */
+        lines += k;
+        if (lines >= total) break;
+    }
     pthread_mutex_unlock(&L.request);
-    return rc ? fail(rc) : 0;
+    if (rc) {
+        free(text);
+        errno = -rc;
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
 }
 
+/* The whole text into buf, or -1 with ERANGE when it does not fit (never
+ * a silently shortened text). */
+int smmu_query_text(int op, char *buf, size_t len)
+{
+    char *text = smmu_query_text_alloc(op);
+    if (!text) return -1;
+    size_t n = strlen(text);
+    if (n >= len) {
+        free(text);
+        return fail(-ERANGE);
+    }
+    memcpy(buf, text, n + 1);
+    free(text);
+    return 0;
+}

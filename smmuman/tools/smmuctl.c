@@ -20,7 +20,7 @@
 #include "../include/smmu.h"
 #include "../lib/proto.h"
 
-int smmu_query_text(int op, char *buf, size_t len);
+char *smmu_query_text_alloc(int op); /* libsmmu, for tools: the whole text, paged */
 
 enum { EXIT_USAGE = 2, EXIT_DSS = 3, EXIT_LOST = 4 };
 
@@ -172,11 +172,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int status = 0;
-    static char text[SMMU_TEXT_MAX + 1];
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "objects") == 0) {
-        if (smmu_query_text(strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS, text, sizeof text) < 0) {
-            fprintf(stderr, "smmuctl: %s: %s\n", cmd, strerror(errno));
-            status = 1;
+        int op = strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS;
+        char *text = NULL;
+        /* EAGAIN: the text changed size while it was read page by page
+         * (a client came or went): read it again, a few times at most */
+        for (int attempt = 0; attempt < 3 && !text; attempt++)
+            if (!(text = smmu_query_text_alloc(op)) && errno != EAGAIN) break;
+        if (!text) {
+            if (errno == EAGAIN) fprintf(stderr, "smmuctl: %s: the service's text kept changing while it was read\n", cmd);
+            status = errno == EAGAIN ? 1 : failed(cmd);
         } else if (!json) {
             fputs(text, stdout);
         } else if (strcmp(cmd, "status") == 0) {
@@ -184,6 +189,7 @@ int main(int argc, char **argv)
         } else {
             json_objects(text);
         }
+        free(text);
     } else if (strcmp(cmd, "safety") == 0) {
         int r = smmu_safety();
         if (r == SMMUMAN_SAFETY_ERROR) status = failed(cmd);

@@ -232,6 +232,75 @@ START_TEST(reserved_regions_page_as_qnx_documents)
 }
 END_TEST
 
+/* smmuctl objects once cut its text at one message (65,516 bytes) without
+ * a word. 1,000 objects of 4 regions each, one line per object and per
+ * region, make several messages' worth: every line comes, whole, once. */
+START_TEST(objects_text_larger_than_a_message_is_whole)
+{
+    enum { OBJECTS = 1000, REGIONS = 4 };
+    Svc s;
+    svc_start(&s, "q35-vtd", "smmuman", NULL, true);
+    connect_to(&s);
+    for (unsigned i = 0; i < OBJECTS; i++) {
+        struct smmu_object *o = smmu_obj_create(SOCF_NONE);
+        ck_assert_msg(o, "object %u: %s", i, strerror(errno));
+        struct smmu_map_entry e[REGIONS];
+        for (unsigned j = 0; j < REGIONS; j++)
+            e[j] = (struct smmu_map_entry){ .phys = 0x10000000ull + i * 0x10000ull + j * 0x2000ull, .len = 0x1000 };
+        ck_assert_msg(smmu_mapping_add(o, SMF_READ | SMF_WRITE, getpid(), REGIONS, e, 0) == 0, "%s", strerror(errno));
+    }
+    g_autofree char *text = smmuctl(&s, "objects");
+    ck_assert_uint_gt(strlen(text), 65536); /* more than one message */
+    ck_assert(g_str_has_suffix(text, "\n"));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) starts = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g_autoptr(GArray) keep = g_array_sized_new(FALSE, FALSE, sizeof(gint64), OBJECTS * REGIONS);
+    unsigned objects = 0, regions = 0;
+    for (unsigned i = 0; lines[i] && lines[i][0]; i++) {
+        ck_assert_msg(g_hash_table_add(seen, lines[i]), "line twice: %s", lines[i]);
+        unsigned long long id, start, len, target;
+        char perms[4];
+        int end = 0;
+        if (g_str_has_prefix(lines[i], "object=")) {
+            unsigned long n;
+            ck_assert_msg(sscanf(lines[i], "object=%llu owner=client flags=0 regions=%lu devices=", &id, &n) == 2,
+                          "%s", lines[i]);
+            ck_assert_uint_eq(n, REGIONS);
+            ck_assert_msg(strstr(lines[i], " client=1 pid="), "cut: %s", lines[i]);
+            objects++;
+        } else {
+            /* every field to the end of the line: nothing cut */
+            ck_assert_msg(sscanf(lines[i], "region=%llu start=0x%llx len=0x%llx perms=%3s target=0x%llx%n", &id, &start,
+                                 &len, perms, &target, &end) == 5 && lines[i][end] == '\0',
+                          "not a whole region line: '%s'", lines[i]);
+            ck_assert_uint_eq(len, 0x1000);
+            ck_assert_str_eq(perms, "rw");
+            g_array_append_val(keep, (gint64){ (gint64)start });
+            regions++;
+        }
+    }
+    for (guint i = 0; i < keep->len; i++)
+        ck_assert_msg(g_hash_table_add(starts, &g_array_index(keep, gint64, i)), "region at 0x%llx twice",
+                      (unsigned long long)g_array_index(keep, gint64, i));
+    ck_assert_uint_eq(objects, OBJECTS);
+    ck_assert_uint_eq(regions, OBJECTS * REGIONS);
+    for (unsigned i = 0; i < OBJECTS; i++)
+        for (unsigned j = 0; j < REGIONS; j++) {
+            gint64 want = 0x10000000ll + i * 0x10000ll + j * 0x2000ll;
+            ck_assert_msg(g_hash_table_contains(starts, &want), "no region at 0x%llx", (unsigned long long)want);
+        }
+    /* the JSON form reads the same whole text */
+    g_autofree char *json = smmuctl(&s, "--json objects");
+    unsigned json_regions = 0;
+    for (const char *p = json; (p = strstr(p, "{\"kind\":\"region\"")); p++) json_regions++;
+    ck_assert_uint_eq(json_regions, OBJECTS * REGIONS);
+    ck_assert(g_str_has_suffix(json, "}]\n"));
+    smmu_fini();
+    svc_stop(&s);
+}
+END_TEST
+
 
 int main(void)
 {
@@ -240,6 +309,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, service_going_away_wakes_every_waiting_client, 0, 4);
     tcase_add_loop_test(tc, reserved_regions_page_as_qnx_documents, 0, 2);
+    tcase_add_test(tc, objects_text_larger_than_a_message_is_whole);
     suite_add_tcase(su, tc);
     return check_run(su);
 }
