@@ -16,7 +16,8 @@
  *                                         the entries written, min(R, N)
  *   notify signal|thread|none             one-shot registration
  *   notified MS                           ok N (notifications delivered so far, after waiting up to MS for one)
- *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1 | none
+ *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1
+ *                                         repeat=N reason-name=NAME | none
  *   wait-fault MS                         like status, waiting up to MS ms (smmu_xfer_fd)
  *   wait-fd MS                            ok readable | ok timeout: smmu_xfer_fd() alone, polled up to MS ms
  *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
@@ -96,9 +97,10 @@ static void print_status(const struct smmu_status *st)
         snprintf(dev, sizeof dev, "pci:%u:%u.%u", st->devid.pci.bus, st->devid.pci.dev, st->devid.pci.func);
     else
         snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st->devid.mmio.phys);
-    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d repeat=%u\n", dev,
+    /* the runner parses these fields in this order: new ones go at the end */
+    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d repeat=%u reason-name=%s\n", dev,
            (unsigned long long)st->fault_addr, st->flags & SSF_WRITE ? "write" : "read", (unsigned long long)st->hw_specific,
-           st->flags & SSF_DROPPED_FAULTS ? 1 : 0, SSF_REPEAT(st->flags));
+           st->flags & SSF_DROPPED_FAULTS ? 1 : 0, SSF_REPEAT(st->flags), smmu_fault_reason_name(st));
 }
 
 static int64_t now_ms(void)

@@ -123,16 +123,19 @@ static int watch_faults(bool json, long count, long timeout_ms)
         while ((count < 0 || seen < count) && (have = smmu_xfer_status(&st)) == 1) {
             seen++;
             const char *dir = st.flags & SSF_WRITE ? "write" : st.flags & SSF_READ ? "read" : "?";
+            const char *name = smmu_fault_reason_name(&st);
             char dev[48];
             if (st.devid.type == SDT_PCI) snprintf(dev, sizeof dev, "pci:%u:%u.%u", st.devid.pci.bus, st.devid.pci.dev, st.devid.pci.func);
             else snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st.devid.mmio.phys);
             if (json)
-                printf("{\"device\":\"%s\",\"address\":\"0x%llx\",\"access\":\"%s\",\"reason\":%llu,\"dropped_before\":%s}\n",
-                       dev, (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific,
+                printf("{\"device\":\"%s\",\"address\":\"0x%llx\",\"access\":\"%s\",\"reason\":%llu,\"reason_name\":\"%s\","
+                       "\"dropped_before\":%s}\n",
+                       dev, (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific, name,
                        st.flags & SSF_DROPPED_FAULTS ? "true" : "false");
             else
-                printf("fault device=%s address=0x%llx access=%s reason=0x%llx%s\n", dev, (unsigned long long)st.fault_addr,
-                       dir, (unsigned long long)st.hw_specific, st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
+                printf("fault device=%s address=0x%llx access=%s reason=0x%llx (%s)%s\n", dev,
+                       (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific, name,
+                       st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
             fflush(stdout);
         }
         if (have < 0) return failed("faults");

@@ -301,6 +301,59 @@ START_TEST(objects_text_larger_than_a_message_is_whole)
 }
 END_TEST
 
+/* A record names its hardware code: smmu-client appends reason-name= to
+ * the line the scenario runner parses (which stays as it was), smmuctl
+ * shows the name beside the code, in text and JSON. */
+START_TEST(fault_records_name_their_reason)
+{
+    Svc s;
+    Cli c;
+    Proc text, json;
+    svc_start(&s, boards[_i], "smmuman", smmu_lines[_i], true);
+    cli_start(&c, &s, false);
+    g_autofree char *ctl_exe = exe("smmuctl");
+    char *argv_text[] = { ctl_exe, "faults", "--count", "1", "--timeout", "10000", NULL };
+    char *argv_json[] = { ctl_exe, "--json", "faults", "--count", "1", "--timeout", "10000", NULL };
+    proc_start(&text, &s, argv_text);
+    proc_start(&json, &s, argv_json);
+    wait_clients(&s, 4);
+    uint64_t z = board_addr(&s.b, 0x280000);
+    g_free(board_ok(&s.b, "dma edu0 write 0x%llx 256", (unsigned long long)z));
+
+    g_autofree char *rec = cli(&c, "wait-fault 3000");
+    unsigned long long reason = 0, addr = 0;
+    unsigned dropped, repeat;
+    char dev[40], acc[8], name[40];
+    int end = 0;
+    /* the runner's own format first, then the new field, last */
+    ck_assert_msg(sscanf(rec, "fault device=%39s address=%llx access=%7s reason=%llu dropped=%u repeat=%u reason-name=%39s%n",
+                         dev, &addr, acc, &reason, &dropped, &repeat, name, &end) == 7 && rec[end] == '\0',
+                  "%s", rec);
+    ck_assert_str_eq(dev, EDU0);
+    ck_assert_uint_eq(addr, z);
+    ck_assert_str_eq(acc, "write");
+    /* what a write by a device in no object is called on each IOMMU: no
+     * root entry (VT-d reason 1), no translation (SMMUv3 event 0x10) */
+    ck_assert_uint_eq(reason, _i ? 0x10 : 1);
+    ck_assert_str_eq(name, _i ? "F_TRANSLATION" : "root-entry-not-present");
+    struct smmu_status st = { .hw_specific = reason, .flags = _i ? SSF_HW_SMMUV3 : SSF_HW_VTD };
+    ck_assert_str_eq(name, smmu_fault_reason_name(&st));
+
+    ck_assert_msg(proc_wait(&text, 5000) && text.status == 0, "smmuctl faults: %d %s", text.status, text.ebuf->str);
+    g_autofree char *want = g_strdup_printf("fault device=" EDU0 " address=0x%llx access=write reason=0x%llx (%s)\n",
+                                            (unsigned long long)z, reason, name);
+    ck_assert_str_eq(text.obuf->str, want);
+    ck_assert_msg(proc_wait(&json, 5000) && json.status == 0, "smmuctl --json faults: %s", json.ebuf->str);
+    g_autofree char *want_json = g_strdup_printf("{\"device\":\"" EDU0 "\",\"address\":\"0x%llx\",\"access\":\"write\","
+                                                 "\"reason\":%llu,\"reason_name\":\"%s\",\"dropped_before\":false}\n",
+                                                 (unsigned long long)z, reason, name);
+    ck_assert_str_eq(json.obuf->str, want_json);
+    proc_stop(&text);
+    proc_stop(&json);
+    cli_stop(&c);
+    svc_stop(&s);
+}
+END_TEST
 
 int main(void)
 {
@@ -310,6 +363,7 @@ int main(void)
     tcase_add_loop_test(tc, service_going_away_wakes_every_waiting_client, 0, 4);
     tcase_add_loop_test(tc, reserved_regions_page_as_qnx_documents, 0, 2);
     tcase_add_test(tc, objects_text_larger_than_a_message_is_whole);
+    tcase_add_loop_test(tc, fault_records_name_their_reason, 0, 2);
     suite_add_tcase(su, tc);
     return check_run(su);
 }
