@@ -23,7 +23,8 @@
  *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
  *   safety                                ok N
  *   fini | exit
- * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy". */
+ * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy".
+ * Options: --help, --version (answered without connecting). */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -44,6 +45,10 @@
 
 static struct smmu_object *objs[MAX_OBJECTS];
 static atomic_int notified;
+
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: the build passes the project's version"
+#endif
 
 static const char *errname(int e)
 {
@@ -258,8 +263,36 @@ static void command(char **w, int n)
     }
 }
 
-int main(void)
+static const char usage[] =
+    "usage: smmu-client [--help | --version]\n"
+    "A libsmmu client driven by one command per line on stdin, one reply line per\n"
+    "command on stdout. It connects to $SMMU_SOCKET on \"init\". Commands:\n"
+    "  init | fini | exit | safety | obj [manual] | destroy HANDLE\n"
+    "  add HANDLE|- pci BUS DEV FUNC | add HANDLE|- mem PHYS LEN\n"
+    "  map HANDLE PERMS ADDR LEN [ADDR LEN ...] [target=ADDR]   (PERMS: r w rw x none, t: SMF_TARGET)\n"
+    "  unmap HANDLE ADDR LEN [ADDR LEN ...]\n"
+    "  reserved pci BUS DEV FUNC [OFFSET [N]]\n"
+    "  notify signal|thread|none | notified MS\n"
+    "  status | wait-fault MS | wait-fd MS | gone\n"
+    "Replies: ok [...], none, fault ..., or err ENAME message.\n";
+
+int main(int argc, char **argv)
 {
+    /* options are answered before anything else: no connection is made */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("smmu-client (smmuman) %s\n", SMMU_VERSION);
+            return 0;
+        }
+    }
+    if (argc > 1) {
+        fputs(usage, stderr);
+        return 2;
+    }
     char line[4096];
     /* SA_RESTART: a notification arriving while we wait for a command must
      * not end the command loop */

@@ -4,6 +4,7 @@
  *   smmuctl [--json] objects    objects, devices, regions, owners
  *   smmuctl [--json] faults [--count N] [--timeout MS]   watch records as they come
  *   smmuctl safety
+ *   smmuctl --help | --version
  *
  * The socket is $SMMU_SOCKET (default /run/smmuman/attach). smmuctl is a
  * client like any other: it sees faults that happen while it is attached.
@@ -20,12 +21,25 @@
 #include "../include/smmu.h"
 #include "../lib/proto.h"
 
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: the build passes the project's version"
+#endif
+
 char *smmu_query_text_alloc(int op); /* libsmmu, for tools: the whole text, paged */
 
 enum { EXIT_USAGE = 2, EXIT_DSS = 3, EXIT_LOST = 4 };
 
-static const char usage[] = "usage: smmuctl [--json] status|objects|safety\n"
-                            "       smmuctl [--json] faults [--count N] [--timeout MS]\n";
+static const char usage[] =
+    "usage: smmuctl [--json] status|objects|safety\n"
+    "       smmuctl [--json] faults [--count N] [--timeout MS]\n"
+    "       smmuctl --help | --version\n"
+    "Looks at the running smmuman through $SMMU_SOCKET (default " SMMU_DEFAULT_SOCKET ").\n"
+    "  status    mode, units, clients, fault counters\n"
+    "  objects   objects, devices, regions, owners\n"
+    "  safety    whether the service and its library are the safety variants\n"
+    "  faults    print fault records as they come (while smmuctl is attached)\n"
+    "Exit status: 0 done; 1 failed, or fewer records than --count; 2 usage;\n"
+    "3 smmuman entered its Design Safe State; 4 the connection to smmuman was lost.\n";
 
 /* After a failed call: if the service is gone, say why and give the status
  * that tells a DSS from a lost connection; else report the error. */
@@ -155,6 +169,18 @@ int main(int argc, char **argv)
     bool json = false;
     long count = -1, timeout_ms = -1;
     const char *cmd = NULL;
+    /* --help and --version answer before anything else is looked at: no
+     * connection, whatever else the line says */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("smmuctl (smmuman) %s\n", SMMU_VERSION);
+            return 0;
+        }
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = true;
         else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) count = strtol(argv[++i], NULL, 10);
@@ -165,7 +191,11 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!cmd) {
+    /* an unknown command is a usage error, found before connecting */
+    static const char *const cmds[] = { "status", "objects", "safety", "faults" };
+    bool known = false;
+    for (unsigned i = 0; cmd && i < sizeof cmds / sizeof cmds[0]; i++) known |= strcmp(cmd, cmds[i]) == 0;
+    if (!known) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
