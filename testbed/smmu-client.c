@@ -22,6 +22,7 @@
  *   wait-fd MS                            ok readable | ok timeout: smmu_xfer_fd() alone, polled up to MS ms
  *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
  *   safety                                ok N
+ *   errname N                             ok ENAME: the name this client prints for errno N
  *   fini | exit
  * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy".
  * Options: --help, --version (answered without connecting). */
@@ -50,6 +51,8 @@ static atomic_int notified;
 #error "SMMU_VERSION: the build passes the project's version"
 #endif
 
+/* The errno values the service or libsmmu return, by name: scenarios and
+ * tests expect names, which do not vary between architectures. */
 static const char *errname(int e)
 {
     switch (e) {
@@ -65,6 +68,15 @@ static const char *errname(int e)
     case ETIMEDOUT: return "ETIMEDOUT";
     case ENOSPC: return "ENOSPC";
     case EPROTO: return "EPROTO";
+    case ERANGE: return "ERANGE";
+    case EDQUOT: return "EDQUOT";
+    case E2BIG: return "E2BIG";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENOSYS: return "ENOSYS";
+    case EAGAIN: return "EAGAIN";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EFAULT: return "EFAULT";
+    case ENODEV: return "ENODEV";
     default: return "EOTHER";
     }
 }
@@ -253,6 +265,8 @@ static void command(char **w, int n)
         const char *why = smmu_dss_reason();
         if (why) printf("ok %s\n", why);
         else printf("none\n");
+    } else if (strcmp(c, "errname") == 0 && n == 2 && !num(w[1], &a) && a <= INT_MAX) {
+        printf("ok %s\n", errname((int)a));
     } else if (strcmp(c, "safety") == 0) {
         printf("ok %d\n", smmu_safety());
     } else if (strcmp(c, "fini") == 0) {
@@ -273,7 +287,7 @@ static const char usage[] =
     "  unmap HANDLE ADDR LEN [ADDR LEN ...]\n"
     "  reserved pci BUS DEV FUNC [OFFSET [N]]\n"
     "  notify signal|thread|none | notified MS\n"
-    "  status | wait-fault MS | wait-fd MS | gone\n"
+    "  status | wait-fault MS | wait-fd MS | gone | errname N\n"
     "Replies: ok [...], none, fault ..., or err ENAME message.\n";
 
 int main(int argc, char **argv)

@@ -1,7 +1,8 @@
 /* The command line of the tools (smmuctl, smmu-client): --help and
  * --version answer on stdout with status 0 and touch nothing: no
  * connection is made. A listening socket stands where $SMMU_SOCKET points,
- * and must have nobody waiting to be accepted afterwards. */
+ * and must have nobody waiting to be accepted afterwards. Also the errno
+ * names smmu-client prints (scenarios expect names, not numbers). */
 #include <check.h>
 
 #include "check-run.h"
@@ -149,6 +150,34 @@ START_TEST(usage_errors_exit_2_without_connecting)
 }
 END_TEST
 
+/* The errno values the service returns or will return, by name. */
+START_TEST(smmu_client_names_errnos)
+{
+    static const struct {
+        int e;
+        const char *name;
+    } want[] = {
+        { EBUSY, "EBUSY" },         { ENOENT, "ENOENT" },       { EINVAL, "EINVAL" },   { EPERM, "EPERM" },
+        { ENOMEM, "ENOMEM" },       { EEXIST, "EEXIST" },       { EIO, "EIO" },         { ENOTCONN, "ENOTCONN" },
+        { ECONNREFUSED, "ECONNREFUSED" }, { ETIMEDOUT, "ETIMEDOUT" }, { ENOSPC, "ENOSPC" }, { EPROTO, "EPROTO" },
+        { ERANGE, "ERANGE" },       { EDQUOT, "EDQUOT" },       { E2BIG, "E2BIG" },     { EMSGSIZE, "EMSGSIZE" },
+        { ENOSYS, "ENOSYS" },       { EAGAIN, "EAGAIN" },       { EOVERFLOW, "EOVERFLOW" }, { EFAULT, "EFAULT" },
+        { ENODEV, "ENODEV" },       { EXDEV, "EOTHER" }, /* one it has no name for */
+    };
+    g_autoptr(GString) in = g_string_new(NULL), expect = g_string_new(NULL);
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_string_append_printf(in, "errname %d\n", want[i].e);
+        g_string_append_printf(expect, "ok %s\n", want[i].name);
+    }
+    g_string_append(in, "exit\n");
+    Run r = run(SMMU_CLIENT, "", in->str);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, expect->str);
+    expect_no_connection("errname"); /* it needs no service */
+    run_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("tools-cli");
@@ -157,6 +186,7 @@ int main(void)
     tcase_add_loop_test(tc, help_prints_usage_and_touches_nothing, 0, 2);
     tcase_add_loop_test(tc, version_is_the_projects, 0, 2);
     tcase_add_loop_test(tc, usage_errors_exit_2_without_connecting, 0, 2);
+    tcase_add_test(tc, smmu_client_names_errnos);
     suite_add_tcase(su, tc);
     return check_run(su);
 }
