@@ -467,16 +467,22 @@ SMMU_EXPORT int smmu_xfer_status(struct smmu_status *status)
 {
     if (!status) return fail(-EINVAL);
     pthread_mutex_lock(&L.request);
+    /* The descriptor is cleared before asking, not after the answer: the
+     * notice of a record that arrives once the service has answered "none"
+     * then sets it again. Cleared after the answer, that notice (handled by
+     * the reader thread in between) was swallowed, and a caller polling the
+     * descriptor slept with a record pending. */
+    uint64_t v;
+    if (read(L.efd, &v, sizeof v) < 0) { /* already clear */ }
     new_request(SMMU_OP_XFER_STATUS);
     int rc = transact();
     int have = !rc && L.reply->have;
     if (have) *status = L.reply->record;
+    /* a record (more may follow), or no answer (a gone service keeps the
+     * descriptor readable for good): readable again */
+    if (rc || have) wake_fd();
     pthread_mutex_unlock(&L.request);
     if (rc) return fail(rc);
-    if (!have) { /* nothing pending: the descriptor stops polling readable */
-        uint64_t v;
-        if (read(L.efd, &v, sizeof v) < 0) { /* already clear */ }
-    }
     return have;
 }
 
