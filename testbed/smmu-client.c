@@ -10,15 +10,24 @@
  *   map HANDLE PERMS ADDR LEN [ADDR LEN ...] [target=ADDR]
  *                                         PERMS: r w rw x none (none removes), t adds SMF_TARGET
  *   unmap HANDLE ADDR LEN [ADDR LEN ...]
- *   reserved pci BUS DEV FUNC             ok TOTAL [START,LEN ...]
+ *   reserved pci BUS DEV FUNC [OFFSET [N]]
+ *                                         ok R [START,LEN ...]: R as smmu_device_report_reserved()
+ *                                         returns it (from OFFSET, default 0, room for N, default 16);
+ *                                         the entries written, min(R, N)
  *   notify signal|thread|none             one-shot registration
  *   notified MS                           ok N (notifications delivered so far, after waiting up to MS for one)
- *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1 | none
+ *   status                                fault device=... address=0x.. access=read|write reason=N dropped=0|1
+ *                                         repeat=N reason-name=NAME | none
  *   wait-fault MS                         like status, waiting up to MS ms (smmu_xfer_fd)
+ *   wait-fd MS                            ok readable | ok timeout: smmu_xfer_fd() alone, polled up to MS ms
+ *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
  *   safety                                ok N
+ *   errname N                             ok ENAME: the name this client prints for errno N
  *   fini | exit
- * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy". */
+ * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy".
+ * Options: --help, --version (answered without connecting). */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,6 +47,12 @@
 static struct smmu_object *objs[MAX_OBJECTS];
 static atomic_int notified;
 
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: the build passes the project's version"
+#endif
+
+/* The errno values the service or libsmmu return, by name: scenarios and
+ * tests expect names, which do not vary between architectures. */
 static const char *errname(int e)
 {
     switch (e) {
@@ -53,6 +68,15 @@ static const char *errname(int e)
     case ETIMEDOUT: return "ETIMEDOUT";
     case ENOSPC: return "ENOSPC";
     case EPROTO: return "EPROTO";
+    case ERANGE: return "ERANGE";
+    case EDQUOT: return "EDQUOT";
+    case E2BIG: return "E2BIG";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENOSYS: return "ENOSYS";
+    case EAGAIN: return "EAGAIN";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EFAULT: return "EFAULT";
+    case ENODEV: return "ENODEV";
     default: return "EOTHER";
     }
 }
@@ -90,9 +114,10 @@ static void print_status(const struct smmu_status *st)
         snprintf(dev, sizeof dev, "pci:%u:%u.%u", st->devid.pci.bus, st->devid.pci.dev, st->devid.pci.func);
     else
         snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st->devid.mmio.phys);
-    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d repeat=%u\n", dev,
+    /* the runner parses these fields in this order: new ones go at the end */
+    printf("fault device=%s address=0x%llx access=%s reason=%llu dropped=%d repeat=%u reason-name=%s\n", dev,
            (unsigned long long)st->fault_addr, st->flags & SSF_WRITE ? "write" : "read", (unsigned long long)st->hw_specific,
-           st->flags & SSF_DROPPED_FAULTS ? 1 : 0, SSF_REPEAT(st->flags));
+           st->flags & SSF_DROPPED_FAULTS ? 1 : 0, SSF_REPEAT(st->flags), smmu_fault_reason_name(st));
 }
 
 static int64_t now_ms(void)
@@ -167,8 +192,8 @@ static void command(char **w, int n)
         }
         if (strcmp(w[2], "pci") == 0 && n == 6 && !num(w[3], &a) && !num(w[4], &b) && !num(w[5], &d))
             rc = smmu_device_add_pci(none ? NULL : *o, (unsigned)a, (unsigned)b, (unsigned)d);
-        else if (strcmp(w[2], "mem") == 0 && n == 5 && !num(w[3], &a) && !num(w[4], &b))
-            rc = smmu_device_add_mmio(none ? NULL : *o, a, b);
+        else if (strcmp(w[2], "mem") == 0 && n == 5 && !num(w[3], &a) && !num(w[4], &b) && b <= UINT_MAX)
+            rc = smmu_device_add_mmio(none ? NULL : *o, a, (unsigned)b); /* QNX: the length is unsigned */
         else {
             printf("err EINVAL usage\n");
             return;
@@ -179,18 +204,25 @@ static void command(char **w, int n)
         cmd_map(w, n, false);
     } else if (strcmp(c, "unmap") == 0) {
         cmd_map(w, n, true);
-    } else if (strcmp(c, "reserved") == 0 && n == 5 && !num(w[2], &a) && !num(w[3], &b) && !num(w[4], &d)) {
+    } else if (strcmp(c, "reserved") == 0 && n >= 5 && n <= 7 && strcmp(w[1], "pci") == 0 && !num(w[2], &a) &&
+               !num(w[3], &b) && !num(w[4], &d)) {
+        uint64_t off = 0, room = 16;
+        if ((n > 5 && (num(w[5], &off) || off > UINT_MAX)) || (n > 6 && (num(w[6], &room) || room > 16))) {
+            printf("err EINVAL usage\n");
+            return;
+        }
         union smmu_devid id;
         memset(&id, 0, sizeof id);
         id.pci = (struct smmu_devid_pci){ SDT_PCI, (unsigned)a, (unsigned)b, (unsigned)d };
         struct smmu_map_entry e[16];
-        int total = smmu_device_report_reserved(&id, 0, e, 16);
-        if (total < 0) {
+        unsigned r = smmu_device_report_reserved(&id, (unsigned)off, e, (unsigned)room);
+        if (r == (unsigned)-1) {
             reply_err();
             return;
         }
-        printf("ok %d", total);
-        for (int i = 0; i < total && i < 16; i++) printf(" 0x%llx,0x%llx", (unsigned long long)e[i].phys, (unsigned long long)e[i].len);
+        printf("ok %u", r);
+        for (unsigned i = 0; i < r && i < room; i++)
+            printf(" 0x%llx,0x%llx", (unsigned long long)e[i].phys, (unsigned long long)e[i].len);
         printf("\n");
     } else if (strcmp(c, "notify") == 0 && n == 2) {
         struct sigevent ev;
@@ -224,6 +256,17 @@ static void command(char **w, int n)
             poll(&p, 1, (int)(left < 50 ? left : 50)); /* re-check: the fd is a hint */
         }
         printf("none\n");
+    } else if (strcmp(c, "wait-fd") == 0 && n == 2 && !num(w[1], &a) && a <= INT_MAX) {
+        struct pollfd p = { .fd = smmu_xfer_fd(), .events = POLLIN };
+        int r = p.fd < 0 ? -1 : poll(&p, 1, (int)a);
+        if (r < 0) reply_err();
+        else printf("ok %s\n", r ? "readable" : "timeout");
+    } else if (strcmp(c, "gone") == 0) {
+        const char *why = smmu_dss_reason();
+        if (why) printf("ok %s\n", why);
+        else printf("none\n");
+    } else if (strcmp(c, "errname") == 0 && n == 2 && !num(w[1], &a) && a <= INT_MAX) {
+        printf("ok %s\n", errname((int)a));
     } else if (strcmp(c, "safety") == 0) {
         printf("ok %d\n", smmu_safety());
     } else if (strcmp(c, "fini") == 0) {
@@ -234,8 +277,36 @@ static void command(char **w, int n)
     }
 }
 
-int main(void)
+static const char usage[] =
+    "usage: smmu-client [--help | --version]\n"
+    "A libsmmu client driven by one command per line on stdin, one reply line per\n"
+    "command on stdout. It connects to $SMMU_SOCKET on \"init\". Commands:\n"
+    "  init | fini | exit | safety | obj [manual] | destroy HANDLE\n"
+    "  add HANDLE|- pci BUS DEV FUNC | add HANDLE|- mem PHYS LEN\n"
+    "  map HANDLE PERMS ADDR LEN [ADDR LEN ...] [target=ADDR]   (PERMS: r w rw x none, t: SMF_TARGET)\n"
+    "  unmap HANDLE ADDR LEN [ADDR LEN ...]\n"
+    "  reserved pci BUS DEV FUNC [OFFSET [N]]\n"
+    "  notify signal|thread|none | notified MS\n"
+    "  status | wait-fault MS | wait-fd MS | gone | errname N\n"
+    "Replies: ok [...], none, fault ..., or err ENAME message.\n";
+
+int main(int argc, char **argv)
 {
+    /* options are answered before anything else: no connection is made */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("smmu-client (smmuman) %s\n", SMMU_VERSION);
+            return 0;
+        }
+    }
+    if (argc > 1) {
+        fputs(usage, stderr);
+        return 2;
+    }
     char line[4096];
     /* SA_RESTART: a notification arriving while we wait for a command must
      * not end the command loop */

@@ -1,9 +1,10 @@
-/* smmu.h: the client API of smmuman, with the names, types and constant
- * values of QNX's libsmmu so that a driver written for QNX reads naturally
- * against it. Semantics: docs/api.md (from the service's contract).
+/* smmu.h: the client API of smmuman, with the names, types, signatures and
+ * constant values of QNX's libsmmu, so that a driver written for QNX
+ * compiles against it. Semantics: docs/api.md (from the service's contract).
  *
  * Errors: functions returning int return -1 and set errno; those returning a
- * pointer return NULL and set errno. */
+ * pointer return NULL and set errno; smmu_device_report_reserved() returns
+ * (unsigned)-1 and sets errno. */
 #ifndef SMMU_H
 #define SMMU_H
 
@@ -15,9 +16,30 @@
 extern "C" {
 #endif
 
+/* QNX spells its fixed-width types _Uint32t and _Uint64t (<sys/platform.h>)
+ * and its documentation and examples use them; give them to driver code
+ * ported from QNX so that it compiles unchanged. QNX's own headers define
+ * them there; define SMMU_NO_QNX_TYPES if another header of yours does. */
+#if !defined(__QNXNTO__) && !defined(SMMU_NO_QNX_TYPES)
+typedef uint32_t _Uint32t;
+typedef uint64_t _Uint64t;
+#endif
+
+/* Abilities (QNX: procmgr_ability_lookup() names). Ours: an ability is a
+ * socket. "smmu/attach" is the attach socket (SMMU_DEFAULT_SOCKET), open to
+ * every local process; "smmu/target" is the target socket
+ * (SMMU_DEFAULT_TARGET_SOCKET), gated by its file mode, whose clients may use
+ * SMF_TARGET. $SMMU_SOCKET names the socket smmu_init() connects to: a path,
+ * or one of these two names for the default socket of that ability. */
+#define SMMU_ABILITY_ATTACH_NAME "smmu/attach"
+#define SMMU_ABILITY_TARGET_NAME "smmu/target"
+
 /* Device identifiers */
-#define SDT_PCI  0u
-#define SDT_MMIO 1u
+enum smmu_devid_type {
+    SDT_PCI,
+    SDT_MMIO,
+    SDT_NUM_TYPES, /* how many types there are */
+};
 #define SMMU_PCI_FIELD_ANY (~0u)
 
 struct smmu_devid_pci {
@@ -31,15 +53,16 @@ struct smmu_devid_mmio {
     uint64_t phys;
 };
 
+/* 32 bytes, type word first: the wire protocol and the service rely on it */
 union smmu_devid {
     unsigned type;
     struct smmu_devid_pci pci;
     struct smmu_devid_mmio mmio;
-    uint8_t _size[32]; /* the union is 32 bytes, type word first */
+    uint64_t __spacer[4]; /* QNX's name; sets the size */
 };
 
 /* smmu_mapping_add() flags */
-enum smmu_map_flags {
+enum smmu_mapping_flags {
     SMF_NONE   = 0x00,
     SMF_READ   = 0x01, /* the device may read the memory (DMA source) */
     SMF_WRITE  = 0x02, /* the device may write the memory (DMA target) */
@@ -48,10 +71,14 @@ enum smmu_map_flags {
     SMF_TARGET = 0x10, /* entry.phys is device-visible; target is where it lands */
 };
 
+/* 16 bytes: phys, len. The virtual-address forms are QNX's, reserved for
+ * future use there as here (SMF_VIRT): the service reads phys only. */
 struct smmu_map_entry {
     union {
+        void *virt;
+        uint32_t virt32;
+        uint64_t virt64;
         uint64_t phys;
-        uint64_t _virt_reserved; /* virtual-address forms are reserved */
     };
     uint64_t len;
 };
@@ -77,8 +104,10 @@ struct smmu_status {
 #define SSF_HW_SMMUV3      0x02000000u /* hw_specific: SMMUv3 event type */
 
 /* smmu_obj_create() flags */
-#define SOCF_NONE            0u
-#define SOCF_RESERVED_MANUAL 1u
+enum smmu_obj_create_flags {
+    SOCF_NONE            = 0x0000,
+    SOCF_RESERVED_MANUAL = 0x0001, /* the client adds the devices' reserved regions itself */
+};
 
 /* smmu_safety() results */
 #define SMMUMAN_SAFETY_ERROR (-1)
@@ -89,9 +118,16 @@ struct smmu_status {
 #define SMMU_DEFAULT_SOCKET        "/run/smmuman/attach"
 #define SMMU_DEFAULT_TARGET_SOCKET "/run/smmuman/target"
 
+/* How smmu_dss_reason() begins when the connection ended without the
+ * service announcing a DSS (it was killed, or crashed; or it sent what
+ * libsmmu cannot decode, which follows after ": "). */
+#define SMMU_REASON_LOST "connection to smmuman lost"
+
 struct smmu_object;
 struct sigevent; /* <signal.h>, POSIX */
 
+/* flags must be 0 (QNX: "Must be 0"); anything else fails with EINVAL, so
+ * that a flag of a later version is never silently ignored. */
 int smmu_init(unsigned flags);
 void smmu_fini(void);
 
@@ -101,23 +137,38 @@ void smmu_obj_destroy(struct smmu_object *obj);
 /* 0 on success (ours: never +1, the service replays mappings itself), -1. */
 int smmu_device_add_generic(struct smmu_object *obj, const union smmu_devid *devid);
 int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsigned dev, unsigned func);
-int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len);
-/* Number of reserved regions of the device (entries filled from offset), or -1. */
-int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
-                                struct smmu_map_entry *entries, unsigned n);
+int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, unsigned len);
+/* The device's reserved regions from index offset on, at most nresv of them
+ * written to resv. Returns (unsigned)-1 on failure (errno set); 0 when offset
+ * is past the last region; otherwise how many regions there are from offset
+ * on: when that is more than nresv, more remain and only nresv were written.
+ * Page with an ever-increasing offset until it returns 0. */
+unsigned smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                     struct smmu_map_entry *resv, unsigned nresv);
 
 int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
                      const struct smmu_map_entry *entries, uint64_t target);
 
-/* One-shot: the next fault record queued for this client triggers ev. */
+/* One-shot: the next fault record queued for this client triggers ev. Ours:
+ * a DSS or the loss of the service triggers it too (see smmu_dss_reason()). */
 int smmu_xfer_notify(const struct sigevent *ev);
 /* 1 when a record was stored, 0 when none is pending, -1 on error. */
 int smmu_xfer_status(struct smmu_status *status);
+/* SMMUMAN_SAFETY_ERROR (errno set), _NO or _YES. */
 int smmu_safety(void);
 
 /* Ours, Linux-native: a descriptor that polls readable while records are
- * pending for this client. Owned by libsmmu; valid until smmu_fini(). */
+ * pending for this client, and for good once the service is gone (DSS or
+ * lost connection: every call then fails). Owned by libsmmu; valid until
+ * smmu_fini(). */
 int smmu_xfer_fd(void);
+
+/* Ours: why the service is gone, once it is: the reason of its Design Safe
+ * State as it announced it to every client, or text beginning with
+ * SMMU_REASON_LOST when the connection ended without one. NULL while the
+ * connection is good (and before smmu_init()). Valid until the next
+ * smmu_init(). After either, every call fails with EIO. */
+const char *smmu_dss_reason(void);
 
 /* Ours: the name of a record's hardware code ("F_PERMISSION",
  * "write-not-permitted"), or "unknown". Static storage. */

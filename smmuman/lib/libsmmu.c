@@ -5,7 +5,15 @@
  * (handling any event that comes first): a reply costs no thread hand-off.
  * Between requests a reader thread watches the socket, so events (fault
  * notifications, DSS) are handled when they come and a SIGEV_SIGNAL or
- * SIGEV_THREAD notification does not wait for the application to call in. */
+ * SIGEV_THREAD notification does not wait for the application to call in.
+ *
+ * When the service goes away, by a Design Safe State (an EV_DSS event with
+ * its reason, then the connection closes) or without a word (killed, or
+ * crashed), every waiter is woken: the descriptor of smmu_xfer_fd() turns
+ * readable for good, an armed smmu_xfer_notify() registration fires, every
+ * later call fails with EIO, and smmu_dss_reason() says why. A client that
+ * sleeps until a fault would otherwise sleep through the loss of its
+ * protection. */
 #include <poll.h>
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +52,7 @@ static struct {
     struct smmu_object *objects;
     bool armed;
     struct sigevent notify;
-    char dss[256];
+    char dss[SMMU_TEXT_MAX + 1]; /* why the service is gone: set once, with dead */
 } L = { .lock = PTHREAD_MUTEX_INITIALIZER, .request = PTHREAD_MUTEX_INITIALIZER,
         .idle = PTHREAD_COND_INITIALIZER, .fd = -1, .efd = -1 };
 
@@ -79,29 +88,54 @@ static void deliver_notification(void)
     }
 }
 
+static void wake_fd(void)
+{
+    uint64_t one = 1;
+    if (write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+}
+
+/* The service is gone: remember why (the first reason wins: an EV_DSS is
+ * followed by the connection closing) and wake whoever waits, by the
+ * descriptor and by the registered notification. Called with L.lock held. */
+static void gone(const char *reason)
+{
+    if (L.dead) return;
+    snprintf(L.dss, sizeof L.dss, "%s", reason);
+    L.dead = true;
+    wake_fd();
+    deliver_notification();
+}
+
 /* Handles one received event (called with L.lock held). */
 static void handle_event(const SmmuMsg *m)
 {
     if (m->hdr.op == SMMU_EV_FAULT) {
-        uint64_t one = 1;
-        if (m->pending && write(L.efd, &one, sizeof one) < 0) { /* counter full: already readable */ }
+        if (m->pending) wake_fd();
         deliver_notification();
     } else if (m->hdr.op == SMMU_EV_DSS) {
-        snprintf(L.dss, sizeof L.dss, "%s", m->text ? m->text : "");
-        L.dead = true;
+        gone(m->text && m->text[0] ? m->text : "Design Safe State (the service gave no reason)");
     }
 }
 
 /* Reads one packet without blocking into L.ev: 1 got one, 0 none yet, -1
- * the service is gone or spoke nonsense (L.dead set). L.lock held. */
+ * the service is gone or spoke nonsense (gone() called). L.lock held. */
 static int receive(void)
 {
     static uint8_t buf[SMMU_MSG_MAX + 1];
-    char err[200];
+    char err[200] = "";
     ssize_t n = recv(L.fd, buf, sizeof buf, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
-    if (n <= 0 || n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
-        L.dead = true;
+    if (n <= 0) {
+        gone(SMMU_REASON_LOST);
+        return -1;
+    }
+    if (n > SMMU_MSG_MAX || smmu_msg_decode(buf, (size_t)n, true, L.ev, err, sizeof err)) {
+        /* the two sides disagree about the format: nothing it says can be
+         * trusted any more (docs/protocol.md) */
+        char why[300];
+        snprintf(why, sizeof why, "%s: it sent what this library cannot decode (%s)", SMMU_REASON_LOST,
+                 err[0] ? err : "oversized packet");
+        gone(why);
         return -1;
     }
     return 1;
@@ -141,7 +175,16 @@ static int transact(void)
     int status = 0;
     int n = smmu_msg_encode(L.req, false, buf, sizeof buf);
     if (n < 0) status = n;
-    else if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) status = -EIO;
+    else if (send(L.fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+        /* SO_SNDTIMEO bounds a send to a service that stopped reading */
+        if (errno == EAGAIN || errno == EWOULDBLOCK) status = -ETIMEDOUT;
+        else {
+            status = -EIO;
+            pthread_mutex_lock(&L.lock);
+            gone(SMMU_REASON_LOST);
+            pthread_mutex_unlock(&L.lock);
+        }
+    }
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (status == 0) {
@@ -190,10 +233,13 @@ static int fail(int rc)
 
 SMMU_EXPORT int smmu_init(unsigned flags)
 {
-    (void)flags;
-    if (L.up) return 0;
+    if (flags) return fail(-EINVAL); /* QNX: "Must be 0" */
+    if (L.up) return L.dead ? fail(-EIO) : 0; /* one connection; a dead one until smmu_fini() */
     const char *path = getenv("SMMU_SOCKET");
     if (!path || !*path) path = SMMU_DEFAULT_SOCKET;
+    /* an ability's name stands for the default socket that grants it */
+    if (strcmp(path, SMMU_ABILITY_ATTACH_NAME) == 0) path = SMMU_DEFAULT_SOCKET;
+    else if (strcmp(path, SMMU_ABILITY_TARGET_NAME) == 0) path = SMMU_DEFAULT_TARGET_SOCKET;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof sa.sun_path) return fail(-ENAMETOOLONG);
     strcpy(sa.sun_path, path);
@@ -211,6 +257,8 @@ SMMU_EXPORT int smmu_init(unsigned flags)
         L.fd = -1;
         return fail(-e);
     }
+    struct timeval snd = { .tv_sec = REPLY_TIMEOUT_S };
+    setsockopt(L.fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd);
     L.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     L.dead = false;
     L.stopping = false;
@@ -317,29 +365,63 @@ SMMU_EXPORT int smmu_device_add_pci(struct smmu_object *obj, unsigned bus, unsig
     return smmu_device_add_generic(obj, &id);
 }
 
-SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, uint64_t len)
+SMMU_EXPORT int smmu_device_add_mmio(struct smmu_object *obj, uint64_t phys, unsigned len)
 {
     union smmu_devid id;
     memset(&id, 0, sizeof id);
-    if (len > UINT32_MAX) return fail(-EINVAL);
-    id.mmio = (struct smmu_devid_mmio){ SDT_MMIO, (unsigned)len, phys };
+    id.mmio = (struct smmu_devid_mmio){ SDT_MMIO, len, phys };
     return smmu_device_add_generic(obj, &id);
 }
 
-SMMU_EXPORT int smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
-                                            struct smmu_map_entry *entries, unsigned n)
+/* QNX's contract: (unsigned)-1 and errno; 0 when offset is past the last
+ * region; else the number of regions from offset on, which exceeds nresv
+ * when more remain (only nresv are written), so that a caller pages with an
+ * ever-increasing offset until 0. A reply carries at most
+ * SMMU_RESERVED_MAX_ENTRIES entries: a larger nresv takes several requests,
+ * each checked against the first reply's total (the configuration does not
+ * change while the service runs; a service that says otherwise is not
+ * believed). */
+SMMU_EXPORT unsigned smmu_device_report_reserved(const union smmu_devid *devid, unsigned offset,
+                                                 struct smmu_map_entry *resv, unsigned nresv)
 {
-    if (!devid || (n && !entries)) return fail(-EINVAL);
+    if (!devid || (nresv && !resv)) {
+        errno = EINVAL;
+        return (unsigned)-1;
+    }
+    uint32_t total = 0, want = 0, got = 0;
+    int rc;
     pthread_mutex_lock(&L.request);
-    new_request(SMMU_OP_REPORT_RESERVED);
-    L.req->devid = *devid;
-    L.req->offset = offset;
-    L.req->max = n < SMMU_RESERVED_MAX_ENTRIES ? n : SMMU_RESERVED_MAX_ENTRIES;
-    int rc = transact();
-    int total = (int)L.reply->total;
-    for (uint32_t i = 0; !rc && i < L.reply->n_entries && i < n; i++) entries[i] = L.reply->entries[i];
+    for (bool first = true;; first = false) {
+        new_request(SMMU_OP_REPORT_RESERVED);
+        L.req->devid = *devid;
+        L.req->offset = offset + got;
+        uint32_t left = nresv - got;
+        L.req->max = left < SMMU_RESERVED_MAX_ENTRIES ? left : SMMU_RESERVED_MAX_ENTRIES;
+        if ((rc = transact())) break;
+        if (first) {
+            total = L.reply->total;
+            want = total > offset ? total - offset : 0;
+            if (want > nresv) want = nresv;
+        } else if (L.reply->total != total) {
+            rc = -EPROTO;
+            break;
+        }
+        uint32_t n = L.reply->n_entries;
+        if (n > want - got) n = want - got; /* never more than the caller's room */
+        if (n == 0 && got < want) { /* no progress: the service contradicts its total */
+            rc = -EPROTO;
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) resv[got + i] = L.reply->entries[i];
+        got += n;
+        if (got >= want) break;
+    }
     pthread_mutex_unlock(&L.request);
-    return rc ? fail(rc) : total;
+    if (rc) {
+        errno = -rc;
+        return (unsigned)-1;
+    }
+    return total > offset ? total - offset : 0;
 }
 
 SMMU_EXPORT int smmu_mapping_add(struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
@@ -385,16 +467,22 @@ SMMU_EXPORT int smmu_xfer_status(struct smmu_status *status)
 {
     if (!status) return fail(-EINVAL);
     pthread_mutex_lock(&L.request);
+    /* The descriptor is cleared before asking, not after the answer: the
+     * notice of a record that arrives once the service has answered "none"
+     * then sets it again. Cleared after the answer, that notice (handled by
+     * the reader thread in between) was swallowed, and a caller polling the
+     * descriptor slept with a record pending. */
+    uint64_t v;
+    if (read(L.efd, &v, sizeof v) < 0) { /* already clear */ }
     new_request(SMMU_OP_XFER_STATUS);
     int rc = transact();
     int have = !rc && L.reply->have;
     if (have) *status = L.reply->record;
+    /* a record (more may follow), or no answer (a gone service keeps the
+     * descriptor readable for good): readable again */
+    if (rc || have) wake_fd();
     pthread_mutex_unlock(&L.request);
     if (rc) return fail(rc);
-    if (!have) { /* nothing pending: the descriptor stops polling readable */
-        uint64_t v;
-        if (read(L.efd, &v, sizeof v) < 0) { /* already clear */ }
-    }
     return have;
 }
 
@@ -405,7 +493,11 @@ SMMU_EXPORT int smmu_safety(void)
     int rc = transact();
     int result = L.reply->result;
     pthread_mutex_unlock(&L.request);
-    return rc ? SMMUMAN_SAFETY_ERROR : result;
+    if (rc) {
+        errno = -rc; /* QNX: SMMUMAN_SAFETY_ERROR with errno set */
+        return SMMUMAN_SAFETY_ERROR;
+    }
+    return result;
 }
 
 SMMU_EXPORT int smmu_xfer_fd(void)
@@ -414,20 +506,90 @@ SMMU_EXPORT int smmu_xfer_fd(void)
     return L.efd;
 }
 
-/* Ours, for tools: raw text queries (smmuctl) and the DSS reason. Not in smmu.h. */
-SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
-SMMU_EXPORT const char *smmu_dss_reason(void);
-
-int smmu_query_text(int op, char *buf, size_t len)
+/* The text is written once, under the lock, before dead is set, and left
+ * alone until the next smmu_init(): the pointer stays good. */
+SMMU_EXPORT const char *smmu_dss_reason(void)
 {
-    if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) return fail(-EINVAL);
-    pthread_mutex_lock(&L.request);
-    new_request((uint16_t)op);
-    L.req->offset = 0;
-    int rc = transact();
-    if (!rc) snprintf(buf, len, "%s", L.reply->text ? L.reply->text : "");
-    pthread_mutex_unlock(&L.request);
-    return rc ? fail(rc) : 0;
+    pthread_mutex_lock(&L.lock);
+    const char *why = L.dead && L.dss[0] ? L.dss : NULL;
+    pthread_mutex_unlock(&L.lock);
+    return why;
 }
 
-const char *smmu_dss_reason(void) { return L.dss[0] ? L.dss : NULL; }
+/* Ours, for tools (smmuctl, benchmarks): the STATUS and OBJECTS texts. Not
+ * in smmu.h. A reply holds the whole lines that fit one message; the text
+ * is read page by page, by line offset, until the reply's total of lines is
+ * reached. Bounded: every page must bring at least one line, and every
+ * reply must give the same total: a text whose line count changes while it
+ * is read (a client came or went) fails with EAGAIN, to be asked again. */
+SMMU_EXPORT char *smmu_query_text_alloc(int op);
+SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
+
+char *smmu_query_text_alloc(int op)
+{
+    if (op != SMMU_OP_STATUS && op != SMMU_OP_OBJECTS) {
+        errno = EINVAL;
+        return NULL;
+    }
+    char *text = malloc(1);
+    size_t len = 0;
+    uint32_t lines = 0, total = 0;
+    int rc = text ? 0 : -ENOMEM;
+    pthread_mutex_lock(&L.request);
+    for (bool first = true; !rc; first = false) {
+        new_request((uint16_t)op);
+        L.req->offset = lines;
+        if ((rc = transact())) break;
+        if (first) total = L.reply->total;
+        else if (L.reply->total != total) {
+            rc = -EAGAIN;
+            break;
+        }
+        const char *t = L.reply->text ? L.reply->text : "";
+        size_t n = L.reply->text_len;
+        uint32_t k = 0;
+        for (size_t i = 0; i < n; i++) k += t[i] == '\n';
+        bool cut = n && t[n - 1] != '\n'; /* a line longer than a reply, cut by the service */
+        k += cut;
+        if (k == 0 && lines >= total) break; /* an empty text */
+        if (k == 0 || lines + k > total) { /* no progress, or more lines than there are */
+            rc = -EPROTO;
+            break;
+        }
+        char *grown = realloc(text, len + n + 2);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        text = grown;
+        memcpy(text + len, t, n);
+        len += n;
+        if (cut) text[len++] = '\n'; /* keep the next line a line of its own */
+        lines += k;
+        if (lines >= total) break;
+    }
+    pthread_mutex_unlock(&L.request);
+    if (rc) {
+        free(text);
+        errno = -rc;
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
+/* The whole text into buf, or -1 with ERANGE when it does not fit (never
+ * a silently shortened text). */
+int smmu_query_text(int op, char *buf, size_t len)
+{
+    char *text = smmu_query_text_alloc(op);
+    if (!text) return -1;
+    size_t n = strlen(text);
+    if (n >= len) {
+        free(text);
+        return fail(-ERANGE);
+    }
+    memcpy(buf, text, n + 1);
+    free(text);
+    return 0;
+}

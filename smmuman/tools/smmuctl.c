@@ -4,9 +4,13 @@
  *   smmuctl [--json] objects    objects, devices, regions, owners
  *   smmuctl [--json] faults [--count N] [--timeout MS]   watch records as they come
  *   smmuctl safety
+ *   smmuctl --help | --version
  *
  * The socket is $SMMU_SOCKET (default /run/smmuman/attach). smmuctl is a
- * client like any other: it sees faults that happen while it is attached. */
+ * client like any other: it sees faults that happen while it is attached.
+ * Exit status: 0 done; 1 failed (or fewer records than --count); 2 usage;
+ * 3 smmuman entered its Design Safe State (its reason on stderr); 4 the
+ * connection to smmuman was lost without one (killed, crashed). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -17,10 +21,43 @@
 #include "../include/smmu.h"
 #include "../lib/proto.h"
 
-int smmu_query_text(int op, char *buf, size_t len);
+#ifndef SMMU_VERSION
+#error "SMMU_VERSION: the build passes the project's version"
+#endif
 
-static const char usage[] = "usage: smmuctl [--json] status|objects|safety\n"
-                            "       smmuctl [--json] faults [--count N] [--timeout MS]\n";
+char *smmu_query_text_alloc(int op); /* libsmmu, for tools: the whole text, paged */
+
+enum { EXIT_USAGE = 2, EXIT_DSS = 3, EXIT_LOST = 4 };
+
+static const char usage[] =
+    "usage: smmuctl [--json] status|objects|safety\n"
+    "       smmuctl [--json] faults [--count N] [--timeout MS]\n"
+    "       smmuctl --help | --version\n"
+    "Looks at the running smmuman through $SMMU_SOCKET (default " SMMU_DEFAULT_SOCKET ").\n"
+    "  status    mode, units, clients, fault counters\n"
+    "  objects   objects, devices, regions, owners\n"
+    "  safety    whether the service and its library are the safety variants\n"
+    "  faults    print fault records as they come (while smmuctl is attached)\n"
+    "Exit status: 0 done; 1 failed, or fewer records than --count; 2 usage;\n"
+    "3 smmuman entered its Design Safe State; 4 the connection to smmuman was lost.\n";
+
+/* After a failed call: if the service is gone, say why and give the status
+ * that tells a DSS from a lost connection; else report the error. */
+static int failed(const char *what)
+{
+    int e = errno;
+    const char *why = smmu_dss_reason();
+    if (why && strncmp(why, SMMU_REASON_LOST, strlen(SMMU_REASON_LOST)) == 0) {
+        fprintf(stderr, "smmuctl: %s (smmuman did not enter its Design Safe State: killed or crashed?)\n", why);
+        return EXIT_LOST;
+    }
+    if (why) {
+        fprintf(stderr, "smmuctl: smmuman entered its Design Safe State: %s\n", why);
+        return EXIT_DSS;
+    }
+    fprintf(stderr, "smmuctl: %s: %s\n", what, strerror(e));
+    return 1;
+}
 
 static void json_string(const char *s, size_t n)
 {
@@ -100,27 +137,28 @@ static int watch_faults(bool json, long count, long timeout_ms)
         while ((count < 0 || seen < count) && (have = smmu_xfer_status(&st)) == 1) {
             seen++;
             const char *dir = st.flags & SSF_WRITE ? "write" : st.flags & SSF_READ ? "read" : "?";
+            const char *name = smmu_fault_reason_name(&st);
             char dev[48];
             if (st.devid.type == SDT_PCI) snprintf(dev, sizeof dev, "pci:%u:%u.%u", st.devid.pci.bus, st.devid.pci.dev, st.devid.pci.func);
             else snprintf(dev, sizeof dev, "mem:0x%llx", (unsigned long long)st.devid.mmio.phys);
             if (json)
-                printf("{\"device\":\"%s\",\"address\":\"0x%llx\",\"access\":\"%s\",\"reason\":%llu,\"dropped_before\":%s}\n",
-                       dev, (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific,
+                printf("{\"device\":\"%s\",\"address\":\"0x%llx\",\"access\":\"%s\",\"reason\":%llu,\"reason_name\":\"%s\","
+                       "\"dropped_before\":%s}\n",
+                       dev, (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific, name,
                        st.flags & SSF_DROPPED_FAULTS ? "true" : "false");
             else
-                printf("fault device=%s address=0x%llx access=%s reason=0x%llx%s\n", dev, (unsigned long long)st.fault_addr,
-                       dir, (unsigned long long)st.hw_specific, st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
+                printf("fault device=%s address=0x%llx access=%s reason=0x%llx (%s)%s\n", dev,
+                       (unsigned long long)st.fault_addr, dir, (unsigned long long)st.hw_specific, name,
+                       st.flags & SSF_DROPPED_FAULTS ? " (records were dropped before this one)" : "");
             fflush(stdout);
         }
-        if (have < 0) {
-            fprintf(stderr, "smmuctl: %s\n", strerror(errno));
-            return 1;
-        }
+        if (have < 0) return failed("faults");
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long elapsed = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
         if (timeout_ms >= 0 && elapsed >= timeout_ms) break;
         struct pollfd p = { .fd = fd, .events = POLLIN };
+        /* the descriptor also turns readable when the service goes away */
         poll(&p, 1, timeout_ms < 0 ? 1000 : (int)(timeout_ms - elapsed));
     }
     return count < 0 || seen >= count ? 0 : 1;
@@ -131,6 +169,18 @@ int main(int argc, char **argv)
     bool json = false;
     long count = -1, timeout_ms = -1;
     const char *cmd = NULL;
+    /* --help and --version answer before anything else is looked at: no
+     * connection, whatever else the line says */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("smmuctl (smmuman) %s\n", SMMU_VERSION);
+            return 0;
+        }
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = true;
         else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) count = strtol(argv[++i], NULL, 10);
@@ -138,12 +188,16 @@ int main(int argc, char **argv)
         else if (!cmd && argv[i][0] != '-') cmd = argv[i];
         else {
             fputs(usage, stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
-    if (!cmd) {
+    /* an unknown command is a usage error, found before connecting */
+    static const char *const cmds[] = { "status", "objects", "safety", "faults" };
+    bool known = false;
+    for (unsigned i = 0; cmd && i < sizeof cmds / sizeof cmds[0]; i++) known |= strcmp(cmd, cmds[i]) == 0;
+    if (!known) {
         fputs(usage, stderr);
-        return 2;
+        return EXIT_USAGE;
     }
     if (smmu_init(0) < 0) {
         fprintf(stderr, "smmuctl: cannot reach smmuman at %s: %s\n",
@@ -151,11 +205,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int status = 0;
-    static char text[SMMU_TEXT_MAX + 1];
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "objects") == 0) {
-        if (smmu_query_text(strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS, text, sizeof text) < 0) {
-            fprintf(stderr, "smmuctl: %s: %s\n", cmd, strerror(errno));
-            status = 1;
+        int op = strcmp(cmd, "status") == 0 ? SMMU_OP_STATUS : SMMU_OP_OBJECTS;
+        char *text = NULL;
+        /* EAGAIN: the text changed size while it was read page by page
+         * (a client came or went): read it again, a few times at most */
+        for (int attempt = 0; attempt < 3 && !text; attempt++)
+            if (!(text = smmu_query_text_alloc(op)) && errno != EAGAIN) break;
+        if (!text) {
+            if (errno == EAGAIN) fprintf(stderr, "smmuctl: %s: the service's text kept changing while it was read\n", cmd);
+            status = errno == EAGAIN ? 1 : failed(cmd);
         } else if (!json) {
             fputs(text, stdout);
         } else if (strcmp(cmd, "status") == 0) {
@@ -163,16 +222,17 @@ int main(int argc, char **argv)
         } else {
             json_objects(text);
         }
+        free(text);
     } else if (strcmp(cmd, "safety") == 0) {
         int r = smmu_safety();
+        if (r == SMMUMAN_SAFETY_ERROR) status = failed(cmd);
         printf(json ? "{\"safety\":\"%s\"}\n" : "safety: %s\n",
                r == SMMUMAN_SAFETY_YES ? "yes" : r == SMMUMAN_SAFETY_NO ? "no" : "error");
-        status = r == SMMUMAN_SAFETY_ERROR;
     } else if (strcmp(cmd, "faults") == 0) {
         status = watch_faults(json, count, timeout_ms);
     } else {
         fputs(usage, stderr);
-        status = 2;
+        status = EXIT_USAGE;
     }
     smmu_fini();
     return status;

@@ -69,7 +69,8 @@ START_TEST(storm_of_4k_dmas_one_record_per_page)
         g_free(board_ok(&s.b, "dma edu0 write 0x%llx 4096", (unsigned long long)a));
         /* QEMU writes one event per failed 4-byte access: 1024, folded into one */
         g_autofree char *r = cli(&mon, "wait-fault 3000");
-        g_autofree char *want = g_strdup_printf("fault device=%s address=0x%llx access=write reason=16 dropped=0 repeat=1023",
+        g_autofree char *want = g_strdup_printf("fault device=%s address=0x%llx access=write reason=16 dropped=0 repeat=1023"
+                                                " reason-name=F_TRANSLATION",
                                                 EDU0, (unsigned long long)a);
         ck_assert_str_eq(r, want);
     }
