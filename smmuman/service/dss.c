@@ -12,6 +12,8 @@
 #include "../lib/proto.h"
 #include "service.h"
 
+#define DSS_TELL_US 200000 /* telling clients must not hold up the exit */
+
 void svc_write_status(Service *s, const char *state, const char *reason)
 {
     /* $SMMU_STATUS_FILE too: a configuration that failed to parse names none */
@@ -47,11 +49,12 @@ void svc_dss(Service *s, const char *fmt, ...)
             svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
 #endif
     svc_write_status(s, "dss", reason);
-    /* every client hears why, without waiting for one that does not read */
+    /* every client hears why; one that does not read is waited for a
+     * little, all of them together for at most DSS_TELL_US */
+    const int64_t deadline = g_get_monotonic_time() + DSS_TELL_US;
     for (GList *l = s->clients; l; l = l->next) {
-        client_flush_now(l->data);
         client_send_event(l->data, SMMU_EV_DSS, -EIO, 0, reason);
-        client_flush_now(l->data);
+        client_flush_until(l->data, deadline);
     }
     /* nobody is listening any more: leave no socket for a client to find */
     if (s->attach_fd >= 0) unlink(s->cfg.attach_socket);

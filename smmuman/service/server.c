@@ -4,6 +4,7 @@
  * Every message is decoded and validated before anything acts on it. */
 #include <errno.h>
 #include <glib-unix.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -70,18 +71,26 @@ void client_send_event(Client *c, uint16_t op, int32_t code, uint32_t pending, c
     send_msg(c, &ev, true);
 }
 
-/* Best effort, without waiting: what is queued, for a client about to be
- * cut off (DSS). */
-void client_flush_now(Client *c)
+/* Sends what is queued, waiting for the socket until deadline_us
+ * (monotonic; 0: not at all). */
+void client_flush_until(Client *c, int64_t deadline_us)
 {
     while (!c->dead && !g_queue_is_empty(c->out)) {
         GBytes *b = g_queue_peek_head(c->out);
         gsize n;
         const uint8_t *p = g_bytes_get_data(b, &n);
-        if (send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n) return;
-        g_bytes_unref(g_queue_pop_head(c->out));
+        if (send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n) {
+            g_bytes_unref(g_queue_pop_head(c->out));
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) return;
+        int64_t left = (deadline_us - g_get_monotonic_time()) / 1000;
+        struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
+        if (left <= 0 || poll(&pf, 1, (int)left) <= 0) return;
     }
 }
+
+void client_flush_now(Client *c) { client_flush_until(c, 0); }
 
 static void client_free(Service *s, Client *c)
 {

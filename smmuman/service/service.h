@@ -175,6 +175,7 @@ int client_take_record(Client *c, struct smmu_status *out);
 int svc_listen(Service *s, char *err, size_t errlen);
 void client_send_event(Client *c, uint16_t op, int32_t code, uint32_t pending, const char *text);
 void client_flush_now(Client *c);
+void client_flush_until(Client *c, int64_t deadline_us);
 void svc_status_text(Service *s, GString *out);
 void svc_objects_text(Service *s, GString *out);
 
