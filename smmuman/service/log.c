@@ -20,15 +20,20 @@ static void log_line(Service *s, SmmuLogLevel level, const char *msg)
     }
 }
 
+static void vlog(Service *s, SmmuLogLevel level, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_line(s, level, msg);
+}
+
 void svc_log(Service *s, SmmuLogLevel level, const char *fmt, ...)
 {
     if (level == SMMU_LOG_DEBUG && s->cfg.debug == 0) return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vlog(s, level, fmt, ap);
     va_end(ap);
-    log_line(s, level, msg);
 }
 
 /* One client sending garbage as fast as it can must not fill the disk or
@@ -56,10 +61,8 @@ void svc_log_limited(Service *s, RateLimit *rl, SmmuLogLevel level, const char *
         return;
     }
     rl->in_window++;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vlog(s, level, fmt, ap);
     va_end(ap);
-    log_line(s, level, msg);
 }
