@@ -85,24 +85,34 @@ static int poll_idle(Agent *a, AgentDevice *d, int64_t deadline_us, char *err, s
 
 /* ---- jobs ----------------------------------------------------------------
  *
- * A dma or storm is a sequence of rounds: start one transfer on each engine
- * (a storm's engines round robin, one transfer per engine in flight), then
- * look at each engine until its transfer is done. Starting a round is one
- * step, each look at the engines still running is one more, so a step is at
- * most one qtest round trip per engine (about 50 us each) and never waits
- * for QEMU beyond one reply. Between steps the server serves the other
- * clients. While a step waits for its reply, QEMU's virtual clock moves on,
- * so the first look usually finds the round done, as before. */
+ * A dma or storm is a sequence of transfers: a storm's COUNT, taken round
+ * robin by its engines (transfer i on engine i mod N, one per engine in
+ * flight); a dma's one, after the pattern load if it has pattern=. A job
+ * makes one step per turn of the server, in one of two ways:
+ *
+ * - Pipelined, while DMAs are cheap (as on every board in passthrough, and
+ *   on q35-vtd even when blocked): look once at the oldest transfer in
+ *   flight if no engine is free, then start the next. At most two qtest
+ *   round trips (~50 us each). With N engines the oldest was started N-1
+ *   steps earlier, so a look usually finds it done: storms keep the rate
+ *   the old all-at-once rounds had.
+ * - One at a time, once a DMA takes QEMU more than JOB_SLOW_DMA_US: start a
+ *   transfer and look until it is done, in the same step. On virt-smmuv3 a
+ *   blocked 4 KiB DMA whose faults the service drains costs QEMU's main
+ *   loop ~7 ms (1,024 event records, each pulsing an interrupt that qtest
+ *   reports in two lines); pipelined, it would run while the next client's
+ *   register access waits behind it inside QEMU, every turn. Seen through,
+ *   the cost is the storm's own step, and the server pauses a job whose
+ *   steps are that long (server.c). A cheap DMA switches back.
+ *
+ * A dma is always seen through (its two transfers depend on each other). A
+ * step stops after JOB_STEP_BUDGET_MS all the same and goes on next turn: an
+ * engine that does not finish waits out its 5 s bound over many turns. */
+
+#define JOB_STEP_BUDGET_MS 50
+#define JOB_SLOW_DMA_US    3000
 
 static int edu_msi(Agent *a, const AgentDevice *d, uint64_t addr, uint16_t data, char *err, size_t errlen);
-
-typedef enum { PH_STAGE, PH_START, PH_WAIT } Phase;
-
-typedef struct {
-    AgentDevice *dev;
-    uint64_t addr;
-    bool running;
-} Xfer;
 
 struct Job {
     Request r;         /* a copy: the client's next lines are not ours */
@@ -110,15 +120,15 @@ struct Job {
     AgentDevice *devs[REQ_MAX_DEVS];
     unsigned ndev;
     bool started, cancelled;
-    Phase phase;
-    bool staging;      /* dma with pattern=: this round loads the engine's buffer */
-    uint64_t next;     /* storm: index of the next DMA to start */
+    bool stage_pending; /* dma with pattern=: the staging page is not written yet */
+    bool one_at_a_time; /* DMAs are slow for QEMU: see each through in its step */
+    uint64_t total;    /* transfers: storm COUNT; dma 1, or 2 with the pattern load */
+    uint64_t first;    /* transfers first..next-1 are in flight */
+    uint64_t next;
     uint64_t done;     /* storm: transfers completed */
     uint64_t seq;      /* dma: log sequence number of the transfer itself */
-    Xfer x[REQ_MAX_DEVS];
-    unsigned nx;
-    int64_t t0;        /* when the round started: its deadline and wall_us */
-    int rc;            /* the first error; no new round starts after one */
+    int64_t t0[REQ_MAX_DEVS]; /* start of the transfer in flight on each engine */
+    int rc;            /* the first error; nothing new starts after one */
     char err[200];
 };
 
@@ -150,7 +160,9 @@ Job *job_new(Agent *a, const Request *r, unsigned client, GString *out)
     j->client = client;
     j->ndev = n;
     memcpy(j->devs, devs, n * sizeof devs[0]);
-    j->phase = r->kind == REQ_DMA && r->has_pattern ? PH_STAGE : PH_START;
+    j->stage_pending = r->kind == REQ_DMA && r->has_pattern;
+    j->one_at_a_time = r->kind != REQ_STORM;
+    j->total = r->kind == REQ_STORM ? r->count : r->kind == REQ_DMA ? (uint64_t)(r->has_pattern ? 2 : 1) : 0;
     return j;
 }
 
@@ -184,58 +196,55 @@ static void fail(Job *j, int rc, const char *err)
     snprintf(j->err, sizeof j->err, "%s", *err ? err : "qtest access failed");
 }
 
-/* Starts one round; false if nothing could be started. */
-static bool start_round(Agent *a, Job *j)
+/* What transfer i of the job is. */
+typedef struct {
+    AgentDevice *dev;
+    unsigned slot;     /* index into t0 */
+    bool to_ram;
+    uint64_t addr;
+    const char *purpose;
+} Xfer;
+
+static Xfer xfer(Agent *a, const Job *j, uint64_t i)
 {
-    char err[200] = "";
     const Request *r = &j->r;
-    j->nx = 0;
-    j->t0 = now_us();
-    if (r->kind == REQ_DMA) {
-        j->x[0] = (Xfer){ j->devs[0], j->staging ? a->def.stage_base : r->addr, false };
-        j->nx = 1;
-    } else {
-        for (unsigned k = 0; k < j->ndev && j->next < r->count; k++, j->next++)
-            j->x[j->nx++] = (Xfer){ j->devs[k], r->addr + j->next * r->stride, false };
-    }
-    for (unsigned k = 0; k < j->nx; k++) {
-        bool to_ram = j->staging ? false : r->to_ram;
-        int rc = start(a, j->x[k].dev, to_ram, j->x[k].addr, r->len, r->offset, err, sizeof err);
-        if (rc) { /* the ones started before it still run: wait for them */
-            fail(j, rc, err);
-            j->nx = k;
-            break;
-        }
-        j->x[k].running = true;
-    }
-    return j->nx > 0;
+    if (r->kind == REQ_STORM)
+        return (Xfer){ j->devs[i % j->ndev], (unsigned)(i % j->ndev), r->to_ram, r->addr + i * r->stride, "storm" };
+    if (r->has_pattern && i == 0) /* the engine reads the staged pattern into its buffer */
+        return (Xfer){ j->devs[0], 0, false, a->def.stage_base, "stage" };
+    return (Xfer){ j->devs[0], 0, r->to_ram, r->addr, "dma" };
 }
 
-/* Looks once at each engine still running; true when the round is over. */
-static bool poll_round(Agent *a, Job *j)
+static bool more_to_start(const Job *j) { return !j->rc && !j->cancelled && j->next < j->total; }
+
+static void start_next(Agent *a, Job *j)
+{
+    char err[200] = "";
+    Xfer x = xfer(a, j, j->next);
+    j->t0[x.slot] = now_us();
+    int rc = start(a, x.dev, x.to_ram, x.addr, j->r.len, j->r.offset, err, sizeof err);
+    if (rc) fail(j, rc, err); /* not started, not logged; those in flight still finish */
+    else j->next++;
+}
+
+/* One look at the oldest transfer in flight: 1 while it runs, else it is
+ * logged and retired (0 done, or its error). */
+static int look_oldest(Agent *a, Job *j)
 {
     char err[200] = "";
     const Request *r = &j->r;
-    bool over = true;
-    for (unsigned k = 0; k < j->nx; k++) {
-        Xfer *x = &j->x[k];
-        if (!x->running) continue;
-        err[0] = '\0';
-        int w = poll_idle(a, x->dev, j->t0 + AGENT_DMA_TIMEOUT_MS * 1000ll, err, sizeof err);
-        if (w == 1) {
-            over = false;
-            continue;
-        }
-        x->running = false;
-        bool to_ram = j->staging ? false : r->to_ram;
-        const char *purpose = r->kind == REQ_STORM ? "storm" : j->staging ? "stage" : "dma";
-        uint64_t seq = log_dma(a, x->dev, to_ram, x->addr, r->len, r->offset, purpose,
-                               w ? (w == -ETIMEDOUT ? "timeout" : "error") : "done", now_us() - j->t0);
-        if (w) fail(j, w, err);
-        else if (r->kind == REQ_STORM) j->done++;
-        else if (!j->staging) j->seq = seq;
-    }
-    return over;
+    Xfer x = xfer(a, j, j->first);
+    int w = poll_idle(a, x.dev, j->t0[x.slot] + AGENT_DMA_TIMEOUT_MS * 1000ll, err, sizeof err);
+    if (w == 1) return 1;
+    int64_t took = now_us() - j->t0[x.slot];
+    uint64_t seq = log_dma(a, x.dev, x.to_ram, x.addr, r->len, r->offset, x.purpose,
+                           w ? (w == -ETIMEDOUT ? "timeout" : "error") : "done", took);
+    if (w) fail(j, w, err);
+    else if (r->kind == REQ_STORM) j->done++;
+    else j->seq = seq; /* a dma's reply names its last transfer */
+    if (r->kind == REQ_STORM) j->one_at_a_time = took > JOB_SLOW_DMA_US;
+    j->first++;
+    return w;
 }
 
 static void finish(Agent *a, Job *j, GString *out)
@@ -253,49 +262,40 @@ bool job_step(Agent *a, Job *j, GString *out)
     char err[200] = "";
     const Request *r = &j->r;
     a->current_client = j->client;
+    if (j->cancelled && j->first == j->next) { /* nothing in flight: nothing more to do */
+        finish(a, j, out);
+        return true;
+    }
     if (r->kind == REQ_MSI) { /* a dozen config accesses: one step */
         int rc = edu_msi(a, j->devs[0], r->addr, (uint16_t)r->value, err, sizeof err);
         if (rc) fail(j, rc, err);
         finish(a, j, out);
         return true;
     }
-    switch (j->phase) {
-    case PH_STAGE: { /* pattern=: stage it in RAM through the CPU view, then let the engine read it */
+    if (j->stage_pending && !j->cancelled) { /* pattern=: stage it in RAM through the CPU view */
         uint8_t buf[EDU_BUF_SIZE];
         for (uint64_t i = 0; i < r->len; i++) buf[i] = r->data[i % r->data_len];
-        int rc = j->cancelled ? 0 : qt_write_bytes(&a->qt, a->def.stage_base, buf, r->len);
-        if (rc || j->cancelled) {
-            if (rc) fail(j, rc, "");
-            finish(a, j, out);
-            return true;
-        }
-        j->staging = true;
-        j->phase = PH_START;
-        return false;
+        int rc = qt_write_bytes(&a->qt, a->def.stage_base, buf, r->len);
+        if (rc) fail(j, rc, "");
     }
-    case PH_START:
-        if (j->rc || j->cancelled || !start_round(a, j)) {
-            finish(a, j, out);
-            return true;
+    j->stage_pending = false;
+    uint64_t limit = r->kind == REQ_STORM ? j->ndev : 1; /* in flight at once */
+    if (j->one_at_a_time) {
+        /* the oldest in flight (left from pipelining), else a new one; seen through */
+        if (j->first == j->next && more_to_start(j)) start_next(a, j);
+        if (j->first < j->next) {
+            int64_t budget_end = now_us() + JOB_STEP_BUDGET_MS * 1000ll;
+            while (look_oldest(a, j) == 1)
+                if (now_us() > budget_end) return false; /* still running: look again next turn */
         }
-        j->phase = PH_WAIT;
-        return false;
-    case PH_WAIT: {
-        if (!poll_round(a, j)) return false; /* some still run: look again next turn */
-        bool more;
-        if (r->kind == REQ_DMA) {
-            more = j->staging && !j->rc; /* the buffer is loaded: now the DMA itself */
-            j->staging = false;
-        } else {
-            more = j->next < r->count;
-        }
-        j->phase = PH_START;
-        if (!more || j->rc || j->cancelled) {
-            finish(a, j, out);
-            return true;
-        }
-        return false;
+    } else {
+        if (j->first < j->next && (j->next - j->first == limit || !more_to_start(j)) && look_oldest(a, j) == 1)
+            return false; /* no engine free yet */
+        if (more_to_start(j) && j->next - j->first < limit) start_next(a, j);
     }
+    if (j->first == j->next && !more_to_start(j)) {
+        finish(a, j, out);
+        return true;
     }
     return false;
 }

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bound on an idle wait, only so that no poll waits forever; the stop pipe
@@ -28,6 +29,15 @@
 /* Input read ahead of a client's pending request; the rest waits in the
  * kernel, which pushes back on a client that pipelines without end. */
 #define SERVER_READ_AHEAD (64u << 10)
+/* A job step that took longer than this (DMAs that are costly for QEMU, as
+ * blocked ones on virt-smmuv3 with their event records: ~7 ms each) is
+ * followed by a pause of the same length for that job while other clients
+ * are active, so that a storm takes at most about half of the agent's time
+ * from them, whatever its DMAs cost. Ordinary rounds (0.3-2 ms) are never
+ * paused: a client waits at most one of them per request anyway. */
+#define SERVER_THROTTLE_MIN_US 5000
+/* Another client counts as active if it was served this recently. */
+#define SERVER_ACTIVE_WINDOW_US 50000
 
 typedef struct {
     uint16_t irq;
@@ -41,6 +51,8 @@ typedef struct {
     GArray *events;  /* Event: interrupt events not yet in out */
     Job *job;        /* the engine request being run, over several turns */
     uint64_t ticket; /* the job's place in the queue for engines */
+    int64_t pause_until; /* the job's next step not before (monotonic us) */
+    int64_t served_at;   /* when a request or step of this client last ended */
     bool subscribed;
     bool discarding; /* inside an over-long line: drop until its newline */
     bool closing;    /* close once the output is flushed */
@@ -58,6 +70,13 @@ struct Server {
     struct pollfd *pfd;
     guint npfd;
 };
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void client_free(gpointer p)
 {
@@ -290,18 +309,40 @@ static void reply(Client *c, const GString *out)
     queue(c, out->str, out->len);
 }
 
+static bool has_line(const Client *c);
+
+/* Has a client other than c work now, or had it some a moment ago? */
+static bool others_active(Server *s, const Client *c, int64_t now)
+{
+    for (guint i = 0; i < s->clients->len; i++) {
+        const Client *o = g_ptr_array_index(s->clients, i);
+        if (o == c || o->dead) continue;
+        if ((has_line(o) && !o->closing) || now - o->served_at < SERVER_ACTIVE_WINDOW_US) return true;
+    }
+    return false;
+}
+
 /* One step of the client's job; true if it did any work. */
 static bool step_job(Server *s, Client *c)
 {
-    if (!job_started(c->job)) {
+    int64_t t0 = now_us();
+    if (t0 < c->pause_until) return false; /* its last step was long: others first */
+    if (c->dead) job_cancel(c->job); /* its reply would go nowhere */
+    if (!job_started(c->job) && !c->dead) { /* a gone client's job ends without its engines */
         if (!may_start(s, c)) return false; /* its engines are busy: the turn passes */
         job_start(c->job);
     }
     g_autoptr(GString) out = g_string_new(NULL);
-    if (job_step(s->a, c->job, out)) {
+    bool finished = job_step(s->a, c->job, out);
+    int64_t t1 = now_us();
+    c->served_at = t1;
+    if (finished) {
         job_free(c->job);
         c->job = NULL;
+        c->pause_until = 0;
         reply(c, out);
+    } else if (t1 - t0 > SERVER_THROTTLE_MIN_US && others_active(s, c, t1)) {
+        c->pause_until = t1 + (t1 - t0);
     }
     return true;
 }
@@ -336,6 +377,7 @@ static bool serve_turn(Server *s, Client *c)
         if (change) c->subscribed = sub;
         if (req.kind == REQ_QUIT) c->closing = true;
     }
+    c->served_at = now_us();
     reply(c, out);
     return true;
 }
@@ -366,6 +408,7 @@ void server_run(Server *s)
         for (guint i = 0; i < s->clients->len; i++) serve_turn(s, g_ptr_array_index(s->clients, i));
         flush_all(s);
         bool busy = false;
+        int64_t now = now_us(), wake = INT64_MAX; /* the first paused job's next step */
         guint n = s->clients->len;
         if (s->npfd < n + 3) {
             s->npfd = n + 3;
@@ -378,14 +421,18 @@ void server_run(Server *s)
         for (guint i = 0; i < n; i++) {
             Client *c = g_ptr_array_index(s->clients, i);
             bool ready = has_line(c) && !c->closing;
-            busy |= c->job != NULL || ready;
+            if (c->job && c->pause_until > now) wake = MIN(wake, c->pause_until);
+            else busy |= c->job != NULL;
+            busy |= ready;
             /* Input is read only when there is no request waiting: the
              * kernel holds the rest. Hang-ups are reported regardless. */
             p[i + 3].fd = c->fd;
             p[i + 3].events = (c->closing || c->eof || ready ? 0 : POLLIN) | (c->out->len ? POLLOUT : 0);
             p[i + 3].revents = 0;
         }
-        int rc = poll(p, n + 3, busy ? 0 : SERVER_IDLE_POLL_MS);
+        int timeout = busy ? 0 : SERVER_IDLE_POLL_MS;
+        if (!busy && wake != INT64_MAX) timeout = (int)MIN((wake - now + 999) / 1000, SERVER_IDLE_POLL_MS);
+        int rc = poll(p, n + 3, timeout);
         if (rc < 0 && errno != EINTR) return;
         if (rc <= 0) continue;
         if (p[0].revents) return;
