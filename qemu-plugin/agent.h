@@ -30,6 +30,7 @@ typedef struct {
     uint8_t msi_cap;   /* 0 = none */
     int intx;          /* input of the intercepted controller, or AGENT_NO_IRQ */
     bool maybe_busy;   /* a transfer may still run (started, not seen done) */
+    bool held;         /* a running job owns the engine (its buffer, its transfers) */
 } AgentDevice;
 
 typedef struct {
@@ -60,13 +61,29 @@ int pci_cfg_write(Agent *a, unsigned bdf, unsigned off, unsigned size, uint64_t 
 int pci_bringup(Agent *a);
 AgentDevice *agent_find_device(Agent *a, const char *name);
 
-/* dma.c */
-int edu_dma(Agent *a, AgentDevice *d, bool to_ram, uint64_t bus_addr, uint64_t len,
-            uint64_t offset, const char *purpose, char *err, size_t errlen);
-int edu_storm(Agent *a, AgentDevice *const *devs, unsigned ndev, const Request *r,
-              uint64_t *done, char *err, size_t errlen);
-int edu_msi(Agent *a, const AgentDevice *d, uint64_t addr, uint16_t data, char *err,
-            size_t errlen);
+/* dma.c: requests that drive DMA engines (dma, storm, msi) run as jobs, a
+ * bounded step at a time, so that one client's storm does not hold up the
+ * others' requests. A job owns its engines from its first step to its end:
+ * nobody else's transfer or pattern load can touch their buffers meanwhile. */
+typedef struct Job Job;
+
+/* Resolves and checks r's engines. NULL, with the ERR line in out, if r
+ * cannot run; nothing reaches qtest either way. */
+Job *job_new(Agent *a, const Request *r, unsigned client, GString *out);
+/* The engines the job needs (all of them free before its first step). */
+unsigned job_engines(const Job *j, AgentDevice *const **devs);
+/* Takes the engines; the caller checked that they are free. */
+void job_start(Job *j);
+bool job_started(const Job *j);
+/* One step: a few qtest round trips, well under a millisecond unless QEMU
+ * stalls (each is bounded). True when the job is finished: its reply is
+ * then in out. */
+bool job_step(Agent *a, Job *j, GString *out);
+/* The client is gone: start no new transfer, let those in flight finish (and
+ * be logged), then end. */
+void job_cancel(Job *j);
+/* Releases the engines. */
+void job_free(Job *j);
 
 /* inventory.c */
 int units_probe(Agent *a);
@@ -74,6 +91,12 @@ void inventory_write(const Agent *a, GString *out);
 
 /* dispatch.c: executes one request; appends data lines and the final line. */
 void reply_error(GString *out, int rc, const char *msg);
+/* True (and the ERR line in out) if the board cannot take requests of r's kind. */
+bool dispatch_refused(const Agent *a, const Request *r, GString *out);
+/* Requests that need a DMA engine run as jobs (above), not through dispatch(). */
+bool request_is_job(const Request *r);
+/* An engine by name or BB:DD.F; NULL with *rc and err set if none. */
+AgentDevice *agent_engine(Agent *a, const char *name, char *err, size_t n, int *rc);
 void dispatch(Agent *a, const Request *r, GString *out, bool *subscribe_change, bool *subscribed);
 
 #endif

@@ -97,7 +97,7 @@ static int check_pci_write(const Agent *a, const Request *r, char *err, size_t n
     return 0;
 }
 
-static AgentDevice *engine(Agent *a, const char *name, char *err, size_t n, int *rc)
+AgentDevice *agent_engine(Agent *a, const char *name, char *err, size_t n, int *rc)
 {
     AgentDevice *d = agent_find_device(a, name);
     if (!d) {
@@ -117,49 +117,6 @@ static AgentDevice *engine(Agent *a, const char *name, char *err, size_t n, int 
         d = NULL;
     }
     return d;
-}
-
-/* pattern=: stage it in RAM through the CPU view, then have the engine read
- * it into its buffer. With an IOMMU programmed, the staging page must be
- * mapped for the device, or this first read is itself blocked. */
-static int load_pattern(Agent *a, AgentDevice *d, const Request *r, char *err, size_t n)
-{
-    uint8_t buf[EDU_BUF_SIZE];
-    for (uint64_t i = 0; i < r->len; i++) buf[i] = r->data[i % r->data_len];
-    int rc = qt_write_bytes(&a->qt, a->def.stage_base, buf, r->len);
-    if (rc) return rc;
-    return edu_dma(a, d, false, a->def.stage_base, r->len, r->offset, "stage", err, n);
-}
-
-static void do_dma(Agent *a, const Request *r, GString *out)
-{
-    char err[200] = "";
-    int rc = 0;
-    AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
-    if (d && r->has_pattern) rc = load_pattern(a, d, r, err, sizeof err);
-    if (d && !rc) rc = edu_dma(a, d, r->to_ram, r->addr, r->len, r->offset, "dma", err, sizeof err);
-    if (rc) reply_error(out, rc, err);
-    else g_string_append_printf(out, "OK done seq=%llu\n", (unsigned long long)a->dma_seq);
-}
-
-static void do_storm(Agent *a, const Request *r, GString *out)
-{
-    char err[200] = "";
-    int rc = 0;
-    AgentDevice *devs[REQ_MAX_DEVS];
-    for (unsigned i = 0; i < r->ndev; i++) {
-        if (!(devs[i] = engine(a, r->dev[i], err, sizeof err, &rc))) break;
-        for (unsigned j = 0; j < i; j++)
-            if (devs[j] == devs[i]) {
-                snprintf(err, sizeof err, "DEV: %s listed twice", devs[i]->name);
-                rc = -EINVAL;
-            }
-        if (rc) break;
-    }
-    uint64_t done = 0;
-    if (!rc) rc = edu_storm(a, devs, r->ndev, r, &done, err, sizeof err);
-    if (rc) reply_error(out, rc, err);
-    else g_string_append_printf(out, "OK done count=%llu\n", (unsigned long long)done);
 }
 
 static void do_register(Agent *a, const Request *r, GString *out)
@@ -215,18 +172,28 @@ static void do_ram(Agent *a, const Request *r, GString *out)
     g_string_append_c(out, '\n');
 }
 
-void dispatch(Agent *a, const Request *r, GString *out, bool *subscribe_change, bool *subscribed)
+bool request_is_job(const Request *r)
 {
-    char err[200] = "";
-    *subscribe_change = false;
+    return r->kind == REQ_DMA || r->kind == REQ_STORM || r->kind == REQ_MSI;
+}
+
+bool dispatch_refused(const Agent *a, const Request *r, GString *out)
+{
     if (a->bringup_error[0] && r->kind != REQ_HELP && r->kind != REQ_QUIT) {
         g_string_append_printf(out, "ERR EIO board bring-up failed: %s\n", a->bringup_error);
-        return;
+        return true;
     }
     if (a->qt.broken && r->kind != REQ_HELP && r->kind != REQ_QUIT && r->kind != REQ_HELLO) {
         g_string_append(out, "ERR EIO the qtest link to QEMU is lost\n");
-        return;
+        return true;
     }
+    return false;
+}
+
+void dispatch(Agent *a, const Request *r, GString *out, bool *subscribe_change, bool *subscribed)
+{
+    *subscribe_change = false;
+    if (dispatch_refused(a, r, out)) return;
     switch (r->kind) {
     case REQ_HELLO:
         g_string_append_printf(out, "OK smmu-board-agent protocol=%d board=%s\n", AGENT_PROTOCOL_VERSION,
@@ -251,16 +218,8 @@ void dispatch(Agent *a, const Request *r, GString *out, bool *subscribe_change, 
         g_string_append(out, "OK\n");
         break;
     case REQ_IRQ_LEVEL: g_string_append_printf(out, "OK %u\n", a->irq_level[r->irq]); break;
-    case REQ_DMA: do_dma(a, r, out); break;
-    case REQ_STORM: do_storm(a, r, out); break;
-    case REQ_MSI: {
-        int rc = 0;
-        const AgentDevice *d = engine(a, r->dev[0], err, sizeof err, &rc);
-        if (d) rc = edu_msi(a, d, r->addr, (uint16_t)r->value, err, sizeof err);
-        if (rc) reply_error(out, rc, *err ? err : "qtest access failed");
-        else g_string_append(out, "OK\n");
+    case REQ_DMA: case REQ_STORM: case REQ_MSI: /* jobs: the server runs them (dma.c) */
+        g_string_append(out, "ERR EIO internal: an engine request reached dispatch\n");
         break;
     }
-    }
-    if (a->log) fflush(a->log);
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,26 +54,31 @@ void qt_close(QtLink *q)
 /* Handles an unsolicited line; returns true if it was one. */
 static bool unsolicited(QtLink *q, const char *line)
 {
-    unsigned irq;
-    char what[8];
     if (strncmp(line, "IRQ ", 4) != 0) return false;
-    if (sscanf(line, "IRQ %7s %u", what, &irq) == 2 && q->irq_fn)
-        q->irq_fn(q->opaque, irq, strcmp(what, "raise") == 0);
+    /* "IRQ raise N" / "IRQ lower N", parsed by hand: a flood brings
+     * thousands of them per DMA */
+    const char *p = line + 4;
+    bool raised = strncmp(p, "raise ", 6) == 0;
+    if (!raised && strncmp(p, "lower ", 6) != 0) return true;
+    char *end;
+    errno = 0;
+    unsigned long irq = strtoul(p + 6, &end, 10);
+    if (!errno && end != p + 6 && *end == '\0' && irq <= UINT32_MAX && q->irq_fn)
+        q->irq_fn(q->opaque, (unsigned)irq, raised);
     return true;
 }
 
-/* Takes one complete line out of the buffer into out (NUL-terminated). */
-static bool take_line(QtLink *q, char *out, size_t cap)
+/* The next complete line, NUL-terminated in place (valid until the next
+ * fill), or NULL. Lines are consumed by moving an offset, not the buffer:
+ * a flood of interrupt lines would otherwise cost one memmove each. */
+static char *take_line(QtLink *q)
 {
-    char *nl = memchr(q->buf, '\n', q->have);
-    if (!nl) return false;
-    size_t n = (size_t)(nl - q->buf);
-    size_t c = n < cap - 1 ? n : cap - 1;
-    memcpy(out, q->buf, c);
-    out[c] = '\0';
-    memmove(q->buf, nl + 1, q->have - n - 1);
-    q->have -= n + 1;
-    return true;
+    char *line = q->buf + q->start;
+    char *nl = memchr(line, '\n', q->have - q->start);
+    if (!nl) return NULL;
+    *nl = '\0';
+    q->start = (size_t)(nl + 1 - q->buf);
+    return line;
 }
 
 static int fill(QtLink *q, int timeout_ms)
@@ -81,6 +87,11 @@ static int fill(QtLink *q, int timeout_ms)
     int rc = poll(&p, 1, timeout_ms);
     if (rc < 0) return errno == EINTR ? 0 : -errno;
     if (rc == 0) return -ETIMEDOUT;
+    if (q->start) { /* what is left of a line goes to the front */
+        memmove(q->buf, q->buf + q->start, q->have - q->start);
+        q->have -= q->start;
+        q->start = 0;
+    }
     if (q->have == sizeof q->buf) return -EPROTO; /* a line longer than any reply */
     ssize_t n = read(q->fd, q->buf + q->have, sizeof q->buf - q->have);
     if (n == 0) return -EPIPE;
@@ -91,10 +102,9 @@ static int fill(QtLink *q, int timeout_ms)
 
 int qt_pump(QtLink *q)
 {
-    char line[QT_LINE_MAX];
     if (q->broken) return -EPIPE;
     for (;;) {
-        while (take_line(q, line, sizeof line)) unsolicited(q, line);
+        for (char *line; (line = take_line(q));) unsolicited(q, line);
         int rc = fill(q, 0);
         if (rc == -ETIMEDOUT) return 0;
         if (rc) {
@@ -124,15 +134,27 @@ int qt_cmd(QtLink *q, char *reply, size_t cap, const char *fmt, ...)
         off += (int)w;
     }
     int64_t deadline = now_ms() + QT_REPLY_TIMEOUT_MS;
+    unsigned irq_lines = 0;
     for (;;) {
-        while (take_line(q, line, sizeof line)) {
-            if (unsolicited(q, line)) continue;
-            if (strncmp(line, "OK", 2) == 0) {
-                if (reply) snprintf(reply, cap, "%s", line[2] == ' ' ? line + 3 : line + 2);
+        for (char *l; (l = take_line(q));) {
+            if (unsolicited(q, l)) {
+                irq_lines++;
+                continue;
+            }
+            if (strncmp(l, "OK", 2) == 0) {
+                if (reply) snprintf(reply, cap, "%s", l[2] == ' ' ? l + 3 : l + 2);
                 return 0;
             }
-            if (reply) snprintf(reply, cap, "%s", line);
+            if (reply) snprintf(reply, cap, "%s", l);
             return -EIO;
+        }
+        /* QEMU writes each interrupt line on its own; while a flood comes
+         * in ahead of the reply (SMMUv3: two per event record), reading
+         * each as it arrives costs a wake-up of this thread and of QEMU's
+         * main loop per line or two. A short nap lets a batch gather. */
+        if (irq_lines >= QT_FLOOD_LINES) {
+            struct timespec nap = { 0, QT_FLOOD_NAP_US * 1000 };
+            nanosleep(&nap, NULL);
         }
         int64_t left = deadline - now_ms();
         int rc = left <= 0 ? -ETIMEDOUT : fill(q, (int)left);

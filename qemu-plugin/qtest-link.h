@@ -10,13 +10,17 @@
 
 #define QT_REPLY_TIMEOUT_MS 10000
 #define QT_LINE_MAX         (2 * 4096 + 64) /* "OK 0x" + 4 KiB of hex */
+/* Past this many interrupt lines ahead of one reply, the wait for it naps
+ * QT_FLOOD_NAP_US between reads, so that a flood is read in batches. */
+#define QT_FLOOD_LINES  16
+#define QT_FLOOD_NAP_US 100
 
 typedef void (*QtIrqFn)(void *opaque, unsigned irq, bool raised);
 
 typedef struct {
     int fd;
     bool broken; /* a reply timed out or the socket failed: stream out of sync */
-    size_t have;
+    size_t start, have; /* unread bytes are buf[start..have) */
     char buf[4 * QT_LINE_MAX];
     QtIrqFn irq_fn;
     void *opaque;

@@ -4,21 +4,78 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+/* An event line as received, numbered in order of arrival. */
+typedef struct {
+    char *text; /* without "! " */
+    guint64 n;
+} Event;
+
 struct TbAgent {
     int fd;
     int timeout_ms;
     char *greeting;
     GString *in;
-    GQueue events;
+    GQueue events;       /* Event */
+    guint64 received;    /* events received so far: the next one's number */
+    bool draining;       /* inside a run of zero-timeout tb_agent_next_event calls */
+    guint64 drain_end;   /* that run returns events numbered below this */
 };
 
 static gint64 now_ms(void) { return g_get_monotonic_time() / 1000; }
+
+static void event_free(gpointer p)
+{
+    Event *e = p;
+    g_free(e->text);
+    g_free(e);
+}
+
+/* "irq N raise|lower": N and the direction; false for any other event. */
+static bool irq_event(const char *text, unsigned *irq, bool *raised)
+{
+    char what[8];
+    if (sscanf(text, "irq %u %7s", irq, what) != 2) return false;
+    *raised = strcmp(what, "raise") == 0;
+    return *raised || strcmp(what, "lower") == 0;
+}
+
+/* Queues an event. As in the agent (its server.c), a line that rises again
+ * while "raise" then "lower" of it still wait here collapses into the
+ * waiting "raise": that one is handled after this interrupt happened, and
+ * the level last seen stays the true one. A caller that handles each
+ * "raise" with register accesses of its own (which bring the next events)
+ * then sees at most three events per line waiting, not a growing flood. */
+static void push_event(TbAgent *ag, const char *text)
+{
+    unsigned irq, i2;
+    bool raised, r2;
+    GList *last = NULL, *prev = NULL;
+    if (irq_event(text, &irq, &raised) && raised) {
+        for (GList *l = ag->events.tail; l && !prev; l = l->prev) {
+            if (!irq_event(((Event *)l->data)->text, &i2, &r2) || i2 != irq) continue;
+            if (!last) last = l;
+            else prev = l;
+        }
+        if (prev && irq_event(((Event *)prev->data)->text, &i2, &r2) && r2 &&
+            irq_event(((Event *)last->data)->text, &i2, &r2) && !r2) {
+            event_free(last->data);
+            g_queue_delete_link(&ag->events, last);
+            ag->received++;
+            return;
+        }
+    }
+    Event *e = g_new(Event, 1);
+    e->text = g_strdup(text);
+    e->n = ag->received++;
+    g_queue_push_tail(&ag->events, e);
+}
 
 void tb_reply_clear(TbReply *r)
 {
@@ -102,7 +159,7 @@ void tb_agent_close(TbAgent *ag)
     close(ag->fd);
     g_free(ag->greeting);
     g_string_free(ag->in, TRUE);
-    g_queue_clear_full(&ag->events, g_free);
+    g_queue_clear_full(&ag->events, event_free);
     g_free(ag);
 }
 
@@ -141,7 +198,7 @@ int tb_agent_recv(TbAgent *ag, TbReply *r, GError **err)
             return rc;
         }
         if (g_str_has_prefix(line, "! ")) {
-            g_queue_push_tail(&ag->events, g_strdup(line + 2));
+            push_event(ag, line + 2);
             g_free(line);
         } else if (g_str_has_prefix(line, "* ")) {
             g_ptr_array_add(r->data, g_strdup(line + 2));
@@ -196,16 +253,48 @@ int tb_agent_do(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
     return rc;
 }
 
+static char *pop_event(TbAgent *ag)
+{
+    Event *e = g_queue_pop_head(&ag->events);
+    char *text = e->text;
+    g_free(e);
+    return text;
+}
+
+/* Reads what is already on the socket, without waiting. */
+static void take_pending(TbAgent *ag)
+{
+    char *line = NULL;
+    while (read_line(ag, now_ms(), &line, NULL) == 0) {
+        if (g_str_has_prefix(line, "! ")) push_event(ag, line + 2);
+        g_free(line);
+    }
+}
+
 char *tb_agent_next_event(TbAgent *ag, int timeout_ms)
 {
+    if (timeout_ms == 0) {
+        /* A drain: what had arrived when it began, then NULL. Events that
+         * the caller's own requests bring in meanwhile wait for the next
+         * drain, so a caller that loops until NULL gets back to its other
+         * work even while a storm keeps the interrupts coming. */
+        if (!ag->draining) {
+            take_pending(ag);
+            ag->draining = true;
+            ag->drain_end = ag->received;
+        }
+        Event *head = g_queue_peek_head(&ag->events);
+        if (head && head->n < ag->drain_end) return pop_event(ag);
+        ag->draining = false;
+        return NULL;
+    }
     gint64 deadline = now_ms() + timeout_ms;
     for (;;) {
-        char *ev = g_queue_pop_head(&ag->events);
-        if (ev) return ev;
+        if (!g_queue_is_empty(&ag->events)) return pop_event(ag);
         /* Only events can arrive while no request is outstanding. */
         char *line = NULL;
         if (read_line(ag, deadline, &line, NULL)) return NULL;
-        if (g_str_has_prefix(line, "! ")) g_queue_push_tail(&ag->events, g_strdup(line + 2));
+        if (g_str_has_prefix(line, "! ")) push_event(ag, line + 2);
         g_free(line);
     }
 }

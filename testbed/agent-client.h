@@ -33,7 +33,13 @@ int tb_agent_call(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
 /* Like tb_agent_call, but an ERR reply is an error too (-EIO, err = its text). */
 int tb_agent_do(TbAgent *ag, TbReply *r, GError **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Next queued or arriving event line without "! " (caller frees), or NULL. */
+/* Next queued or arriving event line without "! " (caller frees), or NULL.
+ * timeout_ms 0 drains without waiting: the calls until one returns NULL
+ * yield what had arrived (queued or readable) at the first of them; events
+ * that arrive meanwhile, typically with the replies to the caller's own
+ * requests, stay queued for the next drain (tb_agent_events_pending). A
+ * line that pulses again while its "raise" still waits in the queue is
+ * folded into that "raise" (never lost: it is handled after the pulse). */
 char *tb_agent_next_event(TbAgent *ag, int timeout_ms);
 /* Raw file descriptor, for poll loops. */
 int tb_agent_fd(const TbAgent *ag);

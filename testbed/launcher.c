@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,27 +296,78 @@ TbBoard *tb_board_start(const char *board, const TbLaunchOptions *opt, GError **
     return b;
 }
 
-static bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
-
-/* SIGTERM lets QEMU run its exit path (the agent removes its socket);
- * SIGKILL if it does not go in time. */
-static void terminate(pid_t pid, bool child)
+/* A process that has exited holds no socket or file any more, even while
+ * it waits as a zombie for its parent. A board started detached has init
+ * for a parent, and init here reaps only every couple of seconds: polling
+ * for the PID to vanish (kill(pid, 0)) made every "smmu-board stop" take
+ * 1-2 s after QEMU itself had gone in ~10 ms. */
+static bool exited(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    gint64 deadline = g_get_monotonic_time() + TB_STOP_TIMEOUT_MS * 1000ll;
-    for (bool killed = false;;) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT || errno == ESRCH;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true; /* went while we looked */
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* the name may hold anything, but not past its ')' */
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* A pidfd names this very process (no PID reuse) and becomes readable when
+ * it exits; -1 where the kernel has none (before 5.3). */
+static int pidfd_of(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int send_signal(pid_t pid, int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+    if (pidfd >= 0) return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#endif
+    return kill(pid, sig);
+}
+
+/* Waits, bounded, until the process has exited (and reaps it if it is
+ * ours); true if it did. */
+static bool wait_exit(pid_t pid, int pidfd, bool child, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
+    for (;;) {
         if (child) {
             pid_t w = waitpid(pid, NULL, WNOHANG);
-            if (w == pid || (w < 0 && errno == ECHILD)) return;
-        } else if (!alive(pid)) {
-            return;
+            if (w == pid || (w < 0 && errno == ECHILD)) return true;
+        } else if (exited(pid)) {
+            return true;
         }
-        if (!killed && g_get_monotonic_time() > deadline) {
-            kill(pid, SIGKILL);
-            killed = true;
+        gint64 left = deadline - g_get_monotonic_time();
+        if (left <= 0) return false;
+        if (pidfd >= 0) { /* wakes the moment it exits */
+            struct pollfd p = { .fd = pidfd, .events = POLLIN };
+            if (poll(&p, 1, (int)MIN(left / 1000 + 1, 1000)) > 0 && !child) return true;
+        } else {
+            g_usleep((gulong)MIN(left, 2000));
         }
-        g_usleep(2000);
     }
+}
+
+/* SIGTERM lets QEMU run its exit path (the agent removes its socket);
+ * SIGKILL if it does not go in time. Every wait is bounded: -ETIMEDOUT if
+ * even SIGKILL did not end it (a process stuck in the kernel). */
+static int terminate(pid_t pid, int pidfd, bool child)
+{
+    if (send_signal(pid, pidfd, SIGTERM) < 0 && errno == ESRCH && !child) return 0;
+    if (wait_exit(pid, pidfd, child, TB_STOP_TIMEOUT_MS)) return 0;
+    send_signal(pid, pidfd, SIGKILL);
+    return wait_exit(pid, pidfd, child, TB_STOP_TIMEOUT_MS) ? 0 : -ETIMEDOUT;
 }
 
 static int clean_run_dir(const char *dir, bool created, bool keep, GError **err)
@@ -328,11 +381,24 @@ static int clean_run_dir(const char *dir, bool created, bool keep, GError **err)
     return 0;
 }
 
+static int not_stopped(GError **err, pid_t pid)
+{
+    g_set_error(err, TB_ERROR, ETIMEDOUT, "QEMU (pid %d) did not exit within %d ms of SIGKILL; run directory left as it is",
+                (int)pid, TB_STOP_TIMEOUT_MS);
+    return -ETIMEDOUT;
+}
+
 int tb_board_stop(TbBoard *b, GError **err)
 {
     if (!b) return 0;
-    if (b->pid > 0) terminate(b->pid, b->child);
-    int rc = b->run_dir ? clean_run_dir(b->run_dir, b->created_dir, b->keep, err) : 0;
+    int rc = 0;
+    if (b->pid > 0) {
+        int pidfd = pidfd_of(b->pid);
+        rc = terminate(b->pid, pidfd, b->child);
+        if (pidfd >= 0) close(pidfd);
+        if (rc) rc = not_stopped(err, b->pid);
+    }
+    if (!rc && b->run_dir) rc = clean_run_dir(b->run_dir, b->created_dir, b->keep, err);
     board_free(b);
     return rc;
 }
@@ -355,17 +421,22 @@ int tb_board_stop_run_dir(const char *run_dir, bool keep, GError **err)
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: malformed pid file", pidfile);
         return -EINVAL;
     }
-    /* Only signal the process if it is still the QEMU of this run directory. */
+    /* Only signal the process if it is still the QEMU of this run directory;
+     * the pidfd, taken first, keeps the PID from naming another process
+     * between the check and the signal. */
+    int pidfd = pidfd_of(pid);
     g_autofree char *cmdline_path = g_strdup_printf("/proc/%d/cmdline", pid);
     g_autofree char *cmdline = NULL;
     gsize len = 0;
+    int rc = 0;
     if (g_file_get_contents(cmdline_path, &cmdline, &len, NULL)) {
         gboolean ours = FALSE;
         for (gsize off = 0; off < len; off += strlen(cmdline + off) + 1)
             ours |= strstr(cmdline + off, run_dir) != NULL;
-        if (ours) terminate(pid, false);
+        if (ours && terminate(pid, pidfd, false)) rc = not_stopped(err, pid);
     }
-    return clean_run_dir(run_dir, created, keep, err);
+    if (pidfd >= 0) close(pidfd);
+    return rc ? rc : clean_run_dir(run_dir, created, keep, err);
 }
 
 const char *tb_board_run_dir(const TbBoard *b) { return b->run_dir; }
