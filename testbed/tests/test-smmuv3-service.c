@@ -96,10 +96,12 @@ START_TEST(event_queue_overflow_is_reported_as_lost)
     Cli c;
     svc_start(&s, "virt-smmuv3", "smmuman", "smmu smmuv3", true);
     cli_start(&c, &s, false);
-    /* One agent request of 40 blocked 4 KiB DMAs: 40960 events, while the
-     * service cannot drain (its register accesses wait behind the storm),
-     * into a queue of 16384. */
+    /* 40 blocked 4 KiB DMAs: 40960 events into a queue of 16384, while the
+     * service is stopped and cannot drain (the agent serves it between the
+     * storm's steps, so it would otherwise keep up). */
+    ck_assert_int_eq(kill(s.pid, SIGSTOP), 0);
     g_free(board_ok(&s.b, "storm edu0 write 0x%llx 4096 40", (unsigned long long)ram_at(&s, 0x800000)));
+    ck_assert_int_eq(kill(s.pid, SIGCONT), 0);
     unsigned records = 0;
     for (;;) {
         g_autofree char *r = cli(&c, "wait-fault 300");
