@@ -623,6 +623,28 @@ START_TEST(socket_directory_goes_with_the_service)
 }
 END_TEST
 
+/* The service's own log names a record's reason beside its code. */
+START_TEST(service_log_names_the_reason)
+{
+    const char *board = iommu_boards[_i];
+    Svc s;
+    Cli c;
+    svc_start_on(&s, board, NULL);
+    cli_owning(&c, &s, 4);
+    const uint64_t x = s.b.inv.ram_base + 0x100000;
+    g_free(board_ok(&s.b, "dma edu0 write 0x%llx %d", (unsigned long long)x, LEN));
+    g_autofree char *rec = cli(&c, "wait-fault 3000");
+    ck_assert_msg(g_str_has_prefix(rec, "fault "), "no record: %s", rec);
+    g_autofree char *log = NULL;
+    ck_assert(g_file_get_contents(s.log, &log, NULL, NULL));
+    const char *want = strcmp(kind_of(board), "vtd") == 0 ? "reason 0x5 (write-not-permitted)"
+                                                          : "reason 0x10 (F_TRANSLATION)";
+    ck_assert_msg(strstr(log, want), "the log lacks '%s':\n%s", want, log);
+    cli_stop(&c);
+    svc_stop(&s);
+}
+END_TEST
+
 START_TEST(help_and_version_touch_nothing)
 {
     static const char *const progs[] = { "smmuman", "smmuman-safety" };
@@ -658,6 +680,7 @@ static Suite *suite(void)
     tcase_add_test(t, named_devices_cost_nothing_afterwards);
     tcase_add_test(t, debug_two_traces_requests);
     tcase_add_test(t, socket_directory_goes_with_the_service);
+    tcase_add_loop_test(t, service_log_names_the_reason, 0, G_N_ELEMENTS(iommu_boards));
     tcase_add_test(t, help_and_version_touch_nothing);
     suite_add_tcase(s, t);
     return s;
