@@ -1,6 +1,7 @@
 /* smmu-soak: the reliability campaign (docs/reliability.md, scripts/soak).
  *
  *   smmu-soak [--board NAME]... [--seconds N] [--seed N] [--out DIR] [--parts LIST] [--verbose]
+ *   $SMMU_BUILD_DIR: where smmuman, smmu-client and the support libraries are (default: this build's)
  *
  * Against live boards (q35-vtd and virt-smmuv3 by default), one after the
  * other, with the real service: (1) the bad-configuration corpus and
@@ -738,7 +739,7 @@ static void victim_check(Soak *S, SoakRng *r, const char *during)
     if (o == DMA_ERROR) return;
     if (o != DMA_LANDED || b != pat) {
         S->st.mapped_missed++;
-        soak_finding(S, "the victim's mapped DMA did not land during %s (edu0 write 0x%llx %zu pattern=%02x: %s)",
+        soak_finding_key(S, "victim mapped DMA missed", "the victim's mapped DMA did not land during %s (edu0 write 0x%llx %zu pattern=%02x: %s)",
                      during, (unsigned long long)S->victim_addr, len, pat,
                      o == DMA_BLOCKED ? "blocked" : o == DMA_MIXED ? "partly" : "other bytes");
     }
@@ -747,8 +748,39 @@ static void victim_check(Soak *S, SoakRng *r, const char *during)
     if (o == DMA_ERROR) return;
     if (o != DMA_BLOCKED) {
         S->st.dma_open++;
-        soak_finding(S, "DMA left open during %s: edu0 wrote 0x%llx, which nobody mapped for it", during,
+        soak_finding_key(S, "victim unmapped DMA open", "DMA left open during %s: edu0 wrote 0x%llx, which nobody mapped for it", during,
                      (unsigned long long)u);
+    }
+    /* a page the victim maps, uses and unmaps again: once unmapped it is
+     * closed at once (a translation the IOMMU kept cached would not be) */
+    const uint64_t churn = S->victim_addr + 0x3000;
+    g_autofree char *m = cli_cmd(&victim, "map 0 rw 0x%llx 4096", (unsigned long long)churn);
+    pat = soak_pattern(r);
+    if (!m || !g_str_has_prefix(m, "ok")) {
+        S->st.other_failures++;
+        soak_finding_key(S, "victim map", "during %s the victim's 'map 0 rw 0x%llx 4096' got '%s'", during,
+                         (unsigned long long)churn, m ? m : "(nothing)");
+        return;
+    }
+    o = soak_dma_write(S, "edu0", churn, 64, pat, &b); /* lands, and leaves the translation cached */
+    if (o == DMA_ERROR) return;
+    if (o != DMA_LANDED || b != pat) {
+        S->st.mapped_missed++;
+        soak_finding_key(S, "victim fresh mapping missed", "the victim's freshly mapped page 0x%llx did not take edu0's DMA during %s",
+                     (unsigned long long)churn, during);
+    }
+    g_autofree char *um = cli_cmd(&victim, "unmap 0 0x%llx 4096", (unsigned long long)churn);
+    if (!um || !g_str_has_prefix(um, "ok")) {
+        S->st.other_failures++;
+        soak_finding_key(S, "victim unmap", "during %s the victim's 'unmap 0 0x%llx 4096' got '%s'", during,
+                         (unsigned long long)churn, um ? um : "(nothing)");
+        return;
+    }
+    o = soak_dma_write(S, "edu0", churn, 256, -1, NULL);
+    if (o != DMA_BLOCKED && o != DMA_ERROR) {
+        S->st.dma_open++;
+        soak_finding_key(S, "victim DMA open after unmap", "DMA left open during %s: edu0 still wrote 0x%llx after the victim unmapped it", during,
+                     (unsigned long long)churn);
     }
 }
 
@@ -839,9 +871,11 @@ static void conn_close(Soak *S, Conn *c, const char *why)
     if (lost) {
         S->st.replies_lost += lost;
         Expect *e = g_queue_peek_head(c->expect);
-        soak_finding(S, "%u repl%s lost on connection %u (%s): the first was seq %u (%s, message #%llu)", lost,
-                     lost == 1 ? "y" : "ies", c->id, why, e->seq, smmu_op_name(e->op), (unsigned long long)e->index);
-        ring_dump(S, "replies lost", 64);
+        if (soak_finding_key(S, "replies lost at a hang-up",
+                             "%u repl%s lost on connection %u (%s): the first was seq %u (%s, message #%llu)", lost,
+                             lost == 1 ? "y" : "ies", c->id, why, e->seq, smmu_op_name(e->op),
+                             (unsigned long long)e->index))
+            ring_dump(S, "replies lost", 64);
     }
     g_queue_free_full(c->expect, g_free);
     c->expect = NULL;
@@ -871,7 +905,9 @@ static void conn_reply(Soak *S, Conn *c, ssize_t n)
     char err[256];
     if (smmu_msg_decode(rbuf, (size_t)n, true, &rmsg, err, sizeof err) != 0) {
         S->st.replies_lost++;
-        soak_finding(S, "connection %u: the service sent a message the protocol cannot decode: %s", c->id, err);
+        if (soak_finding_key(S, "undecodable reply", "connection %u: the service sent a message the protocol cannot decode: %s",
+                             c->id, err))
+            ring_dump(S, "an undecodable reply", 32);
         return;
     }
     if (smmu_op_is_event(rmsg.hdr.op)) {
@@ -885,10 +921,11 @@ static void conn_reply(Soak *S, Conn *c, ssize_t n)
         if (skipped) {
             S->st.replies_lost += skipped;
             Expect *first = c->expect->head->data;
-            soak_finding(S, "connection %u: %u repl%s skipped: seq %u (%s, message #%llu) was answered before it", c->id,
-                         skipped, skipped == 1 ? "y" : "ies", first->seq, smmu_op_name(first->op),
-                         (unsigned long long)first->index);
-            ring_dump(S, "replies skipped", 64);
+            if (soak_finding_key(S, "replies skipped",
+                                 "connection %u: %u repl%s skipped: seq %u (%s, message #%llu) was answered before it",
+                                 c->id, skipped, skipped == 1 ? "y" : "ies", first->seq, smmu_op_name(first->op),
+                                 (unsigned long long)first->index))
+                ring_dump(S, "replies skipped", 64);
             for (unsigned k = 0; k < skipped; k++) g_free(g_queue_pop_head(c->expect));
         }
         g_queue_pop_head(c->expect);
@@ -905,8 +942,9 @@ static void conn_reply(Soak *S, Conn *c, ssize_t n)
         return;
     }
     S->st.replies_lost++;
-    soak_finding(S, "connection %u: a reply nobody asked for (seq %u, %s, status %d)", c->id, rmsg.hdr.seq,
-                 smmu_op_name(rmsg.hdr.op), rmsg.hdr.status);
+    if (soak_finding_key(S, "unasked reply", "connection %u: a reply nobody asked for (seq %u, %s, status %d)", c->id,
+                         rmsg.hdr.seq, smmu_op_name(rmsg.hdr.op), rmsg.hdr.status))
+        ring_dump(S, "a reply nobody asked for", 32);
 }
 
 /* Sends c's next message (made now, or kept from a full socket). false:
@@ -1002,9 +1040,10 @@ static void part_fuzz(Soak *S, double seconds)
             if (!alive) {
                 if (!c->closing && svc_alive(S, "protocol fuzzing")) {
                     S->st.other_failures++;
-                    soak_finding(S, "the service hung up on connection %u, which had sent nothing shorter than a header",
-                                 c->id);
-                    ring_dump(S, "an unexplained hang-up", 32);
+                    if (soak_finding_key(S, "unexplained hang-up",
+                                         "the service hung up on connection %u, which had sent nothing shorter than a "
+                                         "header", c->id))
+                        ring_dump(S, "an unexplained hang-up", 32);
                 }
                 conn_close(S, c, c->closing ? "hung up after a short packet" : "hung up");
                 if (!conn_open(S, c)) c->fd = -1;
@@ -1086,14 +1125,14 @@ static void part_kills(Soak *S, double seconds)
             g_autofree char *rep = cli_cmd(&c, "%s", steps[k]);
             if (!rep || !g_str_has_prefix(rep, "ok")) {
                 S->st.other_failures++;
-                soak_finding(S, "kill %u: a fresh client's '%s' got '%s'", i, steps[k], rep ? rep : "(nothing)");
+                soak_finding_key(S, "kill: setup refused", "kill %u: a fresh client's '%s' got '%s'", i, steps[k], rep ? rep : "(nothing)");
                 ready = false;
             }
         }
         uint8_t pat = soak_pattern(&r), b = 0;
         if (ready && (soak_dma_write(S, dev, buf, 256, pat, &b) != DMA_LANDED || b != pat)) {
             S->st.mapped_missed++;
-            soak_finding(S, "kill %u: %s's DMA to its client's mapped buffer 0x%llx did not land", i, dev,
+            soak_finding_key(S, "kill: mapped DMA missed", "kill %u: %s's DMA to its client's mapped buffer 0x%llx did not land", i, dev,
                          (unsigned long long)buf);
         }
         /* how it dies: at rest, in the middle of a burst of requests, or
@@ -1127,17 +1166,17 @@ static void part_kills(Soak *S, double seconds)
         S->st.kills++;
         if (probe < 0 || !wait_client_gone(S, &probe, &seq, pid)) {
             S->st.other_failures++;
-            soak_finding(S, "kill %u: the service still listed the killed client (pid %d) after 5 s", i, (int)pid);
+            soak_finding_key(S, "kill: not noticed", "kill %u: the service still listed the killed client (pid %d) after 5 s", i, (int)pid);
         }
         if (soak_dma_write(S, dev, buf, 256, -1, NULL) != DMA_BLOCKED) {
             S->st.dma_open++;
-            soak_finding(S, "DMA left open after kill %u (mode %u): %s still wrote its dead client's buffer 0x%llx", i,
+            soak_finding_key(S, "kill: buffer open", "DMA left open after kill %u (mode %u): %s still wrote its dead client's buffer 0x%llx", i,
                          mode, dev, (unsigned long long)buf);
         }
         for (unsigned k = 0; k < n_extra; k++)
             if (soak_dma_write(S, dev, extra[k], 64, -1, NULL) != DMA_BLOCKED) {
                 S->st.dma_open++;
-                soak_finding(S, "DMA left open after kill %u (mode %u): %s still wrote 0x%llx, mapped just before", i,
+                soak_finding_key(S, "kill: extra page open", "DMA left open after kill %u (mode %u): %s still wrote 0x%llx, mapped just before", i,
                              mode, dev, (unsigned long long)extra[k]);
             }
         if (i % 4 == 3) victim_check(S, &vr, "client kills");
@@ -1789,7 +1828,11 @@ int main(int argc, char **argv)
         S->kind = g_str_has_prefix(names[i], "q35") ? "vtd" : "smmuv3";
         S->seed = (uint64_t)seed;
         S->seconds = seconds;
-        S->build_dir = SMMU_BUILD_DIR;
+        /* as smmu-scenario: $SMMU_BUILD_DIR runs the campaign against another
+         * build of the service (a mutant one, to see the campaign catch it) */
+        S->build_dir = getenv("SMMU_BUILD_DIR") ? getenv("SMMU_BUILD_DIR") : SMMU_BUILD_DIR;
+        S->st.p50_ms = S->st.p99_ms = S->st.max_ms = NAN; /* "-" when the storm did not run */
+        S->st.rss_before_kb = S->st.rss_after_kb = S->st.anon_before_kb = S->st.anon_after_kb = -1;
         S->corpus_dir = corpus ? corpus : SOAK_CORPUS_DIR;
         S->verbose = verbose;
         S->findings = g_string_new(NULL);
@@ -1819,14 +1862,16 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < done; i++) {
         const SoakStats *s = &boards[i].st;
+        char max[32];
+        fmt_ms(max, sizeof max, s->max_ms);
         printf("%s: %llu corpus cases, %llu mutants, %llu messages (%llu accepted, %llu refused), %llu kills, "
                "%llu unread requests, %llu storm DMAs, %llu DMA checks, %u mapped DMA missed, %u other failures, "
-               "%u STATUS samples (max %.1f ms), %.0f s\n",
+               "%u STATUS samples (max %s), %.0f s\n",
                boards[i].board_name, (unsigned long long)s->corpus_cases, (unsigned long long)s->mutants,
                (unsigned long long)s->messages, (unsigned long long)s->accepted, (unsigned long long)s->refused,
                (unsigned long long)s->kills, (unsigned long long)s->neverread_requests,
                (unsigned long long)s->storm_dmas, (unsigned long long)s->dma_checks, s->mapped_missed,
-               s->other_failures, s->samples, s->max_ms, s->seconds);
+               s->other_failures, s->samples, max, s->seconds);
     }
     g_autofree char *json = g_build_filename(out, "soak.json", NULL);
     write_json(boards, done, json, (uint64_t)seed, seconds);
