@@ -115,6 +115,9 @@ static void case_free(Case *c)
     g_free(c->kind);
 }
 
+/* g_ptr_array_sort() hands the comparator pointers to the elements. */
+static gint by_name(gconstpointer a, gconstpointer b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 /* Copies fixtures/soak with its ${NAME}s replaced, and makes what git
  * cannot hold: a FIFO, a directory, a file over the 1 MiB limit. */
 static bool corpus_prepare(Soak *S, Corpus *c, GPtrArray *names)
@@ -171,7 +174,7 @@ static bool corpus_prepare(Soak *S, Corpus *c, GPtrArray *names)
     bool ok = mkfifo(fifo, 0600) == 0 && g_mkdir_with_parents(dir, 0700) == 0 &&
               g_file_set_contents(big, b->str, (gssize)b->len, NULL);
     g_string_free(b, TRUE);
-    g_ptr_array_sort(names, (GCompareFunc)(void *)g_strcmp0);
+    g_ptr_array_sort(names, by_name);
     return ok;
 }
 
