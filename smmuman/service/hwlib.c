@@ -212,21 +212,24 @@ static const SmmuHwOps *door_library(Service *s, const char *kind)
     return hw; /* kept loaded: the process ends soon */
 }
 
-/* Opens (which leaves blocking everything) one unit through platform h. */
-static void door_open_unit(Service *s, HwCtx *h, const char *kind, const char *name, uint64_t base, const int *irqs)
+/* Opens (which leaves blocking everything) one unit through platform h;
+ * whether it did. */
+static bool door_open_unit(Service *s, HwCtx *h, const char *kind, const char *name, uint64_t base, const int *irqs)
 {
     const SmmuHwOps *hw = door_library(s, kind);
-    if (!hw) return;
+    if (!hw) return false;
     SmmuHwEnv *env = g_new(SmmuHwEnv, 1); /* the unit keeps a copy; the process ends soon */
     *env = make_env(h);
     SmmuHwUnitCfg cfg = { .name = name, .base = base, .evtq_irq = irqs[0], .gerror_irq = irqs[1] };
     SmmuHwUnit *u;
     char err[256] = "";
-    if (hw->unit_open(env, &cfg, &u, err, sizeof err) == 0)
+    if (hw->unit_open(env, &cfg, &u, err, sizeof err) == 0) {
         svc_log(s, SMMU_LOG_INFO, "%s at 0x%llx: opened for the DSS, blocking all DMA", name, (unsigned long long)base);
-    else
-        svc_log(s, SMMU_LOG_ERROR, "DSS: %s at 0x%llx could not be opened to block it: %s", name,
-                (unsigned long long)base, err);
+        return true;
+    }
+    svc_log(s, SMMU_LOG_ERROR, "DSS: %s at 0x%llx could not be opened as %s to block it: %s", name,
+            (unsigned long long)base, kind, err);
+    return false;
 }
 
 /* Every unit platform p describes, and (first platform only) every unit
@@ -252,8 +255,9 @@ static void door_block_platform(Service *s, Platform *p, bool configured_units)
         for (guint i = 0; i < s->cfg.units->len; i++) {
             const CfgUnit *cu = g_ptr_array_index(s->cfg.units, i);
             int irqs[2] = { cu->evtq_irq, cu->gerror_irq };
-            door_open_unit(s, h, s->cfg.smmu_type, cu->name, cu->paddr, irqs);
-            g_array_append_val(done, cu->paddr);
+            /* a unit that did not open (named as the wrong kind, say) is
+             * still tried as what the firmware says it is, below */
+            if (door_open_unit(s, h, s->cfg.smmu_type, cu->name, cu->paddr, irqs)) g_array_append_val(done, cu->paddr);
         }
     const PlatformUnit *pu;
     unsigned n = platform_units(p, &pu);

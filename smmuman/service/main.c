@@ -121,6 +121,12 @@ static void set_limits(Service *s)
     };
 }
 
+static void open_log(Service *s)
+{
+    if (s->cfg.log_file && !(s->log = fopen(s->cfg.log_file, "ae")))
+        svc_log(s, SMMU_LOG_WARN, "%s: %s; logging to stderr only", s->cfg.log_file, g_strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     Service *s = &svc;
@@ -145,14 +151,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {
-        /* what the door needs (platform, units, status file) is read again
-         * from whatever of the input still reads */
+        /* what the door needs (platform, units, status and log files) is
+         * read again from whatever of the input still reads */
         smmu_config_salvage(argc - 1, argv + 1, &s->cfg);
+        open_log(s);
         svc_dss(s, "bad configuration: %s", gerr->message);
     }
     if (!s->cfg.safety_given) s->cfg.safety = s->safety_variant ? CFG_SAFETY_REQUIRED : CFG_SAFETY_NONE;
-    if (s->cfg.log_file && !(s->log = fopen(s->cfg.log_file, "ae")))
-        svc_log(s, SMMU_LOG_WARN, "%s: %s; logging to stderr only", s->cfg.log_file, g_strerror(errno));
+    open_log(s);
     int ready_fd = -1;
     if (!s->cfg.foreground && daemonize(s->prog, &ready_fd)) svc_dss(s, "cannot daemonize: %s", g_strerror(errno));
 

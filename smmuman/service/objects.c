@@ -572,9 +572,13 @@ int obj_apply_config(Service *s, char *err, size_t errlen)
         for (guint k = 0; k < cd->reserved->len; k++) {
             CfgReserved *r = &g_array_index(cd->reserved, CfgReserved, k);
             Region rg = { r->start, r->len, perms_of(r->perms), r->start };
-            if (check_not_tables(s, &rg, 1, why, sizeof why)) {
-                snprintf(err, errlen, "%s:%u: reserved %s", r->where.file, r->where.line, why);
-                return -EPERM;
+            /* the unit must be able to translate it: said at its own line */
+            SmmuHwSeg seg = { rg.start & ~(PAGE - 1), rg.start & ~(PAGE - 1),
+                              ((rg.start + rg.len - 1) | (PAGE - 1)) - (rg.start & ~(PAGE - 1)) + 1, rg.perms };
+            if ((rc = check_not_tables(s, &rg, 1, why, sizeof why)) ||
+                (rc = s->hw->map_check(s->units[unit].hw, NULL, &seg, 1, &pages, why, sizeof why))) {
+                snprintf(err, errlen, "%s:%u: reserved: %s", r->where.file, r->where.line, why);
+                return rc;
             }
             g_array_append_val(d->reserved, rg);
         }

@@ -110,15 +110,17 @@ typedef enum {
     STAGE_NO_LIBRARY,       /* $SMMU_HW_DIR holds no library */
     STAGE_SAFETY_REFUSED,   /* smmuman-safety, only the non-safety library, safety required */
     STAGE_UNIT_NOT_ANSWERING, /* the configured unit is not where it is said to be */
+    STAGE_UNIT_OTHER_KIND,  /* the board's unit, named as the other kind of IOMMU */
     STAGE_COUNT
 } Stage;
 
 static const char *const stage_reason[STAGE_COUNT] = {
-    "bad configuration: command line:word 9: fault-poll-ms: expected",
-    "bad configuration: command line:word 4:",
+    "bad configuration: command line:word 11: fault-poll-ms: expected",
+    "bad configuration: command line:word 6:",
     "required hardware not present: platform board:/nonexistent",
     "required hardware not present: no support library",
     "safety: support library smmu-",
+    "required hardware not present: unit",
     "required hardware not present: unit",
 };
 
@@ -132,6 +134,7 @@ START_TEST(startup_failure_blocks)
     uint64_t dst = prime_engine(&b);
     const char *run = tb_board_run_dir(b.board);
     g_autofree char *status = g_build_filename(run, "smmu.status", NULL);
+    g_autofree char *log = g_build_filename(run, "smmu.log", NULL);
     g_autofree char *conf = g_build_filename(run, "smmu.conf", NULL);
     g_autofree char *platform = g_strdup_printf("board:%s", run);
     g_autofree char *hwdir = g_build_filename(run, "hw", NULL);
@@ -144,8 +147,10 @@ START_TEST(startup_failure_blocks)
     g_ptr_array_add(argv, (char *)"foreground");
     g_ptr_array_add(argv, (char *)"status-file");
     g_ptr_array_add(argv, status);
+    g_ptr_array_add(argv, (char *)"log-file");
+    g_ptr_array_add(argv, log);
     switch (stage) {
-    case STAGE_BAD_CONFIG: /* words 4-7: platform and smmu; word 9: the bad value */
+    case STAGE_BAD_CONFIG: /* words 6-9: platform and smmu; word 11: the bad value */
         g_ptr_array_add(argv, (char *)"platform");
         g_ptr_array_add(argv, platform);
         g_ptr_array_add(argv, (char *)"smmu");
@@ -191,6 +196,15 @@ START_TEST(startup_failure_blocks)
         g_ptr_array_add(argv, at);
         break;
     }
+    case STAGE_UNIT_OTHER_KIND: {
+        /* the door must still block the unit as what the firmware says it is */
+        bool vtd = strcmp(kind, "vtd") == 0;
+        g_autofree char *text = g_strdup_printf("platform %s\nsmmu %s\nunit u0 %s\n", platform,
+                                                vtd ? "smmuv3" : "vtd", vtd ? "fed90000" : "9050000");
+        ck_assert(g_file_set_contents(conf, text, -1, NULL));
+        g_ptr_array_add(argv, at);
+        break;
+    }
     case STAGE_COUNT: break;
     }
     g_ptr_array_add(argv, NULL);
@@ -204,12 +218,17 @@ START_TEST(startup_failure_blocks)
     ck_assert_msg(reason && strstr(reason, stage_reason[stage]), "reason '%s' lacks '%s'", reason ? reason : "",
                   stage_reason[stage]);
     ck_assert_msg(!strstr(p.err, "Segmentation") && !strstr(p.err, "crash"), "stderr: %s", p.err);
+    /* the log file named (even by a configuration that did not parse) has it too */
+    g_autofree char *logged = NULL;
+    ck_assert_msg(g_file_get_contents(log, &logged, NULL, NULL) && strstr(logged, stage_reason[stage]),
+                  "the log file lacks the reason '%s'", stage_reason[stage]);
     expect_blocked_write(&b, dst, stage_reason[stage]);
     g_free(p.err);
     g_ptr_array_free(argv, TRUE);
     g_strfreev(env);
     unlink(conf);
     unlink(status);
+    unlink(log);
     g_autofree char *lib = g_strdup_printf("%s/smmu-%s.so", hwdir, kind);
     unlink(lib);
     rmdir(hwdir);
