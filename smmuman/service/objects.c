@@ -450,9 +450,11 @@ int obj_device_add(Service *s, Client *c, Object *o, const union smmu_devid *id,
     }
     /* Everything is checked or reserved before the device moves. */
     size_t attach_pages = 0, leave_pages = 0;
+    /* the attach structures (a bus's context table) are the unit's, not
+     * the client's; leaving the old object takes from the client's share */
     if ((rc = s->hw->attach_check(s->units[d->unit].hw, d->sid, &attach_pages, err, errlen)) ||
         (rc = leave_cost(s, d, mine ? cur : NULL, &leave_pages, err, errlen)) ||
-        (rc = budget(s, NULL, attach_pages + leave_pages, err, errlen)))
+        (rc = budget(s, c, leave_pages, err, errlen)) || (rc = budget(s, NULL, attach_pages + leave_pages, err, errlen)))
         goto undo_entry;
     bool created;
     if ((rc = ensure_domain(s, o, d->unit, &created, err, errlen))) goto undo_entry;
