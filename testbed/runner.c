@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent-client.h"
+#include "line-reader.h"
 #include "board-def.h"
 #include "inventory.h"
 #include "launcher.h"
@@ -142,26 +143,10 @@ static char *ask(Run *r, Proc *p, const char *line)
     if (!p || !p->pid) return NULL;
     g_autofree char *msg = g_strconcat(line, "\n", NULL);
     if (write(p->in, msg, strlen(msg)) != (ssize_t)strlen(msg)) return NULL;
-    gint64 deadline = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
-    for (;;) {
-        char *nl = memchr(p->buf->str, '\n', p->buf->len);
-        if (nl) {
-            char *reply = g_strndup(p->buf->str, (gsize)(nl - p->buf->str));
-            g_string_erase(p->buf, 0, nl - p->buf->str + 1);
-            return reply;
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0) {
-            failf(r, "client %s: no answer to '%s'", p->name, line);
-            return NULL;
-        }
-        struct pollfd pf = { .fd = p->out, .events = POLLIN };
-        if (poll(&pf, 1, (int)left) <= 0) continue;
-        char buf[4096];
-        ssize_t n = read(p->out, buf, sizeof buf);
-        if (n <= 0) return NULL;
-        g_string_append_len(p->buf, buf, n);
-    }
+    bool timed_out;
+    char *reply = tb_read_line(p->out, p->buf, REPLY_TIMEOUT_MS, &timed_out);
+    if (timed_out) failf(r, "client %s: no answer to '%s'", p->name, line);
+    return reply;
 }
 
 static Proc *client(Run *r, const char *name)

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "line-reader.h"
 #include "../smmuman/lib/proto.h"
 #include "soak-msg.h"
 #include "soak.h"
@@ -650,26 +651,7 @@ static bool cli_send(Cli *c, const char *line)
 }
 
 /* The next reply line (caller frees), or NULL after timeout_ms or EOF. */
-static char *cli_reply(Cli *c, int timeout_ms)
-{
-    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
-    for (;;) {
-        char *nl = memchr(c->buf->str, '\n', c->buf->len);
-        if (nl) {
-            char *reply = g_strndup(c->buf->str, (gsize)(nl - c->buf->str));
-            g_string_erase(c->buf, 0, nl - c->buf->str + 1);
-            return reply;
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0) return NULL;
-        struct pollfd p = { .fd = c->out, .events = POLLIN };
-        if (poll(&p, 1, (int)left) <= 0) continue;
-        char buf[4096];
-        ssize_t n = read(c->out, buf, sizeof buf);
-        if (n <= 0) return NULL;
-        g_string_append_len(c->buf, buf, n);
-    }
-}
+static char *cli_reply(Cli *c, int timeout_ms) { return tb_read_line(c->out, c->buf, timeout_ms, NULL); }
 
 static char *cli_cmd(Cli *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static char *cli_cmd(Cli *c, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "line-reader.h"
 #include "paths-service.h"
 
 #define REPLY_TIMEOUT_MS 10000
@@ -128,23 +129,10 @@ static char *vcli(Cli *c, const char *fmt, va_list ap)
     g_autofree char *line = g_strdup_vprintf(fmt, ap);
     g_autofree char *msg = g_strconcat(line, "\n", NULL);
     ck_assert_int_eq(write(c->in, msg, strlen(msg)), (ssize_t)strlen(msg));
-    gint64 deadline = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
-    for (;;) {
-        char *nl = memchr(c->buf->str, '\n', c->buf->len);
-        if (nl) {
-            char *reply = g_strndup(c->buf->str, (gsize)(nl - c->buf->str));
-            g_string_erase(c->buf, 0, nl - c->buf->str + 1);
-            return reply;
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        ck_assert_msg(left > 0, "client: no reply to '%s'", line);
-        struct pollfd p = { .fd = c->out, .events = POLLIN };
-        if (poll(&p, 1, (int)left) <= 0) continue;
-        char buf[4096];
-        ssize_t n = read(c->out, buf, sizeof buf);
-        ck_assert_msg(n > 0, "client exited while asked '%s'", line);
-        g_string_append_len(c->buf, buf, n);
-    }
+    bool timed_out;
+    char *reply = tb_read_line(c->out, c->buf, REPLY_TIMEOUT_MS, &timed_out);
+    ck_assert_msg(reply, timed_out ? "client: no reply to '%s'" : "client exited while asked '%s'", line);
+    return reply;
 }
 
 char *cli(Cli *c, const char *fmt, ...)

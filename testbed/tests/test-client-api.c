@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client-proc.h"
+#include "line-reader.h"
 #include "paths-service.h"
 #include "service-fixture.h"
 #include "smmu.h"
@@ -37,26 +38,7 @@ static void cli_send(Cli *c, const char *line)
 }
 
 /* The next reply line within timeout_ms (caller frees), or NULL. */
-static char *cli_reply(Cli *c, int timeout_ms)
-{
-    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000ll;
-    for (;;) {
-        char *nl = memchr(c->buf->str, '\n', c->buf->len);
-        if (nl) {
-            char *reply = g_strndup(c->buf->str, (gsize)(nl - c->buf->str));
-            g_string_erase(c->buf, 0, nl - c->buf->str + 1);
-            return reply;
-        }
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0) return NULL;
-        struct pollfd p = { .fd = c->out, .events = POLLIN };
-        if (poll(&p, 1, (int)left) <= 0) continue;
-        char buf[4096];
-        ssize_t n = read(c->out, buf, sizeof buf);
-        if (n <= 0) return NULL;
-        g_string_append_len(c->buf, buf, n);
-    }
-}
+static char *cli_reply(Cli *c, int timeout_ms) { return tb_read_line(c->out, c->buf, timeout_ms, NULL); }
 
 /* The waits a woken client may take: far below the 20 s it would wait on
  * its own, and generous for a loaded machine. */
