@@ -27,7 +27,6 @@
 #define VTD_VER 0xfed90000ull
 #define SMMU_AIDR_OFF 0x1c /* SMMUv3 architecture revision */
 /* This program's own revision: 2 added the fairness section. */
-#define BENCH_VERSION "2"
 
 static const char usage[] =
     "usage: board-bench [--only mmio|dma|fair] [--storm COUNT] [ITERATIONS]\n"
@@ -257,7 +256,7 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("board-bench %s (board agent protocol 1)\n", BENCH_VERSION);
+            printf("board-bench %s\n", SMMU_VERSION);
             return 0;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
@@ -276,7 +275,7 @@ int main(int argc, char **argv)
     }
     if (n < 100) n = 100;
     double *us = g_new(double, n);
-    printf("board-bench %s: %u iterations, %s\n", BENCH_VERSION, n, g_get_host_name());
+    printf("board-bench %s: %u iterations, %s\n", SMMU_VERSION, n, g_get_host_name());
     if (!only || strcmp(only, "mmio") == 0) {
         bench_direct_mmio(n, us);
         bench_agent_mmio(n, us);
