@@ -83,7 +83,10 @@ void client_flush_until(Client *c, int64_t deadline_us)
             g_bytes_unref(g_queue_pop_head(c->out));
             continue;
         }
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) return;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR) {
+            c->dead = true; /* gone: its watch frees it */
+            return;
+        }
         int64_t left = (deadline_us - g_get_monotonic_time()) / 1000;
         struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
         if (left <= 0 || poll(&pf, 1, (int)left) <= 0) return;
