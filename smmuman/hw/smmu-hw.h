@@ -15,7 +15,7 @@
 
 #include "pgtable/pgtable.h"
 
-#define SMMU_HW_ABI 2 /* 2: map_check, attach_check; refusals change nothing */
+#define SMMU_HW_ABI 3 /* 2: map_check, attach_check; 3: map_segs replaces map */
 #define SMMU_HW_SYMBOL "smmu_hw_ops"
 
 typedef struct SmmuHwUnit SmmuHwUnit;
@@ -83,9 +83,11 @@ typedef struct {
      * kept only for sid, such as a bus's context table, goes back). Returns
      * after the hardware's caches were invalidated. */
     int (*attach)(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen);
-    /* Returns after the invalidation completed (strict). perms 0 = unmap. */
-    int (*map)(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms,
-               char *err, size_t errlen);
+    /* Makes the changes (sorted by iova, disjoint; perms 0 = unmap) in order
+     * and returns after the invalidation covering them completed (strict).
+     * A refusal part-way leaves the changes before it made: the caller puts
+     * them back (map_check() lets it refuse before starting). */
+    int (*map_segs)(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen);
     /* Changing nothing: whether every change (sorted by iova, disjoint) can
      * be made in d (NULL: in a new domain of this unit), i.e. each device
      * address is below the unit's input limit and each output address below

@@ -424,6 +424,15 @@ static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint6
     return 0;
 }
 
+static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = map(u, d, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 /* ---- faults ------------------------------------------------------------- */
 
 typedef struct {
@@ -544,7 +553,7 @@ __attribute__((visibility("default"))) const SmmuHwOps smmu_hw_ops = {
     .domain_create = domain_create,
     .domain_destroy = domain_destroy,
     .attach = attach,
-    .map = map,
+    .map_segs = map_segs,
     .map_check = map_check,
     .attach_check = attach_check,
     .fault_poll = fault_poll,

@@ -177,12 +177,9 @@ static int check_change(Service *s, Object *o, GArray *segs, char *err, size_t e
 
 static int apply_unit(Service *s, Object *o, unsigned u, GArray *segs, char *err, size_t errlen)
 {
-    for (guint i = 0; i < segs->len; i++) {
-        RegionSeg *g = &g_array_index(segs, RegionSeg, i);
-        int rc = s->hw->map(s->units[u].hw, o->domains[u], g->iova, g->pa, g->len, g->perms, err, errlen);
-        if (rc) return rc;
-    }
-    return 0;
+    if (segs->len == 0) return 0;
+    g_autoptr(GArray) h = hw_segs(segs);
+    return s->hw->map_segs(s->units[u].hw, o->domains[u], (const SmmuHwSeg *)(void *)h->data, h->len, err, errlen);
 }
 
 /* Writes segments into every domain of the object. */
