@@ -43,10 +43,11 @@ void svc_dss(Service *s, const char *fmt, ...)
     /* no unit of ours is open (bad configuration, no platform, library
      * missing or refused, unit not found): block what every platform we
      * were told of describes rather than leave it passing DMA */
-    if (s->n_units == 0) svc_block_described_units(s);
-    for (unsigned i = 0; i < s->n_units; i++)
-        if (s->units[i].hw && s->hw->block_all(s->units[i].hw))
-            svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", s->units[i].name);
+    unsigned n = s->core ? core_units(s->core) : 0;
+    if (n == 0) svc_block_described_units(s);
+    for (unsigned i = 0; i < n; i++)
+        if (core_unit_ops(s->core, i)->block_all(core_unit_hw(s->core, i)))
+            svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", core_unit_name(s->core, i));
 #endif
     svc_write_status(s, "dss", reason);
     /* every client hears why; one that does not read is waited for a

@@ -136,25 +136,24 @@ int svc_load_library(Service *s, char *err, size_t errlen)
 
 static int add_unit(Service *s, const char *name, uint64_t base, int evtq, int gerror, char *err, size_t errlen)
 {
-    if (s->n_units == SMMU_MAX_UNITS) {
-        snprintf(err, errlen, "more than %d units", SMMU_MAX_UNITS);
+    if (core_units(s->core) == CORE_MAX_UNITS) {
+        snprintf(err, errlen, "more than %d units", CORE_MAX_UNITS);
         return -E2BIG;
     }
-    Unit *u = &s->units[s->n_units];
-    g_strlcpy(u->name, name, sizeof u->name);
-    u->base = base;
-    SmmuHwUnitCfg cfg = { .name = u->name, .base = base, .evtq_irq = evtq, .gerror_irq = gerror };
+    SmmuHwUnitCfg cfg = { .name = name, .base = base, .evtq_irq = evtq, .gerror_irq = gerror };
     char why[256] = "";
-    int rc = s->hw->unit_open(&s->env, &cfg, &u->hw, why, sizeof why);
+    SmmuHwUnit *hw;
+    int rc = s->hw->unit_open(&s->env, &cfg, &hw, why, sizeof why);
     if (rc) {
         snprintf(err, errlen, "required hardware not present: unit %s at 0x%llx: %s", name, (unsigned long long)base,
                  why);
         return rc;
     }
-    s->n_units++;
-    s->hw->unit_describe(u->hw, u->describe, sizeof u->describe);
-    svc_log(s, SMMU_LOG_INFO, "%s: blocking all DMA until mapped", u->describe);
-    return 0;
+    int i = core_add_unit(s->core, name, s->hw, hw, s->hw_family);
+    char describe[200];
+    s->hw->unit_describe(hw, describe, sizeof describe);
+    svc_log(s, SMMU_LOG_INFO, "%s: blocking all DMA until mapped", describe);
+    return i < 0 ? i : 0;
 }
 
 /* The interrupt lines a described unit names. */
@@ -179,7 +178,7 @@ int svc_open_units(Service *s, char *err, size_t errlen)
             CfgUnit *cu = g_ptr_array_index(s->cfg.units, i);
             rc = add_unit(s, cu->name, cu->paddr, cu->evtq_irq, cu->gerror_irq, err, errlen);
         }
-    if (!rc && !ignore && s->n_units == 0) {
+    if (!rc && !ignore && core_units(s->core) == 0) {
         const PlatformUnit *pu;
         unsigned n = platform_units(s->platform, &pu);
         for (unsigned i = 0; i < n && !rc; i++) {
@@ -189,7 +188,7 @@ int svc_open_units(Service *s, char *err, size_t errlen)
             rc = add_unit(s, pu[i].name, pu[i].base, evtq, gerror, err, errlen);
         }
     }
-    if (!rc && s->n_units == 0) {
+    if (!rc && core_units(s->core) == 0) {
         snprintf(err, errlen, "required hardware not present: no %s unit %s", s->cfg.smmu_type,
                  require ? "in the firmware's description" : "configured or described by firmware");
         rc = -ENODEV;
@@ -294,4 +293,58 @@ void svc_block_described_units(Service *s)
         door_block_platform(s, p, first);
         first = false;
     }
+}
+
+/* ---- the configuration's devices ------------------------------------------ */
+
+static const CfgAllow *find_allow(const SmmuConfig *cfg, const char *name)
+{
+    for (guint i = 0; i < cfg->allows->len; i++) {
+        const CfgAllow *a = g_ptr_array_index(cfg->allows, i);
+        if (strcmp(a->name, name) == 0) return a;
+    }
+    return NULL;
+}
+
+/* Startup mappings and reserved regions, each with the line it comes
+ * from, in the core's terms (unit names become indexes). */
+int svc_apply_config(Service *s, char *err, size_t errlen)
+{
+    for (guint i = 0; i < s->cfg.devices->len; i++) {
+        const CfgDevice *cd = g_ptr_array_index(s->cfg.devices, i);
+        g_autofree char *where = g_strdup_printf("%s:%u", cd->where.file, cd->where.line);
+        unsigned unit = 0;
+        if (cd->use_unit) {
+            for (unit = 0; unit < core_units(s->core) && strcmp(core_unit_name(s->core, unit), cd->use_unit); unit++) {}
+            if (unit == core_units(s->core)) {
+                snprintf(err, errlen, "%s: unit '%s' is not in use", where, cd->use_unit);
+                return -ENOENT;
+            }
+        }
+        g_autoptr(GArray) allow = g_array_new(FALSE, FALSE, sizeof(Region));
+        g_autoptr(GPtrArray) allow_where = g_ptr_array_new_with_free_func(g_free);
+        for (guint k = 0; k < cd->allow->len; k++) {
+            const CfgAllow *a = find_allow(&s->cfg, g_ptr_array_index(cd->allow, k));
+            Region rg = { a->start, a->len, a->perms, a->start };
+            g_array_append_val(allow, rg);
+            g_ptr_array_add(allow_where, g_strdup_printf("%s:%u: allow %s", a->where.file, a->where.line, a->name));
+        }
+        g_autoptr(GArray) reserved = g_array_new(FALSE, FALSE, sizeof(Region));
+        g_autoptr(GPtrArray) reserved_where = g_ptr_array_new_with_free_func(g_free);
+        for (guint k = 0; k < cd->reserved->len; k++) {
+            const CfgReserved *r = &g_array_index(cd->reserved, CfgReserved, k);
+            Region rg = { r->start, r->len, r->perms, r->start };
+            g_array_append_val(reserved, rg);
+            g_ptr_array_add(reserved_where, g_strdup_printf("%s:%u", r->where.file, r->where.line));
+        }
+        CoreStartupDevice sd = {
+            .id = cd->id, .where = where, .unit = unit, .has_sid = cd->has_use_param, .sid = cd->use_param,
+            .allow = (const Region *)(void *)allow->data, .allow_where = (const char *const *)allow_where->pdata,
+            .n_allow = allow->len, .reserved = (const Region *)(void *)reserved->data,
+            .reserved_where = (const char *const *)reserved_where->pdata, .n_reserved = reserved->len,
+        };
+        int rc = core_startup_device(s->core, &sd, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
 }

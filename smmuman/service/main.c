@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/proto.h"
 #include "service.h"
 
 static Service svc;
@@ -26,7 +27,7 @@ static gboolean on_fault_timer(gpointer data)
     /* interrupt events that arrived during register accesses wait in the
      * platform: the fd will not show them */
     if (platform_irq_pending(s->platform)) platform_irq_dispatch(s->platform);
-    svc_poll_faults(s);
+    core_poll_faults(s->core);
     return G_SOURCE_CONTINUE;
 }
 
@@ -41,7 +42,8 @@ static gboolean on_scrub_timer(gpointer data)
 
 static void on_irq(void *opaque, unsigned irq, bool raised)
 {
-    if (raised) svc_unit_irq(opaque, irq); /* event queue, global error: the library's lines */
+    Service *s = opaque;
+    if (raised) core_irq(s->core, irq); /* event queue, global error: the library's lines */
 }
 
 static gboolean on_platform_fd(gint fd, GIOCondition cond, gpointer data)
@@ -109,16 +111,40 @@ static void usage(FILE *f, const char *prog)
 /* Each client's share, from the configuration or the defaults
  * (docs/configuration.md): an eighth of the table pool, and counts that
  * no honest driver comes near. */
-static void set_limits(Service *s)
+static CoreLimits limits_of(const Service *s)
 {
     const SmmuConfig *c = &s->cfg;
-    s->limits = (Limits){
+    return (CoreLimits){
         .client_pages = c->client_pages ? c->client_pages : pool_pages_total(s->pool) / 8,
         .client_objects = c->client_objects ? (unsigned)c->client_objects : 1024,
         .client_devices = c->client_devices ? (unsigned)c->client_devices : 64,
         .client_regions = c->client_regions ? c->client_regions : 16384,
-        .max_clients = c->max_clients ? (unsigned)c->max_clients : 256,
     };
+}
+
+/* ---- what the core tells its shell ---- */
+
+static void hook_log(void *ctx, SmmuLogLevel level, const char *msg) { svc_log(ctx, level, "%s", msg); }
+
+static void hook_notify(void *ctx, CoreClient *cc, uint32_t pending)
+{
+    client_send_event(cc->shell, SMMU_EV_FAULT, 0, pending, NULL);
+}
+
+static void hook_dss(void *ctx, const char *reason) { svc_dss(ctx, "%s", reason); }
+
+static size_t pool_used_cb(void *ctx) { return pool_pages_used(ctx); }
+static size_t pool_total_cb(void *ctx) { return pool_pages_total(ctx); }
+
+static Core *make_core(Service *s)
+{
+    uint64_t base, size;
+    platform_pool(s->platform, &base, &size);
+    CoreHooks hooks = { .ctx = s, .log = hook_log, .notify = hook_notify, .dss = hook_dss };
+    CoreMemory mem = { .ctx = s->pool, .pages_used = pool_used_cb, .pages_total = pool_total_cb,
+                       .protected_base = base, .protected_size = size };
+    CoreLimits limits = limits_of(s);
+    return core_new(&hooks, &mem, &limits);
 }
 
 static void open_log(Service *s)
@@ -146,8 +172,6 @@ int main(int argc, char **argv)
         }
     }
     s->attach_fd = s->target_fd = -1;
-    s->devices = g_hash_table_new(g_str_hash, g_str_equal);
-    s->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
     signal(SIGPIPE, SIG_IGN);
 
     if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {
@@ -170,9 +194,10 @@ int main(int argc, char **argv)
     platform_pool(s->platform, &base, &size);
     if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size))))
         svc_dss(s, "table pool 0x%llx+0x%llx is not RAM", (unsigned long long)base, (unsigned long long)size);
-    set_limits(s);
+    s->core = make_core(s);
+    s->max_clients = s->cfg.max_clients ? (unsigned)s->cfg.max_clients : 256;
     if (svc_load_library(s, err, sizeof err) || svc_open_units(s, err, sizeof err)) svc_dss(s, "%s", err);
-    if (obj_apply_config(s, err, sizeof err)) svc_dss(s, "bad configuration: %s", err);
+    if (svc_apply_config(s, err, sizeof err)) svc_dss(s, "bad configuration: %s", err);
     if (svc_listen(s, err, sizeof err)) svc_dss(s, "cannot listen: %s", err);
 
     s->loop = g_main_loop_new(NULL, FALSE);
@@ -184,7 +209,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGINT, on_stop_signal, s);
     g_unix_signal_add(SIGHUP, on_stop_signal, s);
     svc_write_status(s, "running", NULL);
-    svc_log(s, SMMU_LOG_INFO, "ready: %u unit(s), attach socket %s, target socket %s", s->n_units,
+    svc_log(s, SMMU_LOG_INFO, "ready: %u unit(s), attach socket %s, target socket %s", core_units(s->core),
             s->cfg.attach_socket, s->cfg.target_socket);
     if (ready_fd >= 0) {
         if (write(ready_fd, "R", 1) != 1) { /* the parent is gone; carry on */ }

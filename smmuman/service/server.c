@@ -46,7 +46,7 @@ static void send_msg(Client *c, const SmmuMsg *m, bool is_reply)
 {
     int n = smmu_msg_encode(m, is_reply, out_buf, sizeof out_buf);
     if (n < 0) {
-        svc_log(c->svc, SMMU_LOG_ERROR, "client %u: %s not encodable (%s)", c->id, smmu_op_name(m->hdr.op),
+        svc_log(c->svc, SMMU_LOG_ERROR, "client %u: %s not encodable (%s)", c->cc->id, smmu_op_name(m->hdr.op),
                 g_strerror(-n));
         return;
     }
@@ -97,10 +97,9 @@ void client_flush_now(Client *c) { client_flush_until(c, 0); }
 
 static void client_free(Service *s, Client *c)
 {
-    GList *objs = g_hash_table_get_values(c->objects);
-    for (GList *l = objs; l; l = l->next) obj_destroy(s, l->data);
-    g_list_free(objs);
-    g_hash_table_unref(c->objects);
+    const unsigned id = c->cc->id;
+    const int pid = (int)c->cc->pid;
+    core_client_free(c->cc); /* its objects die; their devices go home or to blocked */
     s->clients = g_list_remove(s->clients, c);
     s->n_clients--;
     if (c->watch) g_source_remove(c->watch);
@@ -108,9 +107,9 @@ static void client_free(Service *s, Client *c)
     g_queue_free_full(c->out, (GDestroyNotify)g_bytes_unref);
     close(c->fd);
     if (c->log_limit.suppressed)
-        svc_log(s, SMMU_LOG_WARN, "client %u: %llu more log line(s) about its messages were suppressed", c->id,
+        svc_log(s, SMMU_LOG_WARN, "client %u: %llu more log line(s) about its messages were suppressed", id,
                 (unsigned long long)c->log_limit.suppressed);
-    svc_log(s, SMMU_LOG_INFO, "client %u (pid %d) gone; its devices are blocked again", c->id, (int)c->pid);
+    svc_log(s, SMMU_LOG_INFO, "client %u (pid %d) gone; its devices are blocked again", id, pid);
     g_free(c);
 }
 
@@ -129,11 +128,6 @@ static gboolean on_writable(gint fd, GIOCondition cond, gpointer data)
     c->out_watch = 0;
     if (!c->watch) c->watch = g_unix_fd_add(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client, c);
     return G_SOURCE_REMOVE;
-}
-
-static Object *own_object(Client *c, uint64_t id)
-{
-    return g_hash_table_lookup(c->objects, &id);
 }
 
 /* The whole lines of text from line `first` on that fit one reply, and the
@@ -159,57 +153,47 @@ static void page_text(const char *text, uint32_t first, SmmuMsg *r)
     r->text_len = (uint32_t)len;
 }
 
+/* What the shell says about itself at the top of the status text. */
+static void status_text(Service *s, GString *out)
+{
+    g_string_append_printf(out, "state=running\nvariant=%s\npid=%d\nlibrary=smmu-%s%s.so\nsafety=%s\n",
+                           s->safety_variant ? "smmuman-safety" : "smmuman", (int)getpid(), s->hw->type,
+                           s->hw->safety ? "-safety" : "", s->hw->safety && s->safety_variant ? "yes" : "no");
+    core_status_text(s->core, out);
+    g_string_append_printf(out, "register.accesses=%llu\nlimit.clients=%u\n", (unsigned long long)s->reg_accesses,
+                           s->max_clients);
+}
+
 /* Handles one decoded request; fills out_msg's body and returns a status. */
 static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err, size_t errlen)
 {
-    Object *o;
+    CoreClient *cc = c->cc;
     switch (m->hdr.op) {
     case SMMU_OP_HELLO:
         r->client_version = SMMU_PROTO_VERSION;
-        r->flags = c->target ? SMMU_HELLO_TARGET : 0;
+        r->flags = cc->target ? SMMU_HELLO_TARGET : 0;
         return 0;
     case SMMU_OP_OBJ_CREATE:
-        if (g_hash_table_size(c->objects) >= s->limits.client_objects) {
-            snprintf(err, errlen, "the client holds %u objects, its share", g_hash_table_size(c->objects));
-            return -EDQUOT;
-        }
-        r->obj = obj_create(s, c, m->flags)->id;
-        return 0;
+        return core_obj_create(cc, m->flags, &r->obj, err, errlen);
     case SMMU_OP_OBJ_DESTROY:
-        if (!(o = own_object(c, m->obj))) return -ENOENT;
-        obj_destroy(s, o);
-        return 0;
+        return core_obj_destroy(cc, m->obj);
     case SMMU_OP_DEVICE_ADD:
-        o = NULL;
-        if (m->obj && !(o = own_object(c, m->obj))) {
-            snprintf(err, errlen, "object %llu is not this client's", (unsigned long long)m->obj);
-            return -ENOENT;
-        }
         r->result = 0;
-        return obj_device_add(s, c, o, &m->devid, err, errlen);
+        return core_device_add(cc, m->obj, &m->devid, err, errlen);
     case SMMU_OP_REPORT_RESERVED: {
-        int rc;
-        Device *d = dev_lookup(s, &m->devid, false, &rc);
-        r->total = d ? d->reserved->len : 0;
-        for (uint32_t i = m->offset; d && i < d->reserved->len && r->n_entries < m->max; i++) {
-            Region *rg = &g_array_index(d->reserved, Region, i);
-            r->entry_buf[r->n_entries++] = (struct smmu_map_entry){ .phys = rg->start, .len = rg->len };
-        }
+        unsigned total;
+        r->n_entries = core_report_reserved(s->core, &m->devid, m->offset, r->entry_buf, m->max, &total);
+        r->total = total;
         r->entries = r->entry_buf;
         return 0;
     }
     case SMMU_OP_MAPPING_ADD:
-        if (!(o = own_object(c, m->obj))) {
-            snprintf(err, errlen, "object %llu is not this client's", (unsigned long long)m->obj);
-            return -ENOENT;
-        }
-        return obj_mapping(s, c, o, m->flags, m->entries, m->n_entries, m->target, err, errlen);
+        return core_mapping(cc, m->obj, m->flags, m->entries, m->n_entries, m->target, err, errlen);
     case SMMU_OP_XFER_NOTIFY:
-        c->armed = true;
-        r->pending = c->q_len;
+        r->pending = core_notify_arm(cc);
         return 0;
     case SMMU_OP_XFER_STATUS:
-        r->have = (uint32_t)client_take_record(c, &r->record);
+        r->have = (uint32_t)core_take_record(cc, &r->record);
         return 0;
     case SMMU_OP_SAFETY:
         r->result = s->safety_variant && s->hw && s->hw->safety ? SMMUMAN_SAFETY_YES : SMMUMAN_SAFETY_NO;
@@ -217,8 +201,8 @@ static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err
     case SMMU_OP_STATUS:
     case SMMU_OP_OBJECTS: {
         g_autoptr(GString) t = g_string_new(NULL);
-        if (m->hdr.op == SMMU_OP_STATUS) svc_status_text(s, t);
-        else svc_objects_text(s, t);
+        if (m->hdr.op == SMMU_OP_STATUS) status_text(s, t);
+        else core_objects_text(s->core, t);
         page_text(t->str, m->offset, r);
         return 0;
     }
@@ -249,7 +233,7 @@ static void trace(Service *s, Client *c, const SmmuMsg *m, int rc)
         break;
     default: break;
     }
-    svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s%s -> %s", c->id, smmu_op_name(m->hdr.op), what,
+    svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s%s -> %s", c->cc->id, smmu_op_name(m->hdr.op), what,
                     rc ? g_strerror(-rc) : "ok");
 }
 
@@ -269,7 +253,7 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
     if (rc) {
         /* Reply if the header can be trusted enough to address one;
          * a client that cannot frame its messages is dropped. */
-        svc_log_limited(s, &c->log_limit, SMMU_LOG_WARN, "client %u (pid %d): bad message: %s", c->id, (int)c->pid,
+        svc_log_limited(s, &c->log_limit, SMMU_LOG_WARN, "client %u (pid %d): bad message: %s", c->cc->id, (int)c->cc->pid,
                         err[0] ? err : "too large");
         if (n < SMMU_MSG_HDR_SIZE) {
             c->watch = 0;
@@ -291,7 +275,7 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
         rc = handle(s, c, &in_msg, &out_msg, err, sizeof err);
         trace(s, c, &in_msg, rc);
         if (rc) {
-            svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s: %s (%s)", c->id,
+            svc_log_limited(s, &c->log_limit, SMMU_LOG_DEBUG, "client %u: %s: %s (%s)", c->cc->id,
                             smmu_op_name(in_msg.hdr.op), g_strerror(-rc), err);
             memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
             out_msg.hdr.op = in_msg.hdr.op;
@@ -300,10 +284,8 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
         }
         send_msg(c, &out_msg, true);
         /* a queued request came in while records were pending: tell at once */
-        if (in_msg.hdr.op == SMMU_OP_XFER_NOTIFY && c->armed && c->q_len) {
-            client_send_event(c, SMMU_EV_FAULT, 0, c->q_len, NULL);
-            c->armed = false;
-        }
+        if (in_msg.hdr.op == SMMU_OP_XFER_NOTIFY && core_take_armed(c->cc))
+            client_send_event(c, SMMU_EV_FAULT, 0, c->cc->q_len, NULL);
     }
     /* the reply could not go out yet: read nothing more until it has */
     if (!g_queue_is_empty(c->out)) {
@@ -321,7 +303,7 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
     struct ucred cred = { 0 };
     socklen_t len = sizeof cred;
     getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-    if (s->n_clients >= s->limits.max_clients) {
+    if (s->n_clients >= s->max_clients) {
         /* hanging up at once is all a full service can say */
         svc_log_limited(s, &s->accept_limit, SMMU_LOG_WARN, "refused a client (pid %d): %u clients, the maximum",
                         (int)cred.pid, s->n_clients);
@@ -331,18 +313,13 @@ static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
     Client *c = g_new0(Client, 1);
     c->svc = s;
     c->fd = cfd;
-    c->id = ++s->next_client;
-    c->target = fd == s->target_fd;
-    c->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
+    c->cc = core_client_new(s->core, c, fd == s->target_fd, cred.pid, cred.uid, cred.gid);
     c->out = g_queue_new();
-    c->pid = cred.pid;
-    c->uid = cred.uid;
-    c->gid = cred.gid;
     s->clients = g_list_append(s->clients, c);
     s->n_clients++;
     c->watch = g_unix_fd_add(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client, c);
-    svc_log(s, SMMU_LOG_INFO, "client %u attached (pid %d uid %d%s)", c->id, (int)c->pid, (int)c->uid,
-            c->target ? ", target ability" : "");
+    svc_log(s, SMMU_LOG_INFO, "client %u attached (pid %d uid %d%s)", c->cc->id, (int)c->cc->pid, (int)c->cc->uid,
+            c->cc->target ? ", target ability" : "");
     return G_SOURCE_CONTINUE;
 }
 
@@ -380,60 +357,4 @@ int svc_listen(Service *s, char *err, size_t errlen)
     g_unix_fd_add(s->attach_fd, G_IO_IN, on_accept, s);
     g_unix_fd_add(s->target_fd, G_IO_IN, on_accept, s);
     return 0;
-}
-
-void svc_status_text(Service *s, GString *out)
-{
-    g_string_append_printf(out, "state=running\nvariant=%s\npid=%d\nlibrary=smmu-%s%s.so\nsafety=%s\nunits=%u\n",
-                           s->safety_variant ? "smmuman-safety" : "smmuman", (int)getpid(), s->hw->type,
-                           s->hw->safety ? "-safety" : "", s->hw->safety && s->safety_variant ? "yes" : "no",
-                           s->n_units);
-    for (unsigned i = 0; i < s->n_units; i++) g_string_append_printf(out, "unit.%u=%s\n", i, s->units[i].describe);
-    g_string_append_printf(out, "clients=%u\nobjects=%u\nfaults.seen=%llu\nfaults.unowned=%llu\nfaults.overflows=%llu\n"
-                                "pool.pages.used=%zu\npool.pages.total=%zu\nregister.accesses=%llu\n",
-                           g_list_length(s->clients), g_hash_table_size(s->objects), (unsigned long long)s->faults_seen,
-                           (unsigned long long)s->faults_unowned, (unsigned long long)s->faults_lost,
-                           pool_pages_used(s->pool), pool_pages_total(s->pool), (unsigned long long)s->reg_accesses);
-    g_string_append_printf(out, "limit.client.pages=%zu\nlimit.client.objects=%u\nlimit.client.devices=%u\n"
-                                "limit.client.regions=%zu\nlimit.clients=%u\n",
-                           s->limits.client_pages, s->limits.client_objects, s->limits.client_devices,
-                           s->limits.client_regions, s->limits.max_clients);
-    for (GList *l = s->clients; l; l = l->next) {
-        Client *c = l->data;
-        g_string_append_printf(out,
-                               "client.%u=pid:%d uid:%d target:%s objects:%u queued:%u dropped:%llu pages:%zu devices:%u "
-                               "regions:%zu\n",
-                               c->id, (int)c->pid, (int)c->uid, c->target ? "yes" : "no", g_hash_table_size(c->objects),
-                               c->q_len, (unsigned long long)c->n_dropped, c->pages, c->n_devices, c->n_regions);
-    }
-}
-
-void svc_objects_text(Service *s, GString *out)
-{
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, s->objects);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        Object *o = v;
-        g_string_append_printf(out, "object=%llu owner=%s flags=%u regions=%zu devices=", (unsigned long long)o->id,
-                               o->client ? "client" : "configuration", o->flags, region_set_count(&o->regions));
-        for (guint i = 0; i < o->devices->len; i++)
-            g_string_append_printf(out, "%s%s", i ? "," : "", ((Device *)g_ptr_array_index(o->devices, i))->label);
-        if (o->client) g_string_append_printf(out, " client=%u pid=%d", o->client->id, (int)o->client->pid);
-        if (o->origin[0]) g_string_append_printf(out, " origin=%s", o->origin);
-        g_string_append_c(out, '\n');
-        for (size_t i = 0; i < region_set_count(&o->regions); i++) {
-            const Region *r = region_set_at(&o->regions, i);
-            g_string_append_printf(out, "region=%llu start=0x%llx len=0x%llx perms=%s%s target=0x%llx\n",
-                                   (unsigned long long)o->id, (unsigned long long)r->start, (unsigned long long)r->len,
-                                   r->perms & PT_READ ? "r" : "", r->perms & PT_WRITE ? "w" : "",
-                                   (unsigned long long)r->target);
-        }
-    }
-    g_hash_table_iter_init(&it, s->devices);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        Device *d = v;
-        g_string_append_printf(out, "device=%s unit=%s sid=0x%x object=%llu\n", d->label, s->units[d->unit].name,
-                               d->sid, d->owner ? (unsigned long long)d->owner->id : 0ull);
-    }
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../service/pool.h"
+#include "../core/pool.h"
 
 #define NPAGES 8
 static uint8_t mem[NPAGES * 4096] __attribute__((aligned(4096)));

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../service/regions.h"
+#include "../core/regions.h"
 
 #define PG REGION_PAGE_SIZE
 #define R_ 0x1u
