@@ -5,6 +5,7 @@
 #define TB_SOAK_H
 
 #include <glib.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,9 @@ bool rng_pct(SoakRng *r, unsigned percent);
 /* An independent stream for (seed, part, index): a part's randomness does
  * not depend on how much another part drew before it. */
 SoakRng rng_for(uint64_t seed, const char *part, uint64_t index);
+
+/* a signal asked the campaign to stop: every wait gives up */
+extern volatile sig_atomic_t soak_interrupted;
 
 /* ---- the figures of one board's row --------------------------------------- */
 
@@ -90,6 +94,9 @@ void soak_note(Soak *S, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* The campaign could not do its job (takes text): not a finding about the
  * service, but the run fails all the same. */
 void harness_error_text(Soak *S, char *text);
+void harness_error(Soak *S, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* One line per kind of finding, at the end. */
+void findings_summary(Soak *S);
 /* An agent request that must succeed; the reply text (caller frees) or NULL
  * with a harness error recorded. */
 char *soak_agent(Soak *S, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

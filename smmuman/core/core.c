@@ -18,26 +18,6 @@ Core *core_new(const CoreHooks *hooks, const CoreMemory *mem, const CoreLimits *
     return c;
 }
 
-void core_free(Core *c)
-{
-    if (!c) return;
-    while (c->clients) core_client_free(c->clients->data);
-    GList *objs = g_hash_table_get_values(c->objects);
-    for (GList *l = objs; l; l = l->next) obj_destroy(c, l->data);
-    g_list_free(objs);
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, c->devices);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        Device *d = v;
-        g_array_unref(d->reserved);
-        g_free(d);
-    }
-    g_hash_table_unref(c->devices);
-    g_hash_table_unref(c->objects);
-    g_free(c);
-}
-
 int core_add_unit(Core *c, const char *name, const SmmuHwOps *ops, SmmuHwUnit *hw, unsigned hw_family)
 {
     if (c->n_units == CORE_MAX_UNITS) return -E2BIG;
@@ -95,17 +75,6 @@ CoreClient *core_client_new(Core *c, void *shell, bool target, pid_t pid, uid_t 
     cc->objects = g_hash_table_new(g_int64_hash, g_int64_equal);
     c->clients = g_list_append(c->clients, cc);
     return cc;
-}
-
-void core_client_free(CoreClient *cc)
-{
-    Core *c = cc->core;
-    GList *objs = g_hash_table_get_values(cc->objects);
-    for (GList *l = objs; l; l = l->next) obj_destroy(c, l->data);
-    g_list_free(objs);
-    g_hash_table_unref(cc->objects);
-    c->clients = g_list_remove(c->clients, cc);
-    g_free(cc);
 }
 
 unsigned core_report_reserved(Core *c, const union smmu_devid *id, unsigned offset, struct smmu_map_entry *out,

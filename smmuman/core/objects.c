@@ -348,6 +348,40 @@ void obj_destroy(Core *c, CoreObject *o)
     g_free(o);
 }
 
+/* Everything the core holds goes: clients first (their devices go home),
+ * then the configuration's objects. */
+void core_free(Core *c)
+{
+    if (!c) return;
+    while (c->clients) core_client_free(c->clients->data);
+    GList *objs = g_hash_table_get_values(c->objects);
+    for (GList *l = objs; l; l = l->next) obj_destroy(c, l->data);
+    g_list_free(objs);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, c->devices);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        Device *d = v;
+        g_array_unref(d->reserved);
+        g_free(d);
+    }
+    g_hash_table_unref(c->devices);
+    g_hash_table_unref(c->objects);
+    g_free(c);
+}
+
+/* Its objects die; their devices go home, or to blocked. */
+void core_client_free(CoreClient *cc)
+{
+    Core *c = cc->core;
+    GList *objs = g_hash_table_get_values(cc->objects);
+    for (GList *l = objs; l; l = l->next) obj_destroy(c, l->data);
+    g_list_free(objs);
+    g_hash_table_unref(cc->objects);
+    c->clients = g_list_remove(c->clients, cc);
+    g_free(cc);
+}
+
 int core_obj_create(CoreClient *cc, unsigned flags, uint64_t *id, char *err, size_t errlen)
 {
     Core *c = cc->core;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "service.h"
 
@@ -52,7 +53,8 @@ static void env_log(void *ctx, SmmuLogLevel level, const char *fmt, ...)
 static void env_dss(void *ctx, const char *reason)
 {
     HwCtx *h = ctx;
-    svc_dss(h->s, "%s", reason);
+    h->s->door(h->s, reason); /* the shell's door: it does not return */
+    _exit(SMMU_EXIT_DSS);
 }
 
 /* Everything a library needs, bound to one platform and its pool. */

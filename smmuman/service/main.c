@@ -132,6 +132,7 @@ static void hook_notify(void *ctx, CoreClient *cc, uint32_t pending)
 }
 
 static void hook_dss(void *ctx, const char *reason) { svc_dss(ctx, "%s", reason); }
+static void door(Service *s, const char *reason) { svc_dss(s, "%s", reason); }
 
 static size_t pool_used_cb(void *ctx) { return pool_pages_used(ctx); }
 static size_t pool_total_cb(void *ctx) { return pool_pages_total(ctx); }
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
         }
     }
     s->attach_fd = s->target_fd = -1;
+    s->door = door;
     signal(SIGPIPE, SIG_IGN);
 
     if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {

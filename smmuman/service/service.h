@@ -75,6 +75,8 @@ struct Service {
     char *made_dirs[2];   /* socket directories the service created (removed at DSS) */
     FILE *log;
     bool in_dss;
+    /* the DSS door (svc_dss), as the libraries' environment reaches it */
+    void (*door)(Service *s, const char *reason);
     uint64_t reg_accesses; /* register reads and writes, all units */
 };
 
