@@ -233,9 +233,10 @@ unsigned smmu_conn_device_report_reserved(struct smmu_conn *conn, const union sm
                                           struct smmu_map_entry *resv, unsigned nresv);
 int smmu_conn_mapping_add(struct smmu_conn *conn, struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
                           const struct smmu_map_entry *entries, uint64_t target);
-/* The registration is the connection's: a record fires only the
- * registrations of the connections whose queue it reached (every attached
- * one), each once. */
+/* The registration and the record queue are the connection's: every
+ * attached connection receives every record, so a record fires each
+ * connection's armed registration once, and reading it through one
+ * connection leaves it in the others' queues. */
 int smmu_conn_xfer_notify(struct smmu_conn *conn, const struct sigevent *ev);
 int smmu_conn_xfer_status(struct smmu_conn *conn, struct smmu_status *status);
 int smmu_conn_safety(struct smmu_conn *conn);
