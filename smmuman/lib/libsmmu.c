@@ -354,7 +354,11 @@ static int conn_connect(struct smmu_conn *c, const char *path)
     new_request(c, SMMU_OP_HELLO);
     c->req->client_version = SMMU_PROTO_VERSION;
     int rc = transact(c);
-    if (!rc) c->abilities = c->reply->flags & SMMU_CONN_TARGET;
+    if (!rc) { /* under lock: smmu_conn_abilities() reads it there */
+        pthread_mutex_lock(&c->lock);
+        c->abilities = c->reply->flags & SMMU_CONN_TARGET;
+        pthread_mutex_unlock(&c->lock);
+    }
     pthread_mutex_unlock(&c->request);
     if (rc) conn_disconnect(c);
     return rc;
