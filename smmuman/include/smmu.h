@@ -131,6 +131,10 @@ struct sigevent; /* <signal.h>, POSIX */
  * default connection, the one every call below without a connection
  * argument uses (ours: a process may open more, smmu_conn_open() below). */
 int smmu_init(unsigned flags);
+/* Destroys the default connection's objects and disconnects. Ours: their
+ * handles stay valid; used later (after another smmu_init() too) they fail
+ * with ENOENT, the object being no longer the caller's, and
+ * smmu_obj_destroy() frees them. */
 void smmu_fini(void);
 
 struct smmu_object *smmu_obj_create(unsigned flags);

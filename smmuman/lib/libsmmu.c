@@ -50,7 +50,8 @@ _Static_assert(SMMU_CONN_TARGET == SMMU_HELLO_TARGET, "the ability bit is the HE
 struct smmu_object {
     uint64_t id;
     struct smmu_conn *conn;   /* whose it is: an object means nothing to another connection */
-    struct smmu_object *next; /* the connection's live objects, so that closing it tears them down */
+    bool retired;             /* destroyed by smmu_fini(); the handle is kept (see conn_disconnect()) */
+    struct smmu_object *next; /* the connection's objects or retired handles */
 };
 
 struct smmu_conn {
@@ -68,6 +69,7 @@ struct smmu_conn {
     uint8_t *rbuf;            /* a received packet (SMMU_MSG_MAX + 1: MSG_TRUNC tells an oversized one); lock */
     uint8_t *sbuf;            /* an encoded request; request */
     struct smmu_object *objects;
+    struct smmu_object *retired; /* the default connection's handles smmu_fini() destroyed the objects of */
     bool armed;
     struct sigevent notify;
     char dss[SMMU_TEXT_MAX + 1]; /* why the service is gone: set once, with dead */
@@ -290,6 +292,11 @@ static struct smmu_conn *conn_new(void)
 /* Only for a connection that is down (never connected, or torn down). */
 static void conn_free(struct smmu_conn *c)
 {
+    while (c->retired) {
+        struct smmu_object *o = c->retired;
+        c->retired = o->next;
+        free(o);
+    }
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->request);
     pthread_cond_destroy(&c->idle);
@@ -397,7 +404,21 @@ static void conn_disconnect(struct smmu_conn *c)
         pthread_mutex_unlock(&c->lock);
         if (!o) break;
         destroy_request(c, o->id);
-        free(o);
+        if (c->is_default) {
+            /* QNX code may use a handle after smmu_fini() and a new
+             * smmu_init() (the scenario host/ownership-enoent does): the
+             * default connection outlives its sessions, so it keeps the
+             * handle, and such a call is refused with ENOENT, the
+             * object being no longer this client's, rather than reading
+             * freed memory. smmu_obj_destroy() frees it. */
+            pthread_mutex_lock(&c->lock);
+            o->retired = true;
+            o->next = c->retired;
+            c->retired = o;
+            pthread_mutex_unlock(&c->lock);
+        } else {
+            free(o);
+        }
     }
     pthread_mutex_lock(&c->lock);
     c->stopping = true;
@@ -425,13 +446,36 @@ static void conn_disconnect(struct smmu_conn *c)
 
 static bool foreign(const struct smmu_conn *c, const struct smmu_object *obj) { return obj && obj->conn != c; }
 
+/* 0: obj is NULL or c's live object; -EINVAL: another connection's;
+ * -ENOENT: c's, but destroyed by smmu_fini() (the service would say the
+ * same of an object that is not the caller's). */
+static int check_obj(struct smmu_conn *c, const struct smmu_object *obj)
+{
+    if (!obj) return 0;
+    if (foreign(c, obj)) return -EINVAL;
+    pthread_mutex_lock(&c->lock);
+    bool retired = obj->retired;
+    pthread_mutex_unlock(&c->lock);
+    return retired ? -ENOENT : 0;
+}
+
+/* Takes obj out of the list at *head, if it is there. c->lock held. */
+static void unlink_obj(struct smmu_object **head, struct smmu_object *obj)
+{
+    for (struct smmu_object **p = head; *p; p = &(*p)->next)
+        if (*p == obj) {
+            *p = obj->next;
+            return;
+        }
+}
+
 static struct smmu_object *conn_obj_create(struct smmu_conn *c, unsigned flags)
 {
     if (!c) {
         errno = ENOTCONN;
         return NULL;
     }
-    struct smmu_object *o = malloc(sizeof *o);
+    struct smmu_object *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->conn = c;
     pthread_mutex_lock(&c->request);
@@ -463,13 +507,10 @@ static void conn_obj_destroy(struct smmu_conn *c, struct smmu_object *obj)
     }
     pthread_mutex_lock(&c->request);
     pthread_mutex_lock(&c->lock);
-    for (struct smmu_object **p = &c->objects; *p; p = &(*p)->next)
-        if (*p == obj) {
-            *p = obj->next;
-            break;
-        }
+    bool retired = obj->retired;
+    unlink_obj(retired ? &c->retired : &c->objects, obj);
     pthread_mutex_unlock(&c->lock);
-    destroy_request(c, obj->id);
+    if (!retired) destroy_request(c, obj->id); /* a retired one is gone at the service already */
     pthread_mutex_unlock(&c->request);
     free(obj);
 }
@@ -478,11 +519,13 @@ static int conn_device_add_generic(struct smmu_conn *c, struct smmu_object *obj,
 {
     if (!devid || foreign(c, obj)) return fail(-EINVAL);
     if (!c) return fail(-ENOTCONN);
+    int rc = check_obj(c, obj);
+    if (rc) return fail(rc);
     pthread_mutex_lock(&c->request);
     new_request(c, SMMU_OP_DEVICE_ADD);
     c->req->obj = obj ? obj->id : 0;
     c->req->devid = *devid;
-    int rc = transact(c);
+    rc = transact(c);
     pthread_mutex_unlock(&c->request);
     return rc ? fail(rc) : 0;
 }
@@ -563,6 +606,8 @@ static int conn_mapping_add(struct smmu_conn *c, struct smmu_object *obj, unsign
 {
     if (!obj || !entries || n == 0 || n > SMMU_MAP_MAX_ENTRIES || foreign(c, obj)) return fail(-EINVAL);
     if (!c) return fail(-ENOTCONN); /* not reached: no object is the missing connection's */
+    int rc = check_obj(c, obj);
+    if (rc) return fail(rc);
     pthread_mutex_lock(&c->request);
     new_request(c, SMMU_OP_MAPPING_ADD);
     c->req->obj = obj->id;
@@ -571,7 +616,7 @@ static int conn_mapping_add(struct smmu_conn *c, struct smmu_object *obj, unsign
     c->req->target = target;
     c->req->n_entries = n;
     c->req->entries = entries;
-    int rc = transact(c);
+    rc = transact(c);
     pthread_mutex_unlock(&c->request);
     return rc ? fail(rc) : 0;
 }

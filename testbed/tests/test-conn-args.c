@@ -387,7 +387,8 @@ START_TEST(an_object_of_another_connection_is_einval_and_sends_nothing)
 END_TEST
 
 /* The default connection after smmu_fini(): closed, its pointer still
- * good, every call ENOTCONN; smmu_init() connects it again. */
+ * good, every call ENOTCONN; smmu_init() connects it again, and a handle
+ * of an object of the earlier session is refused with ENOENT. */
 START_TEST(a_closed_default_connection_is_enotconn)
 {
     Fake f;
@@ -397,7 +398,11 @@ START_TEST(a_closed_default_connection_is_enotconn)
     struct smmu_conn *d = smmu_conn_default();
     ck_assert(d);
     ck_assert_int_eq(smmu_conn_abilities(d), SMMU_CONN_TARGET);
+    struct smmu_object *old = smmu_obj_create(SOCF_NONE);
+    ck_assert(old);
+    uint64_t old_id = fake_last_obj(&f);
     smmu_fini();
+    ck_assert(fake_saw_destroy(&f, 0, old_id));
     errno = 0;
     ck_assert_ptr_null(smmu_conn_default());
     ck_assert_int_eq(errno, ENOTCONN);
@@ -414,6 +419,15 @@ START_TEST(a_closed_default_connection_is_enotconn)
     ck_assert_int_eq(smmu_init(0), 0);
     ck_assert_ptr_eq(smmu_conn_default(), d);
     ck_assert_int_eq(smmu_conn_safety(d), SMMUMAN_SAFETY_NO);
+    /* a handle of the session smmu_fini() ended is kept, not freed: it is
+     * no longer this client's object (ENOENT, as the service says of such
+     * objects), nothing is sent, and smmu_obj_destroy() frees it */
+    int sent = fake_count(&f, 1);
+    EXPECT_ERR(smmu_mapping_add(old, SMF_READ, getpid(), 1, &entry, 0), ENOENT);
+    EXPECT_ERR(smmu_device_add_pci(old, 0, 4, 0), ENOENT);
+    EXPECT_ERR(smmu_conn_device_add_pci(d, old, 0, 4, 0), ENOENT);
+    smmu_obj_destroy(old);
+    ck_assert_int_eq(fake_count(&f, 1), sent);
     smmu_fini();
     fake_stop(&f);
 }
