@@ -127,8 +127,14 @@ struct smmu_object;
 struct sigevent; /* <signal.h>, POSIX */
 
 /* flags must be 0 (QNX: "Must be 0"); anything else fails with EINVAL, so
- * that a flag of a later version is never silently ignored. */
+ * that a flag of a later version is never silently ignored. Makes the
+ * default connection, the one every call below without a connection
+ * argument uses (ours: a process may open more, smmu_conn_open() below). */
 int smmu_init(unsigned flags);
+/* Destroys the default connection's objects and disconnects. Ours: their
+ * handles stay valid; used later (after another smmu_init() too) they fail
+ * with ENOENT, the object being no longer the caller's, and
+ * smmu_obj_destroy() frees them. */
 void smmu_fini(void);
 
 struct smmu_object *smmu_obj_create(unsigned flags);
@@ -160,7 +166,8 @@ int smmu_safety(void);
 /* Ours, Linux-native: a descriptor that polls readable while records are
  * pending for this client, and for good once the service is gone (DSS or
  * lost connection: every call then fails). Owned by libsmmu; valid until
- * smmu_fini(). */
+ * smmu_fini(). (The default connection's; each connection has its own:
+ * smmu_conn_xfer_fd() below.) */
 int smmu_xfer_fd(void);
 
 /* Ours: why the service is gone, once it is: the reason of its Design Safe
@@ -173,6 +180,77 @@ const char *smmu_dss_reason(void);
 /* Ours: the name of a record's hardware code ("F_PERMISSION",
  * "write-not-permitted"), or "unknown". Static storage. */
 const char *smmu_fault_reason_name(const struct smmu_status *status);
+
+/* ---- Ours: several connections in one process ----
+ *
+ * QNX's calls above work on one connection per process, the default one,
+ * which smmu_init() makes. A process that needs more (a VM manager is a
+ * client of the host's service and may serve its guest's service in the
+ * same process) opens connections as values. Each has its own socket,
+ * reader thread, fault descriptor, notification registration, objects and
+ * DSS reason, and the service sees each as a client of its own: a device
+ * one connection holds is EBUSY for another, and every connection receives
+ * every fault record in its own queue. Requests are serialised per
+ * connection; two connections never wait for each other.
+ *
+ * Each smmu_conn_X(conn, ...) is smmu_X(...) on conn, with the same
+ * results and errors, plus: a NULL conn fails with EINVAL; an object is
+ * its connection's alone, and passing it with another connection (the
+ * default one included: smmu_mapping_add() with an object of
+ * smmu_conn_obj_create()) fails with EINVAL before anything is sent
+ * (smmu_conn_obj_destroy() then leaves it alone, errno EINVAL). The
+ * default connection is such a value too (smmu_conn_default()), and its
+ * objects are smmu_obj_create()'s. */
+struct smmu_conn;
+
+/* smmu_conn_abilities() bit: the connection came through the target
+ * socket, so SMF_TARGET is allowed (QNX's "smmu/target" ability). */
+#define SMMU_CONN_TARGET 0x1u
+
+/* Connects to socket_path (a path, or SMMU_ABILITY_ATTACH_NAME /
+ * SMMU_ABILITY_TARGET_NAME for that ability's default socket; NULL: as
+ * smmu_init(), $SMMU_SOCKET or SMMU_DEFAULT_SOCKET). flags must be 0
+ * (EINVAL). NULL with errno on failure. */
+struct smmu_conn *smmu_conn_open(const char *socket_path, unsigned flags);
+/* Destroys the connection's objects (each confirmed by the service: no
+ * device reaches their buffers once this returns), disconnects and frees
+ * it; conn, its objects, descriptor and DSS text are gone after. 0, or -1
+ * with EINVAL for NULL or the default connection (smmu_fini() ends that
+ * one). No other thread may be using conn meanwhile. */
+int smmu_conn_close(struct smmu_conn *conn);
+/* The default connection while smmu_init() has it connected, else NULL
+ * (ENOTCONN). The pointer stays valid for the life of the process: after
+ * smmu_fini() its calls fail with ENOTCONN, after the next smmu_init()
+ * they work again. Never pass it to smmu_conn_close(). */
+struct smmu_conn *smmu_conn_default(void);
+/* SMMU_CONN_* bits the service granted this connection (its HELLO reply),
+ * or -1 (EINVAL: NULL; ENOTCONN: a default connection smmu_fini() ended). */
+int smmu_conn_abilities(struct smmu_conn *conn);
+
+struct smmu_object *smmu_conn_obj_create(struct smmu_conn *conn, unsigned flags);
+void smmu_conn_obj_destroy(struct smmu_conn *conn, struct smmu_object *obj);
+int smmu_conn_device_add_generic(struct smmu_conn *conn, struct smmu_object *obj, const union smmu_devid *devid);
+int smmu_conn_device_add_pci(struct smmu_conn *conn, struct smmu_object *obj, unsigned bus, unsigned dev,
+                             unsigned func);
+int smmu_conn_device_add_mmio(struct smmu_conn *conn, struct smmu_object *obj, uint64_t phys, unsigned len);
+unsigned smmu_conn_device_report_reserved(struct smmu_conn *conn, const union smmu_devid *devid, unsigned offset,
+                                          struct smmu_map_entry *resv, unsigned nresv);
+int smmu_conn_mapping_add(struct smmu_conn *conn, struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
+                          const struct smmu_map_entry *entries, uint64_t target);
+/* The registration and the record queue are the connection's: every
+ * attached connection receives every record, so a record fires each
+ * connection's armed registration once, and reading it through one
+ * connection leaves it in the others' queues. */
+int smmu_conn_xfer_notify(struct smmu_conn *conn, const struct sigevent *ev);
+int smmu_conn_xfer_status(struct smmu_conn *conn, struct smmu_status *status);
+int smmu_conn_safety(struct smmu_conn *conn);
+/* The connection's own descriptor, valid until smmu_conn_close() (for the
+ * default connection: until smmu_fini()). */
+int smmu_conn_xfer_fd(struct smmu_conn *conn);
+/* Why this connection's service is gone, or NULL while it is good (and,
+ * errno EINVAL, for a NULL conn). Valid until smmu_conn_close() (for the
+ * default connection: until the next smmu_init()). */
+const char *smmu_conn_dss_reason(struct smmu_conn *conn);
 
 #ifdef __cplusplus
 }
