@@ -97,8 +97,7 @@ static void logf_(Run *r, const char *fmt, ...)
 
 static Proc *proc_client(Run *r, const char *name, bool target)
 {
-    g_autofree char *exe = g_build_filename(r->opt->build_dir, "smmu-client", NULL);
-    char *argv[] = { exe, NULL };
+    char *argv[] = { (char *)r->opt->client, NULL };
     char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", target ? r->tsock : r->sock, TRUE);
     Proc *p = g_new0(Proc, 1);
     p->name = g_strdup(name);

@@ -13,7 +13,6 @@
 
 #include "agent-client.h"
 #include "inventory.h"
-#include "launcher.h"
 
 struct Platform {
     TbAgent *agent;
