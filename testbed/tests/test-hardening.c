@@ -31,6 +31,19 @@ static const char *kind_of(const char *board) { return g_str_has_prefix(board, "
 
 static char *build_path(const char *name) { return g_build_filename(SMMU_BUILD_DIR, name, NULL); }
 
+/* The files a stage puts in its own $SMMU_HW_DIR, copied from the build. */
+static const char *const hw_files[] = { "smmu-platform-board.so", "smmu-vtd.so", "smmu-smmuv3.so" };
+
+static void copy_from_build(const char *dir, const char *name)
+{
+    g_autofree char *from = build_path(name);
+    g_autofree char *to = g_build_filename(dir, name, NULL);
+    g_autofree char *bytes = NULL;
+    gsize n;
+    ck_assert_msg(g_file_get_contents(from, &bytes, &n, NULL), "%s", from);
+    ck_assert(g_file_set_contents(to, bytes, (gssize)n, NULL));
+}
+
 /* ---- a service started by hand: argv and environment as a user gives them */
 
 typedef struct {
@@ -172,15 +185,12 @@ START_TEST(startup_failure_blocks)
     }
     case STAGE_NO_LIBRARY:
     case STAGE_SAFETY_REFUSED: {
+        /* the platform module is looked for there too */
         ck_assert_int_eq(g_mkdir_with_parents(hwdir, 0700), 0);
+        copy_from_build(hwdir, "smmu-platform-board.so");
         if (stage == STAGE_SAFETY_REFUSED) {
             g_autofree char *name = g_strdup_printf("smmu-%s.so", kind);
-            g_autofree char *from = build_path(name);
-            g_autofree char *to = g_build_filename(hwdir, name, NULL);
-            g_autofree char *bytes = NULL;
-            gsize n;
-            ck_assert(g_file_get_contents(from, &bytes, &n, NULL));
-            ck_assert(g_file_set_contents(to, bytes, (gssize)n, NULL));
+            copy_from_build(hwdir, name);
         }
         g_autofree char *text = g_strdup_printf("platform %s\nsmmu %s\nsafety required\n", platform, kind);
         ck_assert(g_file_set_contents(conf, text, -1, NULL));
@@ -229,8 +239,10 @@ START_TEST(startup_failure_blocks)
     unlink(conf);
     unlink(status);
     unlink(log);
-    g_autofree char *lib = g_strdup_printf("%s/smmu-%s.so", hwdir, kind);
-    unlink(lib);
+    for (unsigned i = 0; i < G_N_ELEMENTS(hw_files); i++) {
+        g_autofree char *f = g_build_filename(hwdir, hw_files[i], NULL);
+        unlink(f);
+    }
     rmdir(hwdir);
     board_fixture_stop(&b);
 }
