@@ -120,6 +120,7 @@ typedef enum {
     STAGE_BAD_CONFIG,       /* a bad value after a good platform, nothing in the environment */
     STAGE_CONFIG_FIFO,      /* the configuration is a FIFO nobody writes */
     STAGE_PLATFORM_MISSING, /* the file names a platform that is not there; the environment the real one */
+    STAGE_PLATFORM_UNKNOWN, /* the file names a platform type with no module; the environment the real one */
     STAGE_NO_LIBRARY,       /* $SMMU_HW_DIR holds no library */
     STAGE_SAFETY_REFUSED,   /* smmuman-safety, only the non-safety library, safety required */
     STAGE_UNIT_NOT_ANSWERING, /* the configured unit is not where it is said to be */
@@ -131,6 +132,8 @@ static const char *const stage_reason[STAGE_COUNT] = {
     "bad configuration: command line:word 11: fault-poll-ms: expected",
     "bad configuration: command line:word 6:",
     "required hardware not present: platform board:/nonexistent",
+    "required hardware not present: platform 'devmem:/dev/mem': no module for platform type 'devmem' (" SMMU_BUILD_DIR
+    "/smmu-platform-devmem.so: ",
     "required hardware not present: no support library",
     "safety: support library smmu-",
     "required hardware not present: unit",
@@ -176,8 +179,11 @@ START_TEST(startup_failure_blocks)
         g_ptr_array_add(argv, at);
         env = g_environ_setenv(env, "SMMU_PLATFORM", platform, TRUE);
         break;
-    case STAGE_PLATFORM_MISSING: {
-        g_autofree char *text = g_strdup_printf("platform board:/nonexistent\nsmmu %s\n", kind);
+    case STAGE_PLATFORM_MISSING:
+    case STAGE_PLATFORM_UNKNOWN: {
+        g_autofree char *text = g_strdup_printf("platform %s\nsmmu %s\n",
+                                                stage == STAGE_PLATFORM_MISSING ? "board:/nonexistent" : "devmem:/dev/mem",
+                                                kind);
         ck_assert(g_file_set_contents(conf, text, -1, NULL));
         g_ptr_array_add(argv, at);
         env = g_environ_setenv(env, "SMMU_PLATFORM", platform, TRUE);
