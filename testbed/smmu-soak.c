@@ -1,8 +1,8 @@
 /* smmu-soak: the reliability campaign (docs/reliability.md, scripts/soak).
  *
  *   smmu-soak [--board NAME]... [--seconds N] [--seed N] [--out DIR] [--parts LIST] [--verbose]
- *   $SMMU_BUILD_DIR: where smmuman and the support libraries are (default: this build's);
- *   smmu-client is always this build's (SMMU_CLIENT)
+ *   $SMMU_BUILD_DIR: where smmuman, the support libraries and platform modules are (default: this
+ *   build's); smmu-client is always this build's (SMMU_CLIENT)
  *
  * Against live boards (q35-vtd and virt-smmuv3 by default), one after the
  * other, with the real service: (1) the bad-configuration corpus and
@@ -366,13 +366,14 @@ void soak_proc_free(SoakProc *p)
 }
 
 /* The environment a service gets: ours, without what would point it
- * elsewhere than we say. */
-char **soak_clean_env(void)
+ * elsewhere than we say, and with the libraries and platform modules of the
+ * build under test. */
+char **soak_clean_env(const Soak *S)
 {
     char **env = g_get_environ();
-    static const char *const drop[] = { "SMMU_PLATFORM", "SMMU_STATUS_FILE", "SMMU_SOCKET", "SMMU_HW_DIR" };
+    static const char *const drop[] = { "SMMU_PLATFORM", "SMMU_STATUS_FILE", "SMMU_SOCKET" };
     for (unsigned i = 0; i < G_N_ELEMENTS(drop); i++) env = g_environ_unsetenv(env, drop[i]);
-    return env;
+    return g_environ_setenv(env, "SMMU_HW_DIR", S->build_dir, TRUE);
 }
 
 /* The reason after "entering Design Safe State: " on stderr, or NULL. */
@@ -541,7 +542,7 @@ static bool svc_start(Soak *S)
     g_autofree char *exe = g_build_filename(S->build_dir, "smmuman", NULL);
     g_autofree char *at = g_strconcat("@", S->conf, NULL);
     char *argv[] = { exe, at, NULL };
-    char **env = soak_clean_env();
+    char **env = soak_clean_env(S);
     g_autoptr(GError) e = NULL;
     bool ok = g_spawn_async(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL |
                                                   G_SPAWN_STDOUT_TO_DEV_NULL,
@@ -634,7 +635,7 @@ static bool cli_start(Soak *S, Cli *c, const char *sock)
 {
     memset(c, 0, sizeof *c);
     char *argv[] = { (char *)SMMU_CLIENT, NULL };
-    char **env = g_environ_setenv(soak_clean_env(), "SMMU_SOCKET", sock, TRUE);
+    char **env = g_environ_setenv(soak_clean_env(S), "SMMU_SOCKET", sock, TRUE);
     g_autoptr(GError) e = NULL;
     bool ok = g_spawn_async_with_pipes(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
                                        soak_child_setup, NULL, &c->pid, &c->in, &c->out, NULL, &e);
