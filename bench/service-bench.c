@@ -125,6 +125,7 @@ static pid_t start_service(const char *run, char *sock, size_t socklen)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 2); /* one log line per client would drown the results */
+        setenv("SMMU_HW_DIR", SMMU_BUILD_DIR, 1); /* this build's libraries and platform modules */
         execl(SMMU_BUILD_DIR "/smmuman", "smmuman", "foreground", "smmu", "vtd", "attach-socket", sock,
               "target-socket", tsock, "fault-poll-ms", "1000", conf, (char *)NULL);
         _exit(127);

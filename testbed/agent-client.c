@@ -298,3 +298,5 @@ char *tb_agent_next_event(TbAgent *ag, int timeout_ms)
         g_free(line);
     }
 }
+
+char *tb_run_dir_agent_path(const char *run_dir) { return g_build_filename(run_dir, TB_RUN_AGENT_SOCK, NULL); }

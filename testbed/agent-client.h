@@ -9,6 +9,9 @@
 
 #define TB_AGENT_DEFAULT_TIMEOUT_MS 120000 /* a 100k-DMA storm takes about a minute */
 
+/* The agent's socket in a board's run directory (docs/boards.md). */
+#define TB_RUN_AGENT_SOCK "agent.sock"
+
 typedef struct TbAgent TbAgent;
 
 typedef struct {
@@ -47,5 +50,10 @@ int tb_agent_fd(const TbAgent *ag);
 bool tb_agent_events_pending(const TbAgent *ag);
 
 void tb_reply_clear(TbReply *r);
+
+/* Agent socket path of a run directory (caller frees). Here, not in the
+ * launcher, so that a client of a running board (the board platform
+ * module) needs nothing of the code that starts QEMU. */
+char *tb_run_dir_agent_path(const char *run_dir);
 
 #endif

@@ -19,7 +19,7 @@
 /* Files a run directory may hold; stop removes them all (keep: the logs stay). */
 #define F_CONF  "board.conf"
 #define F_RAM   "ram"
-#define F_AGENT "agent.sock"
+#define F_AGENT TB_RUN_AGENT_SOCK
 #define F_QTEST "qtest.sock"
 #define F_QMP   "qmp.sock"
 #define F_LOG   "qemu.log"
@@ -39,7 +39,6 @@ struct TbBoard {
 };
 
 static char *run_path(const char *dir, const char *f) { return g_build_filename(dir, f, NULL); }
-char *tb_run_dir_agent_path(const char *run_dir) { return run_path(run_dir, F_AGENT); }
 
 static const char *env_or(const char *var, const char *def)
 {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "agent-client.h" /* tb_run_dir_agent_path */
 #include "board-def.h"
 
 #define TB_START_TIMEOUT_MS 30000
@@ -43,8 +44,5 @@ const char *tb_board_qtest_path(const TbBoard *b);
 const char *tb_board_ram_path(const TbBoard *b);
 const TbBoardDef *tb_board_def(const TbBoard *b);
 pid_t tb_board_pid(const TbBoard *b);
-
-/* Agent socket path of a run directory. */
-char *tb_run_dir_agent_path(const char *run_dir);
 
 #endif

@@ -97,8 +97,7 @@ static void logf_(Run *r, const char *fmt, ...)
 
 static Proc *proc_client(Run *r, const char *name, bool target)
 {
-    g_autofree char *exe = g_build_filename(r->opt->build_dir, "smmu-client", NULL);
-    char *argv[] = { exe, NULL };
+    char *argv[] = { (char *)r->opt->client, NULL };
     char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", target ? r->tsock : r->sock, TRUE);
     Proc *p = g_new0(Proc, 1);
     p->name = g_strdup(name);
@@ -745,6 +744,9 @@ static bool start_service(Run *r, const char *board_kind)
     g_autofree char *platform = g_strdup_printf("board:%s", run);
     char **envp = g_environ_setenv(g_get_environ(), "SMMU_PLATFORM", platform, TRUE);
     envp = g_environ_setenv(envp, "SMMU_STATUS_FILE", r->status, TRUE);
+    /* the libraries and platform modules of the build whose service this is,
+     * not those of an installed smmuman */
+    envp = g_environ_setenv(envp, "SMMU_HW_DIR", r->opt->build_dir, TRUE);
     GError *e = NULL;
     bool ok = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &r->svc, &e);
     g_strfreev(envp);

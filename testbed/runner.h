@@ -10,7 +10,9 @@
 #include "scenario.h"
 
 typedef struct {
-    const char *build_dir;   /* where smmuman, smmuctl, smmu-client and the libraries are */
+    const char *build_dir;   /* where smmuman, smmuctl, the support libraries and platform modules are
+                              * (the service gets SMMU_HW_DIR=build_dir) */
+    const char *client;      /* smmu-client: the test bed's own, whichever service it drives */
     bool keep;               /* leave the run directory */
     unsigned seed;
     bool narrate;            /* print each step and its outcome as it happens (scripts/demo) */

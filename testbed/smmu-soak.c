@@ -1,7 +1,8 @@
 /* smmu-soak: the reliability campaign (docs/reliability.md, scripts/soak).
  *
  *   smmu-soak [--board NAME]... [--seconds N] [--seed N] [--out DIR] [--parts LIST] [--verbose]
- *   $SMMU_BUILD_DIR: where smmuman, smmu-client and the support libraries are (default: this build's)
+ *   $SMMU_BUILD_DIR: where smmuman, the support libraries and platform modules are (default: this
+ *   build's); smmu-client is always this build's (SMMU_CLIENT)
  *
  * Against live boards (q35-vtd and virt-smmuv3 by default), one after the
  * other, with the real service: (1) the bad-configuration corpus and
@@ -44,7 +45,10 @@
 #include "soak.h"
 
 #ifndef SMMU_BUILD_DIR
-#error "SMMU_BUILD_DIR: where smmuman, smmuctl and smmu-client are built"
+#error "SMMU_BUILD_DIR: where smmuman and its support libraries are built"
+#endif
+#ifndef SMMU_CLIENT
+#error "SMMU_CLIENT: the test bed's smmu-client"
 #endif
 #ifndef SOAK_CORPUS_DIR
 #error "SOAK_CORPUS_DIR: fixtures/soak"
@@ -213,7 +217,7 @@ static bool svc_start(Soak *S)
     g_autofree char *exe = g_build_filename(S->build_dir, "smmuman", NULL);
     g_autofree char *at = g_strconcat("@", S->conf, NULL);
     char *argv[] = { exe, at, NULL };
-    char **env = soak_clean_env();
+    char **env = soak_clean_env(S);
     g_autoptr(GError) e = NULL;
     bool ok = g_spawn_async(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL |
                                                   G_SPAWN_STDOUT_TO_DEV_NULL,
@@ -305,9 +309,8 @@ typedef struct {
 static bool cli_start(Soak *S, Cli *c, const char *sock)
 {
     memset(c, 0, sizeof *c);
-    g_autofree char *exe = g_build_filename(S->build_dir, "smmu-client", NULL);
-    char *argv[] = { exe, NULL };
-    char **env = g_environ_setenv(soak_clean_env(), "SMMU_SOCKET", sock, TRUE);
+    char *argv[] = { (char *)SMMU_CLIENT, NULL };
+    char **env = g_environ_setenv(soak_clean_env(S), "SMMU_SOCKET", sock, TRUE);
     g_autoptr(GError) e = NULL;
     bool ok = g_spawn_async_with_pipes(NULL, argv, env, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL,
                                        soak_child_setup, NULL, &c->pid, &c->in, &c->out, NULL, &e);

@@ -259,7 +259,7 @@ static void run_case(Soak *S, Corpus *cp, const Case *c)
     g_ptr_array_add(av, g_strdup(S->tsock));
     g_ptr_array_add(av, NULL);
     char **argv = (char **)av->pdata;
-    char **env = soak_clean_env();
+    char **env = soak_clean_env(S);
     if (c->env_platform) env = g_environ_setenv(env, "SMMU_PLATFORM", S->platform, TRUE);
     if (c->env_status) env = g_environ_setenv(env, "SMMU_STATUS_FILE", cp->status, TRUE);
     bool uses_status = c->env_status || strstr(c->text, cp->status) || strstr(c->args, cp->status);

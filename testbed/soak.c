@@ -319,13 +319,14 @@ void soak_proc_free(SoakProc *p)
 }
 
 /* The environment a service gets: ours, without what would point it
- * elsewhere than we say. */
-char **soak_clean_env(void)
+ * elsewhere than we say, and with the libraries and platform modules of the
+ * build under test. */
+char **soak_clean_env(const Soak *S)
 {
     char **env = g_get_environ();
-    static const char *const drop[] = { "SMMU_PLATFORM", "SMMU_STATUS_FILE", "SMMU_SOCKET", "SMMU_HW_DIR" };
+    static const char *const drop[] = { "SMMU_PLATFORM", "SMMU_STATUS_FILE", "SMMU_SOCKET" };
     for (unsigned i = 0; i < G_N_ELEMENTS(drop); i++) env = g_environ_unsetenv(env, drop[i]);
-    return env;
+    return g_environ_setenv(env, "SMMU_HW_DIR", S->build_dir, TRUE);
 }
 
 /* The reason after "entering Design Safe State: " on stderr, or NULL. */

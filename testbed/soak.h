@@ -131,9 +131,10 @@ int soak_proc_wait(SoakProc *p, const char *status_path, int timeout_ms);
 void soak_proc_kill(SoakProc *p);
 void soak_proc_free(SoakProc *p);
 void soak_child_setup(gpointer data);
-/* Our environment without SMMU_PLATFORM, SMMU_STATUS_FILE, SMMU_SOCKET and
- * SMMU_HW_DIR: a case sets what it means to. */
-char **soak_clean_env(void);
+/* Our environment without SMMU_PLATFORM, SMMU_STATUS_FILE and SMMU_SOCKET
+ * (a case sets what it means to), with SMMU_HW_DIR = S's build directory:
+ * the service loads the libraries and platform modules built with it. */
+char **soak_clean_env(const Soak *S);
 /* The reason after "entering Design Safe State: " in a service's stderr. */
 char *soak_dss_reason(const char *err);
 

@@ -1,6 +1,11 @@
-/* Platform "board": the QEMU test bed. Registers and interrupts go through
- * the board agent's socket; RAM is the board's shared RAM file, mapped, so
- * tables are written at memory speed exactly as on hardware. */
+/* Platform module "board" (smmu-platform-board.so, spec board:RUNDIR): the
+ * QEMU test bed. Registers and interrupts go through the board agent's
+ * socket; RAM is the board's shared RAM file, mapped, so tables are written
+ * at memory speed exactly as on hardware.
+ *
+ * Test-bed code: it links the agent client (testbed/agent-client.c), never
+ * the launcher, and is loaded by smmuman only when a board: spec names it
+ * (platform-module.h), so the production binary holds none of it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,13 +14,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "platform.h"
+#include "platform-module.h"
 
 #include "agent-client.h"
 #include "inventory.h"
-#include "launcher.h"
 
-struct Platform {
+typedef struct PlatformInst Board; /* this module's platform */
+
+struct PlatformInst {
     TbAgent *agent;
     TbInventory inv;
     uint8_t *ram;
@@ -27,7 +33,7 @@ struct Platform {
     char error[256];
 };
 
-static int fail(Platform *p, int rc, const char *what, GError *e)
+static int fail(Board *p, int rc, const char *what, GError *e)
 {
     snprintf(p->error, sizeof p->error, "%s: %s", what, e ? e->message : g_strerror(-rc));
     if (e) g_error_free(e);
@@ -36,7 +42,7 @@ static int fail(Platform *p, int rc, const char *what, GError *e)
 
 /* The agent's "info" names units by kind and base only; irqs come from the
  * board definition text it also reports. */
-static void copy_units(Platform *p)
+static void copy_units(Board *p)
 {
     for (unsigned i = 0; i < p->inv.n_units && i < PLATFORM_MAX_UNITS; i++) {
         PlatformUnit *u = &p->units[p->n_units++];
@@ -52,22 +58,25 @@ static void copy_units(Platform *p)
     }
 }
 
-int platform_open(const char *spec, Platform **out, char *err, size_t errlen)
+static void board_close(Board *p);
+
+/* arg: the run directory */
+static int board_open(const char *spec, const char *arg, Board **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!g_str_has_prefix(spec, "board:") || !spec[6]) {
+    if (!*arg) { /* the loader never passes one; a module checks its own input */
         snprintf(err, errlen, "platform '%s': expected board:RUNDIR", spec);
         return -EINVAL;
     }
-    Platform *p = g_new0(Platform, 1);
-    g_autofree char *sock = tb_run_dir_agent_path(spec + 6);
+    Board *p = g_new0(Board, 1);
+    g_autofree char *sock = tb_run_dir_agent_path(arg);
     GError *e = NULL;
     int rc = tb_agent_connect(sock, 0, &p->agent, &e);
     if (!rc) rc = tb_inventory_fetch(p->agent, &p->inv, &e);
     if (rc) {
         snprintf(err, errlen, "platform %s: %s", spec, e ? e->message : g_strerror(-rc));
         if (e) g_error_free(e);
-        platform_close(p);
+        board_close(p);
         return rc;
     }
     int fd = open(p->inv.ram_file, O_RDWR | O_CLOEXEC);
@@ -79,7 +88,7 @@ int platform_open(const char *spec, Platform **out, char *err, size_t errlen)
         rc = -errno;
         p->ram = NULL;
         snprintf(err, errlen, "platform %s: RAM file %s: %s", spec, p->inv.ram_file, g_strerror(-rc));
-        platform_close(p);
+        board_close(p);
         return rc;
     }
     p->ram_size = p->inv.ram_size;
@@ -88,7 +97,7 @@ int platform_open(const char *spec, Platform **out, char *err, size_t errlen)
     return 0;
 }
 
-void platform_close(Platform *p)
+static void board_close(Board *p)
 {
     if (!p) return;
     if (p->ram) munmap(p->ram, p->ram_size);
@@ -96,7 +105,7 @@ void platform_close(Platform *p)
     g_free(p);
 }
 
-int platform_reg_read(Platform *p, uint64_t pa, unsigned size, uint64_t *val)
+static int board_reg_read(Board *p, uint64_t pa, unsigned size, uint64_t *val)
 {
     TbReply r;
     GError *e = NULL;
@@ -109,7 +118,7 @@ int platform_reg_read(Platform *p, uint64_t pa, unsigned size, uint64_t *val)
     return rc;
 }
 
-int platform_reg_write(Platform *p, uint64_t pa, unsigned size, uint64_t val)
+static int board_reg_write(Board *p, uint64_t pa, unsigned size, uint64_t val)
 {
     TbReply r;
     GError *e = NULL;
@@ -120,25 +129,25 @@ int platform_reg_write(Platform *p, uint64_t pa, unsigned size, uint64_t val)
     return 0;
 }
 
-void *platform_map(Platform *p, uint64_t pa, uint64_t len)
+static void *board_map(Board *p, uint64_t pa, uint64_t len)
 {
     if (pa < p->inv.ram_base || len > p->ram_size || pa - p->inv.ram_base > p->ram_size - len) return NULL;
     return p->ram + (pa - p->inv.ram_base);
 }
 
-void platform_pool(const Platform *p, uint64_t *base, uint64_t *size)
+static void board_pool(const Board *p, uint64_t *base, uint64_t *size)
 {
     *base = p->inv.pool_base;
     *size = p->inv.pool_size;
 }
 
-unsigned platform_units(const Platform *p, const PlatformUnit **units)
+static unsigned board_units(const Board *p, const PlatformUnit **units)
 {
     *units = p->units;
     return p->n_units;
 }
 
-int platform_irq_subscribe(Platform *p, PlatformIrqFn fn, void *opaque)
+static int board_irq_subscribe(Board *p, PlatformIrqFn fn, void *opaque)
 {
     TbReply r;
     GError *e = NULL;
@@ -150,12 +159,12 @@ int platform_irq_subscribe(Platform *p, PlatformIrqFn fn, void *opaque)
     return 0;
 }
 
-int platform_irq_fd(const Platform *p) { return tb_agent_fd(p->agent); }
-bool platform_irq_pending(const Platform *p) { return tb_agent_events_pending(p->agent); }
+static int board_irq_fd(const Board *p) { return tb_agent_fd(p->agent); }
+static bool board_irq_pending(const Board *p) { return tb_agent_events_pending(p->agent); }
 
 #define IRQ_BATCH 32 /* distinct lines delivered per dispatch */
 
-int platform_irq_dispatch(Platform *p)
+static int board_irq_dispatch(Board *p)
 {
     char *ev;
     int n = 0;
@@ -185,4 +194,22 @@ int platform_irq_dispatch(Platform *p)
     return n;
 }
 
-const char *platform_error(const Platform *p) { return p->error; }
+static const char *board_error(const Board *p) { return p->error; }
+
+/* The module's one exported symbol (platform-module.h). */
+__attribute__((visibility("default"))) const SmmuPlatformOps smmu_platform_ops = {
+    .abi = SMMU_PLATFORM_ABI,
+    .type = "board",
+    .open = board_open,
+    .close = board_close,
+    .reg_read = board_reg_read,
+    .reg_write = board_reg_write,
+    .map = board_map,
+    .pool = board_pool,
+    .units = board_units,
+    .irq_subscribe = board_irq_subscribe,
+    .irq_fd = board_irq_fd,
+    .irq_dispatch = board_irq_dispatch,
+    .irq_pending = board_irq_pending,
+    .error = board_error,
+};

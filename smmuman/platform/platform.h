@@ -3,10 +3,11 @@
  * receive interrupts, take table memory from a physical pool, and read the
  * firmware's description of the IOMMU units.
  *
- * Implementations: "board" (the QEMU test bed, through the board agent and
- * the shared RAM file). On a real host the same interface would sit on
- * /dev/mem and the kernel's interrupt plumbing. Nothing above this header
- * knows which one it runs on. */
+ * Implementations are run-time modules (platform-module.h), chosen by the
+ * spec's prefix: "board" (smmu-platform-board.so: the QEMU test bed, through
+ * the board agent and the shared RAM file). On a real host a module would sit
+ * on /dev/mem and the kernel's interrupt plumbing. Nothing above this header
+ * knows which one it runs on, and the service links none of them. */
 #ifndef SMMU_PLATFORM_H
 #define SMMU_PLATFORM_H
 
@@ -31,8 +32,17 @@ typedef struct {
 
 typedef void (*PlatformIrqFn)(void *opaque, unsigned irq, bool raised);
 
-/* spec: "board:RUNDIR". Returns 0 or a negative errno with err set. */
+/* spec: "TYPE:ARGUMENT" ("board:RUNDIR"): loads smmu-platform-TYPE.so from
+ * $SMMU_HW_DIR, else from the directory the support libraries were installed
+ * to, and opens ARGUMENT with it. Returns 0 or a negative errno with err
+ * naming the spec (and, when the module is missing or has the wrong
+ * interface, the paths tried): -EINVAL a malformed spec, -ENOENT no module
+ * for TYPE, -ENOEXEC a module with the wrong ABI; else the module's error. */
 int platform_open(const char *spec, Platform **out, char *err, size_t errlen);
+/* The same for the DSS door: when $SMMU_HW_DIR lacks the module, the
+ * installed directory is tried as well, so that a wrong $SMMU_HW_DIR cannot
+ * keep the door from blocking the platform's units. */
+int platform_open_door(const char *spec, Platform **out, char *err, size_t errlen);
 void platform_close(Platform *p);
 
 int platform_reg_read(Platform *p, uint64_t pa, unsigned size, uint64_t *val);

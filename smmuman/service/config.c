@@ -643,10 +643,22 @@ static int opt_foreground(Parser *p, const Opt *o)
     return 0;
 }
 
+/* TYPE:ARGUMENT. TYPE names a platform module (smmu-platform-TYPE.so), so
+ * it is letters, digits and '-' only; which types exist is for the loader
+ * to find out (platform.c), which says what it tried. */
+static bool platform_spec_ok(const char *s)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || colon - s > 32 || colon[1] == '\0') return false;
+    for (const char *c = s; c < colon; c++)
+        if (!g_ascii_islower(*c) && !g_ascii_isdigit(*c) && *c != '-') return false;
+    return true;
+}
+
 static int opt_platform(Parser *p, const Opt *o)
 {
     const char *s = o->w[1].text;
-    if (!g_str_has_prefix(s, "board:") || s[6] == '\0') return expected(p, o, 1, "board:RUNDIR");
+    if (!platform_spec_ok(s)) return expected(p, o, 1, "TYPE:ARGUMENT, e.g. board:RUNDIR");
     replace_str(&p->cfg->platform, s);
     return 0;
 }
@@ -719,7 +731,7 @@ static const OptionDef option_defs[] = {
     { "safety", 1, 1, false, opt_safety, "safety none|warn|required" },
     { "debug", 1, 1, false, opt_debug, "debug 1|2" },
     { "foreground", 0, 0, false, opt_foreground, "foreground" },
-    { "platform", 1, 1, false, opt_platform, "platform board:RUNDIR" },
+    { "platform", 1, 1, false, opt_platform, "platform TYPE:ARGUMENT" },
     { "attach-socket", 1, 1, false, opt_path, "attach-socket PATH" },
     { "target-socket", 1, 1, false, opt_path, "target-socket PATH" },
     { "target-mode", 1, 1, false, opt_target_mode, "target-mode OCTAL" },

@@ -62,7 +62,7 @@ typedef struct {
     unsigned debug;        /* 0, 1, 2 */
     bool foreground;
     /* ours (docs/configuration.md) */
-    char *platform;        /* "board:RUNDIR" */
+    char *platform;        /* "TYPE:ARGUMENT", e.g. "board:RUNDIR" */
     char *attach_socket;   /* default SMMU_DEFAULT_SOCKET */
     char *target_socket;   /* default SMMU_DEFAULT_TARGET_SOCKET */
     unsigned target_mode;  /* octal file mode of the target socket; default 0600 */

@@ -286,9 +286,9 @@ void svc_block_described_units(Service *s)
     for (unsigned i = 0; i < 2; i++) {
         if (!specs[i] || (i == 1 && g_strcmp0(specs[0], specs[1]) == 0)) continue;
         Platform *p = NULL;
-        char err[256];
+        char err[512]; /* names up to two module paths tried */
         if (s->platform && g_strcmp0(s->platform_spec, specs[i]) == 0) p = s->platform;
-        else if (platform_open(specs[i], &p, err, sizeof err)) {
+        else if (platform_open_door(specs[i], &p, err, sizeof err)) {
             svc_log(s, SMMU_LOG_ERROR, "DSS: cannot reach %s to block its units: %s", specs[i], err);
             continue;
         }

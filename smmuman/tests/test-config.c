@@ -516,6 +516,10 @@ START_TEST(last_wins_and_accumulate)
     /* vtd keeps its PARAM when vtd is named again with one */
     ck_assert_int_eq(parse("smmu smmuv3", "smmu vtd require", NULL), 0);
     ck_assert_str_eq(cfg.smmu_param, "require");
+    /* any TYPE:ARGUMENT platform parses: whether its module exists is the
+     * loader's to say at start-up, naming the path it tried */
+    ck_assert_int_eq(parse("platform devmem:/dev/mem", NULL), 0);
+    ck_assert_str_eq(cfg.platform, "devmem:/dev/mem");
     g_free(word);
     g_free(path);
 }
@@ -847,9 +851,13 @@ static const struct {
     { "debug x", "1:7: debug: expected 1 or 2 (got 'x')" },
     { "debug", "1:1: debug: missing arguments; usage: debug 1|2" },
     { "foreground yes", "1:12: foreground: too many arguments; usage: foreground (got 'yes')" },
-    { "platform", "1:1: platform: missing arguments; usage: platform board:RUNDIR" },
-    { "platform x", "1:10: platform: expected board:RUNDIR (got 'x')" },
-    { "platform board:", "1:10: platform: expected board:RUNDIR (got 'board:')" },
+    { "platform", "1:1: platform: missing arguments; usage: platform TYPE:ARGUMENT" },
+    { "platform x", "1:10: platform: expected TYPE:ARGUMENT, e.g. board:RUNDIR (got 'x')" },
+    { "platform board:", "1:10: platform: expected TYPE:ARGUMENT, e.g. board:RUNDIR (got 'board:')" },
+    { "platform :x", "1:10: platform: expected TYPE:ARGUMENT, e.g. board:RUNDIR (got ':x')" },
+    /* TYPE names a module file: nothing that could leave its directory */
+    { "platform ../b:x", "1:10: platform: expected TYPE:ARGUMENT, e.g. board:RUNDIR (got '../b:x')" },
+    { "platform Board:x", "1:10: platform: expected TYPE:ARGUMENT, e.g. board:RUNDIR (got 'Board:x')" },
     { "attach-socket", "1:1: attach-socket: missing arguments; usage: attach-socket PATH" },
     { "target-socket a b", "1:17: target-socket: too many arguments; usage: target-socket PATH (got 'b')" },
     { "status-file", "1:1: status-file: missing arguments; usage: status-file PATH" },

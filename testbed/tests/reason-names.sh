@@ -48,9 +48,9 @@ grep -E '^ +[^ ]*read-only.scn:7: edu0 write to 0x[0-9a-f]+ should have gone thr
   "$scratch/fail" >"$scratch/why"
 [ "$(wc -l <"$scratch/why")" -eq 2 ] || fail "names/read-only: the failures do not carry the IOMMU's record on both boards: $(cat "$scratch/fail")"
 
-if ! grep -aq 'reason-name=' "$build/smmuman/smmu-client"; then
+if ! grep -aq 'reason-name=' "$build/testbed/smmu-client"; then
   grep -E 'reason 0x[0-9a-f]+ \(' "$scratch/recorded" "$scratch/why" && fail "a name the records did not give (above)"
-  echo "SKIP: $build/smmuman/smmu-client does not print reason-name= yet: the narration shows codes only"
+  echo "SKIP: $build/testbed/smmu-client does not print reason-name= yet: the narration shows codes only"
   exit 77
 fi
 grep -v -E 'reason 0x[0-9a-f]+ \([A-Za-z0-9_-]+\)' "$scratch/recorded" && fail "records narrated without a reason name (above)"

@@ -105,8 +105,7 @@ void svc_stop(Svc *s)
 void cli_start(Cli *c, Svc *s, bool target)
 {
     memset(c, 0, sizeof *c);
-    g_autofree char *exe = g_build_filename(SMMU_BUILD_DIR, "smmu-client", NULL);
-    char *argv[] = { exe, NULL };
+    char *argv[] = { (char *)SMMU_CLIENT, NULL };
     char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", target ? s->target_sock : s->sock, TRUE);
     g_autoptr(GError) err = NULL;
     ck_assert_msg(g_spawn_async_with_pipes(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &c->pid, &c->in,

@@ -82,6 +82,16 @@ int main(int argc, char **argv)
     _Uint64t buffer = strtoull(argv[4], NULL, 0), len = strtoull(argv[5], NULL, 0);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
+    /* The signal its transgression notices come as, blocked before
+     * smmu_init(): a signal a program waits for with sigtimedwait() must be
+     * blocked in every thread, and threads (libsmmu's reader among them)
+     * inherit the mask of the thread that creates them. Blocked only later,
+     * a notice that came before the wait would kill the driver. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
     /* On QNX the process first obtains the SMMU_ABILITY_ATTACH_NAME ability
      * (procmgr_ability_lookup()); here the attach socket is that ability. */
     printf("ability %s\n", SMMU_ABILITY_ATTACH_NAME);
@@ -111,11 +121,7 @@ int main(int argc, char **argv)
     }
     printf("reserved %u\n", nreserved);
 
-    /* A transgression notice, as a signal the driver waits for. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    /* A transgression notice, as a signal the driver waits for (blocked above). */
     struct sigevent ev;
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_SIGNAL;
