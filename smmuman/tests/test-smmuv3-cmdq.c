@@ -32,11 +32,11 @@ static void run_queue(void)
     uint32_t mask = (2u << CMDQ_LOG2) - 1;
     while ((fake.cons & mask) != (fake.prod & mask)) {
         if (fake.gerror != fake.gerrorn) return; /* stopped on an error */
-        uint64_t op = fake.queue[2 * SMMU_Q_IDX(fake.cons, CMDQ_LOG2)] & 0xff;
+        uint64_t op = HW_EX64(fake.queue[2 * SMMU_Q_IDX(fake.cons, CMDQ_LOG2)], SMMU_CMD0, OPCODE);
         if (op == BAD_OPCODE && fake.refuse_left) {
             fake.refuse_left--;
             fake.cons = (fake.cons & mask) | (1u << 24); /* CERROR_ILL, sticky */
-            fake.gerror ^= SMMU_GERROR_CMDQ_ERR;
+            fake.gerror ^= HW_MASK32(SMMU_GERROR, CMDQ_ERR);
             return;
         }
         fake.executed[fake.nexec++ % 256] = (unsigned)op;
@@ -90,10 +90,10 @@ static void setup(void)
 START_TEST(commands_run_and_sync_is_awaited)
 {
     char err[160] = "";
-    const uint64_t c[2][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE }, { SMMU_CMD_TLBI_S12_VMALL, 0 } };
+    const uint64_t c[2][2] = { { CMD_CFGI_ALL }, { SMMU_OP_TLBI_S12_VMALL, 0 } };
     ck_assert_int_eq(cmd_submit(&unit, c, 2, err, sizeof err), 0);
     ck_assert_uint_eq(fake.nexec, 3);
-    ck_assert_uint_eq(fake.executed[2], SMMU_CMD_SYNC);
+    ck_assert_uint_eq(fake.executed[2], SMMU_OP_CMD_SYNC);
 }
 END_TEST
 
@@ -101,16 +101,16 @@ START_TEST(one_refusal_is_skipped_and_the_batch_rerun)
 {
     char err[160] = "";
     fake.refuse_left = 1;
-    const uint64_t c[2][2] = { { BAD_OPCODE, 0 }, { SMMU_CMD_TLBI_S12_VMALL, 0 } };
+    const uint64_t c[2][2] = { { BAD_OPCODE, 0 }, { SMMU_OP_TLBI_S12_VMALL, 0 } };
     ck_assert_int_eq(cmd_submit(&unit, c, 2, err, sizeof err), 0);
     /* the first pass ran TLBI+SYNC after the skipped command, the second all three */
     ck_assert_uint_eq(fake.nexec, 5);
     ck_assert_uint_eq(fake.gerror, fake.gerrorn); /* acknowledged */
     /* CONS.ERR stays set in the model: later batches must still succeed */
     ck_assert(fake.cons & (0x7fu << 24));
-    const uint64_t d[1][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE } };
+    const uint64_t d[1][2] = { { CMD_CFGI_ALL } };
     ck_assert_int_eq(cmd_submit(&unit, d, 1, err, sizeof err), 0);
-    ck_assert_uint_eq(fake.executed[fake.nexec - 1], SMMU_CMD_SYNC);
+    ck_assert_uint_eq(fake.executed[fake.nexec - 1], SMMU_OP_CMD_SYNC);
 }
 END_TEST
 
@@ -128,9 +128,52 @@ START_TEST(a_stuck_queue_times_out)
 {
     char err[160] = "";
     fake.frozen = true; /* PROD is written, nothing is ever consumed */
-    const uint64_t c[1][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE } };
+    const uint64_t c[1][2] = { { CMD_CFGI_ALL } };
     ck_assert_int_eq(cmd_submit(&unit, c, 1, err, sizeof err), -ETIMEDOUT);
     ck_assert_msg(strstr(err, "commands not consumed"), "%s", err);
+}
+END_TEST
+
+/* The encodings, pinned against the architecture's layout written out here
+ * bit by bit (SMMUv3 spec 5.2 STE, 4.1 commands), not through the header's
+ * names: a wrong shift or width there fails here. */
+START_TEST(stream_table_entry_has_the_architectures_layout)
+{
+    SmmuHwDomain d = { .vmid = 0x1234 };
+    d.pt.root = 0x40123000;
+    unit.oas = 4; /* 44 bits */
+    uint64_t e[SMMU_STE_QWORDS];
+    ste_for(&unit, &d, e);
+    ck_assert_uint_eq(e[0], 1ull << 0 | 6ull << 1);          /* V, Config 0b110: stage 2 only */
+    ck_assert_uint_eq(e[1], 0);
+    ck_assert_uint_eq(e[2], 0x1234ull                          /* S2VMID 15:0 */
+                                | 25ull << 32                  /* S2T0SZ 37:32: 64 - 39 */
+                                | 1ull << 38                   /* S2SL0 39:38: walk from level 1 */
+                                | 1ull << 40 | 1ull << 42      /* S2IR0, S2OR0: write-back */
+                                | 3ull << 44                   /* S2SH0: inner shareable */
+                                | 0ull << 46                   /* S2TG: 4 KiB */
+                                | 4ull << 48                   /* S2PS 50:48 */
+                                | 1ull << 51                   /* S2AA64 */
+                                | 1ull << 58);                 /* S2R */
+    ck_assert_uint_eq(e[3], 0x40123000ull);                    /* S2TTB 51:4 */
+    for (unsigned i = 4; i < SMMU_STE_QWORDS; i++) ck_assert_uint_eq(e[i], 0);
+}
+END_TEST
+
+START_TEST(commands_have_the_architectures_layout)
+{
+    const uint64_t all[2] = { CMD_CFGI_ALL }, nsnh[2] = { CMD_TLBI_NSNH_ALL };
+    ck_assert_uint_eq(all[0], 0x04);
+    ck_assert_uint_eq(all[1], 31);                             /* Range 4:0 = 31: every StreamID */
+    ck_assert_uint_eq(nsnh[0], 0x30);
+    ck_assert_uint_eq(nsnh[1], 0);
+    /* CFGI_STE: SID 63:32, Leaf bit 0 of the second qword */
+    unit.cfgi_sid = 0x20;
+    ck_assert_int_eq(sync_ste(&unit), 0);
+    ck_assert_uint_eq(qmem[0], 0x03ull | 0x20ull << 32);
+    ck_assert_uint_eq(qmem[1], 1);
+    ck_assert_uint_eq(qmem[2], 0x46);                          /* CMD_SYNC, CS 0 */
+    ck_assert_uint_eq(qmem[3], 0);
 }
 END_TEST
 
@@ -143,6 +186,8 @@ int main(void)
     tcase_add_test(tc, one_refusal_is_skipped_and_the_batch_rerun);
     tcase_add_test(tc, a_second_refusal_is_fatal);
     tcase_add_test(tc, a_stuck_queue_times_out);
+    tcase_add_test(tc, stream_table_entry_has_the_architectures_layout);
+    tcase_add_test(tc, commands_have_the_architectures_layout);
     suite_add_tcase(s, tc);
     return check_run(s);
 }

@@ -25,6 +25,8 @@
 #define PT_ENTRIES       (1u << PT_LEVEL_BITS)
 #define PT_MAX_LEVELS    4
 #define PT_LEVEL_SIZE(l) (PT_PAGE_SIZE << (PT_LEVEL_BITS * (l)))
+/* Input address bits a table of `levels` levels translates. */
+#define PT_IOVA_BITS(levels) (PT_PAGE_SHIFT + PT_LEVEL_BITS * (levels))
 
 /* Format-independent permissions */
 #define PT_READ  0x1u
