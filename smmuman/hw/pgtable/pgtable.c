@@ -223,6 +223,7 @@ void pt_inval_init(PtInval *inv)
 {
     inv->start = inv->end = 0;
     inv->tables_changed = false;
+    inv->replaced = false;
 }
 
 void pt_release(PtTable *t)
@@ -382,6 +383,10 @@ static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
         const uint64_t entry = entry0 + (uint64_t)(i - first) * step;
         if (va[i] == entry)
             continue;
+        /* decoded only while no replacement was seen: a pure map of empty
+         * entries (zero in every format) pays one comparison per entry */
+        if (va[i] && !w->inv->replaced && w->t->fmt->decode(va[i], 0, NULL, NULL) != PT_ENTRY_NONE)
+            w->inv->replaced = true;
         store_entry(&va[i], entry);
         if (lo == PT_ENTRIES)
             lo = i;
@@ -426,6 +431,8 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
             return false;
         store_entry(&tb->va[i], entry);
         widen(w->inv, s, e);
+        if (kind != PT_ENTRY_NONE)
+            w->inv->replaced = true;
         return true;
     }
     if (kind == PT_ENTRY_NONE && w->unmap)
@@ -464,7 +471,7 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
         announce(t, child_pa);
         store_entry(&tb->va[i], f->table(child_pa));
         if (kind == PT_ENTRY_LEAF)
-            w->inv->tables_changed = true;
+            w->inv->tables_changed = w->inv->replaced = true;
         return true;
     }
     if (!child_changed)
@@ -480,7 +487,7 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
     /* The hardware may still walk the table until invalidated. */
     store_entry(&tb->va[i], entry);
     defer_page(t, child_pa, t);
-    w->inv->tables_changed = true;
+    w->inv->tables_changed = w->inv->replaced = true;
     return true;
 }
 

@@ -56,10 +56,15 @@ typedef struct {
     void (*written)(void *ctx, uint64_t pa); /* entries of that page changed */
 } PtMem;
 
-/* What the hardware may still cache after a change. */
+/* What the hardware may still cache after a change. Successive calls with
+ * the same PtInval gather: the range grows to cover them all. */
 typedef struct {
     uint64_t start, end;  /* IOVA range whose translation changed; start == end: none */
     bool tables_changed;  /* a non-leaf entry changed: walk caches too */
+    bool replaced;        /* an entry that was present changed or went. If not,
+                           * only empty entries were filled (a new table linked
+                           * into one included): hardware that never caches a
+                           * not-present entry holds nothing to invalidate. */
 } PtInval;
 
 typedef struct {
