@@ -443,26 +443,96 @@ static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs
     return hw_map_check(u->name, t, IPA_BITS, oas_bits(u->oas), segs, n, pages, err, errlen);
 }
 
-static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
-               size_t errlen)
+/* ---- invalidation of a change ------------------------------------------- */
+
+/* TLBI_S2_IPA commands a change may take before one TLBI_S12_VMALL of its
+ * VMID replaces them (docs/smmuv3.md). With range invalidation (IDR3.RIL)
+ * any range of a 39-bit IPA takes at most six, so only an SMMU without it
+ * ever reaches 16: one command per page, past 16 pages (64 KiB) the VMID's
+ * whole TLB goes, which bounds the SMMU's work per call and keeps the batch
+ * far inside the 256-entry queue. */
+#define TLBI_MAX 16
+
+/* TLBI_S2_IPA's first qword: the VMID, and for a range its size. */
+static uint64_t tlbi_ipa0(uint16_t vmid, unsigned num, unsigned scale)
 {
-    PtInval inv;
-    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
-    if (rc) return rc;
-#ifndef SMMU_MUTATION_NO_INVALIDATION
-    if (inv.start != inv.end && (rc = tlbi_vmid(u, d->vmid, err, errlen))) return rc;
-#endif
-    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
-    return 0;
+    return HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_TLBI_S2_IPA) | HW_VAL64(SMMU_CMD0, VMID, vmid) |
+           HW_VAL64(SMMU_CMD0, NUM, num) | HW_VAL64(SMMU_CMD0, SCALE, scale);
 }
 
+/* ...and its second: the first page, whether walk caches stay (Leaf), and
+ * for a range its granule. TTL 0: the leaves' level is not promised (a
+ * range may hold pages and blocks). */
+static uint64_t tlbi_ipa1(uint64_t ipa, bool leaf, unsigned tg)
+{
+    return (ipa & HW_MASK64(SMMU_CMD1, ADDR)) | HW_VAL64(SMMU_CMD1, LEAF, leaf) | HW_VAL64(SMMU_CMD1, TG, tg);
+}
+
+/* The commands covering [start, end) into c[]: how many, or max + 1 once
+ * that is more than max. A range command covers (NUM + 1) * 2^SCALE pages
+ * from its address (which need not be aligned to them): each takes the
+ * next five bits of the page count from its lowest set bit, as the
+ * architecture's NUM and SCALE can express. Without RIL, one per page. */
+static unsigned tlbi_cmds(const SmmuHwUnit *u, uint16_t vmid, uint64_t start, uint64_t end, bool leaf,
+                          uint64_t (*c)[2], unsigned max)
+{
+    const bool ril = HW_EX32(u->idr3, SMMU_IDR3, RIL);
+    uint64_t pages = (end - start) >> PT_PAGE_SHIFT;
+    unsigned n = 0;
+    while (pages) {
+        uint64_t chunk = 1;
+        unsigned num = 0, scale = 0;
+        if (ril) {
+            scale = (unsigned)__builtin_ctzll(pages);
+            /* NUM + 1: odd (bit `scale` is set), 1..31 */
+            num = (unsigned)((pages >> scale) & HW_ONES64(SMMU_CMD0_NUM_LENGTH));
+            chunk = (uint64_t)num << scale;
+        }
+        if (n == max) return max + 1;
+        c[n][0] = tlbi_ipa0(vmid, ril ? num - 1 : 0, scale);
+        c[n][1] = tlbi_ipa1(start, leaf, ril ? SMMU_TG_4K : 0);
+        n++;
+        start += chunk << PT_PAGE_SHIFT;
+        pages -= chunk;
+    }
+    return n;
+}
+
+/* One change's invalidation, one command batch (and CMD_SYNC) whatever the
+ * change's size. */
+static int inval_change(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv, char *err, size_t errlen)
+{
+    /* The SMMU caches no translation table entry that faults (an invalid
+     * one: VMSAv8-64's rule, which the SMMUv3 architecture keeps for its
+     * TLBs and walk caches), so a change that only filled empty entries
+     * (new tables linked into empty ones included) left nothing stale. */
+    if (inv->start == inv->end || !inv->replaced) return 0;
+    uint64_t c[TLBI_MAX][2];
+    /* Leaf=0 when a table was freed, split or merged: walk caches that may
+     * hold it go too */
+    unsigned n = tlbi_cmds(u, d->vmid, inv->start, inv->end, !inv->tables_changed, c, TLBI_MAX);
+    if (n > TLBI_MAX) return tlbi_vmid(u, d->vmid, err, errlen);
+    return cmd_submit(u, (const uint64_t(*)[2])c, n, err, errlen);
+}
+
+/* All the table changes first, then one invalidation covering them, and
+ * only then are the pages they unlinked freed. A refusal part-way (the
+ * service's checks should have seen it coming) still has what was changed
+ * before it invalidated before the call returns. */
 static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = map(u, d, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, err, errlen);
-        if (rc) return rc;
+    PtInval inv;
+    int rc = hw_pt_change_segs(u->name, &d->pt, segs, n, &inv, err, errlen);
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    char why[160] = "";
+    int irc = inval_change(u, d, &inv, why, sizeof why);
+    if (irc) { /* the unit's state is unknown: the caller's DSS */
+        snprintf(err, errlen, "%s", why);
+        return irc;
     }
-    return 0;
+#endif
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
+    return rc;
 }
 
 /* ---- faults ------------------------------------------------------------- */

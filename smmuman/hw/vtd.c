@@ -388,26 +388,86 @@ static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs
     return hw_map_check(u->name, t, PT_IOVA_BITS(u->levels), u->pa_bits, segs, n, pages, err, errlen);
 }
 
-static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
-               size_t errlen)
+/* [start, end) as naturally aligned blocks of 2^order pages (order at most
+ * max_order), in address order, into addr[] and order[]: how many it takes,
+ * or max + 1 once that is more than max. */
+static unsigned aligned_blocks(uint64_t start, uint64_t end, unsigned max_order, uint64_t *addr, unsigned *order,
+                               unsigned max)
 {
-    PtInval inv;
-    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
-    if (rc) return rc;
-#ifndef SMMU_MUTATION_NO_INVALIDATION
-    if (inv.start != inv.end && (rc = inval_domain(u, d->did, err, errlen))) return rc;
-#endif
-    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
-    return 0;
+    unsigned n = 0;
+    while (start < end) {
+        const uint64_t page = start >> PT_PAGE_SHIFT, pages = (end - start) >> PT_PAGE_SHIFT;
+        unsigned o = page ? (unsigned)__builtin_ctzll(page) : max_order; /* what start's alignment allows */
+        const unsigned fits = 63u - (unsigned)__builtin_clzll(pages);    /* what the rest of the range allows */
+        if (o > fits) o = fits;
+        if (o > max_order) o = max_order;
+        if (n == max) return max + 1;
+        addr[n] = start;
+        order[n++] = o;
+        start += PT_PAGE_SIZE << o;
+    }
+    return n;
 }
 
+/* One change's invalidation, one queue submission whatever the change's
+ * size (docs/vtd.md): page-selective IOTLB descriptors covering the
+ * gathered range exactly, each 2^AM pages aligned to their size (AM up to
+ * CAP.MAMV), or, past VTD_PSI_MAX of them or without CAP.PSI, one
+ * domain-selective descriptor. VTD_PSI_MAX: any range of up to 256 pages,
+ * at any alignment, and any naturally aligned range up to 2^MAMV pages
+ * takes at most 16; more means a large scattered change, for which
+ * dropping the domain's IOTLB bounds the unit's work per call (and the
+ * batch stays far inside the 256-entry queue). */
+#define VTD_PSI_MAX 16
+
+static int inval_change(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv, char *err, size_t errlen)
+{
+    const bool cm = HW_EX64(u->cap, VTD_CAP, CM);
+    if (inv->start == inv->end) return 0; /* nothing changed */
+    /* Caching mode 0: the unit caches no not-present entry, at any level, so
+     * a change that only filled empty entries (new tables linked into empty
+     * ones included) left nothing stale. With caching mode 1 (a virtual
+     * unit shadowing our tables) the empty entries may be cached: they go
+     * like any other. */
+    if (!inv->replaced && !cm) return 0;
+    uint64_t desc[VTD_PSI_MAX][2], addr[VTD_PSI_MAX];
+    unsigned order[VTD_PSI_MAX];
+    unsigned n = HW_EX64(u->cap, VTD_CAP, PSI) ? aligned_blocks(inv->start, inv->end,
+                                                                 (unsigned)HW_EX64(u->cap, VTD_CAP, MAMV), addr,
+                                                                 order, VTD_PSI_MAX)
+                                               : VTD_PSI_MAX + 1;
+    if (n > VTD_PSI_MAX) return inval_domain(u, d->did, err, errlen);
+    /* IH=0 drops the paging-structure caches' entries for the range too:
+     * needed when a non-leaf entry changed (a table freed, split or merged),
+     * and with caching mode 1, where an empty non-leaf entry a new table
+     * replaced may be cached. Otherwise only leaves changed: IH=1. */
+    const bool leaves_only = !inv->tables_changed && !cm;
+    for (unsigned i = 0; i < n; i++) {
+        desc[i][0] = desc_iotlb(VTD_INV_IOTLB_G_PAGE, d->did);
+        desc[i][1] = (addr[i] & HW_MASK64(VTD_INV_IOTLB_HI, ADDR)) | HW_VAL64(VTD_INV_IOTLB_HI, AM, order[i]) |
+                     HW_VAL64(VTD_INV_IOTLB_HI, IH, leaves_only);
+    }
+    return qi_submit(u, (const uint64_t(*)[2])desc, n, err, errlen);
+}
+
+/* All the table changes first, then one invalidation covering them, and
+ * only then are the pages they unlinked freed. A refusal part-way (the
+ * service's checks should have seen it coming) still has what was changed
+ * before it invalidated before the call returns. */
 static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = map(u, d, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, err, errlen);
-        if (rc) return rc;
+    PtInval inv;
+    int rc = hw_pt_change_segs(u->name, &d->pt, segs, n, &inv, err, errlen);
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    char why[160] = "";
+    int irc = inval_change(u, d, &inv, why, sizeof why);
+    if (irc) { /* the unit's state is unknown: the caller's DSS */
+        snprintf(err, errlen, "%s", why);
+        return irc;
     }
-    return 0;
+#endif
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
+    return rc;
 }
 
 static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
