@@ -160,15 +160,10 @@ static int inval_device(SmmuHwUnit *u, uint32_t sid, uint16_t did, char *err, si
     return qi_submit(u, d, did ? 2 : 1, err, errlen);
 }
 
-static int probe(SmmuHwUnit *u, char *err, size_t errlen)
+/* What the unit's VER, CAP and ECAP (read already) say: refused if it
+ * cannot do what we need, else its parameters. */
+static int probe_caps(SmmuHwUnit *u, char *err, size_t errlen)
 {
-    int rc = rd(u, VTD_REG_VER, 4, &u->ver);
-    if (!rc) rc = rd(u, VTD_REG_CAP, 8, &u->cap);
-    if (!rc) rc = rd(u, VTD_REG_ECAP, 8, &u->ecap);
-    if (rc) {
-        snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
-        return rc;
-    }
     if (u->ver == 0 || u->ver == UINT32_MAX || HW_EX64(u->ver, VTD_VER, MAX) < 1) {
         snprintf(err, errlen, "%s: no VT-d unit at 0x%llx (VER 0x%llx)", u->name, (unsigned long long)u->base,
                  (unsigned long long)u->ver);
@@ -196,6 +191,18 @@ static int probe(SmmuHwUnit *u, char *err, size_t errlen)
     u->fro = (unsigned)HW_EX64(u->cap, VTD_CAP, FRO) * VTD_CAP_FRO_UNIT;
     u->nfr = (unsigned)HW_EX64(u->cap, VTD_CAP, NFR) + 1;
     return 0;
+}
+
+static int probe(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    int rc = rd(u, VTD_REG_VER, 4, &u->ver);
+    if (!rc) rc = rd(u, VTD_REG_CAP, 8, &u->cap);
+    if (!rc) rc = rd(u, VTD_REG_ECAP, 8, &u->ecap);
+    if (rc) {
+        snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
+        return rc;
+    }
+    return probe_caps(u, err, errlen);
 }
 
 static int alloc_page(SmmuHwUnit *u, uint64_t *pa, uint64_t **va)
