@@ -47,6 +47,8 @@ typedef struct {
 
 static Fake fake;
 static SmmuHwUnit *unit;
+static SmmuHwDomain *domains[8]; /* freed by teardown */
+static unsigned ndomains;
 
 static uint64_t *page_va(uint64_t pa) { return (uint64_t *)(void *)(fake.mem + (pa - ARENA_PA)); }
 
@@ -183,6 +185,12 @@ static void setup(void) { setup_cap(QEMU_CAP); }
 static void teardown(void)
 {
     ck_assert(!fake.aborted);
+    /* not domain_destroy(): a test may leave the queue stopped */
+    while (ndomains) {
+        SmmuHwDomain *d = domains[--ndomains];
+        pt_fini(&d->pt);
+        free(d);
+    }
     free(unit->did_used);
     free(unit);
     free(fake.mem);
@@ -193,7 +201,8 @@ static SmmuHwDomain *domain(void)
     SmmuHwDomain *d = NULL;
     char err[160] = "";
     ck_assert_int_eq(domain_create(unit, &d, err, sizeof err), 0);
-    return d;
+    ck_assert_uint_lt(ndomains, 8);
+    return domains[ndomains++] = d;
 }
 
 /* k separate pages, 8 KiB apart from iova (perms 0: unmap) */
