@@ -241,8 +241,9 @@ static bool expect_tables_changed(const Fix *f)
     return any;
 }
 
-/* Likewise: whether an entry that was present (leaf or table) changed. A
- * table the call created starts empty, so only pages linked before count. */
+/* Likewise: whether an entry that was not empty (zero: what the walker
+ * writes for not present) changed. A table the call created starts empty,
+ * so only pages linked before count. */
 static bool expect_replaced(const Fix *f)
 {
     const Arena *a = &f->a;
@@ -250,9 +251,8 @@ static bool expect_replaced(const Fix *f)
     for (size_t i = 0; i < a->cap; i++) {
         if (!a->was_used[i] || !page_changed(a, i))
             continue;
-        unsigned level = (unsigned)f->level_of[i];
         for (unsigned j = 0; j < PT_ENTRIES; j++)
-            if (a->shadow[i][j] != a->page[i][j] && pgh->kind(a->shadow[i][j], level) != PT_ENTRY_NONE)
+            if (a->shadow[i][j] != a->page[i][j] && a->shadow[i][j] != 0)
                 return true;
     }
     return false;

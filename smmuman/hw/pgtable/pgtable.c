@@ -379,14 +379,13 @@ static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
     const uint64_t step = w->unmap ? 0 : PT_PAGE_SIZE;
     uint64_t *va = tb->va;
     unsigned lo = PT_ENTRIES, hi = 0;
+    uint64_t old_bits = 0; /* OR of the entries replaced: no call in the loop */
     for (unsigned i = first; i <= last; i++) {
         const uint64_t entry = entry0 + (uint64_t)(i - first) * step;
-        if (va[i] == entry)
+        const uint64_t old = va[i];
+        if (old == entry)
             continue;
-        /* decoded only while no replacement was seen: a pure map of empty
-         * entries (zero in every format) pays one comparison per entry */
-        if (va[i] && !w->inv->replaced && w->t->fmt->decode(va[i], 0, NULL, NULL) != PT_ENTRY_NONE)
-            w->inv->replaced = true;
+        old_bits |= old;
         store_entry(&va[i], entry);
         if (lo == PT_ENTRIES)
             lo = i;
@@ -394,6 +393,8 @@ static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
     }
     if (lo == PT_ENTRIES)
         return false;
+    if (old_bits)
+        w->inv->replaced = true;
     widen(w->inv, base + (uint64_t)lo * PT_PAGE_SIZE, base + ((uint64_t)hi + 1) * PT_PAGE_SIZE);
     return true;
 }
@@ -431,7 +432,7 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
             return false;
         store_entry(&tb->va[i], entry);
         widen(w->inv, s, e);
-        if (kind != PT_ENTRY_NONE)
+        if (old)
             w->inv->replaced = true;
         return true;
     }

@@ -61,10 +61,13 @@ typedef struct {
 typedef struct {
     uint64_t start, end;  /* IOVA range whose translation changed; start == end: none */
     bool tables_changed;  /* a non-leaf entry changed: walk caches too */
-    bool replaced;        /* an entry that was present changed or went. If not,
+    bool replaced;        /* an entry that was not empty changed or went. If not,
                            * only empty entries were filled (a new table linked
                            * into one included): hardware that never caches a
-                           * not-present entry holds nothing to invalidate. */
+                           * not-present entry holds nothing to invalidate.
+                           * Empty is zero: every format's not-present entry
+                           * as the walker writes it; a non-zero entry counts
+                           * as present, which can only over-invalidate. */
 } PtInval;
 
 typedef struct {
