@@ -6,7 +6,7 @@
 
 #include "agent.h"
 #include "edu.h"
-#include "../smmuman/hw/vtd-regs.h"
+#include "hw/vtd-regs.h"
 
 #define ECAM_SIZE (256ull << 20)
 

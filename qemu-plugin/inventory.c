@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "agent.h"
-#include "../smmuman/hw/smmuv3-regs.h"
-#include "../smmuman/hw/vtd-regs.h"
+#include "hw/smmuv3-regs.h"
+#include "hw/vtd-regs.h"
 
 int units_probe(Agent *a)
 {

@@ -28,17 +28,31 @@ static inline int hw_wr(const SmmuHwEnv *env, uint64_t base, unsigned reg, unsig
     return env->reg_write(env->ctx, base + reg, size, v);
 }
 
-/* Maps (perms != 0) or unmaps in a domain's table; inv says what the
- * caller must invalidate before pt_release(). err names unit and range. */
+/* Maps (perms != 0) or unmaps in a domain's table, widening *inv by what
+ * the caller must invalidate before pt_release(). err names unit and range. */
 static inline int hw_pt_change(const char *unit, PtTable *pt, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms,
                                PtInval *inv, char *err, size_t errlen)
 {
-    pt_inval_init(inv);
     int rc = perms ? pt_map(pt, iova, pa, len, perms, inv) : pt_unmap(pt, iova, len, inv);
     if (rc)
         snprintf(err, errlen, "%s: %s 0x%llx+0x%llx: %s", unit, perms ? "map" : "unmap", (unsigned long long)iova,
                  (unsigned long long)len, rc == -ENOMEM ? "no table memory" : "invalid range");
     return rc;
+}
+
+/* The table side of map_segs(): every change, in order, gathering into
+ * *inv (initialised here) the one invalidation they all require. Stops at
+ * the first refusal; *inv still covers what was changed before it, which
+ * the caller must invalidate all the same. */
+static inline int hw_pt_change_segs(const char *unit, PtTable *pt, const SmmuHwSeg *segs, size_t n, PtInval *inv,
+                                    char *err, size_t errlen)
+{
+    pt_inval_init(inv);
+    for (size_t i = 0; i < n; i++) {
+        int rc = hw_pt_change(unit, pt, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, inv, err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 /* map_check() for a unit whose domains are tables like t (a real one, or

@@ -4,10 +4,12 @@
 
 bool ste_same_config(const uint64_t *a, const uint64_t *b)
 {
-    bool va = a[0] & SMMU_STE_V, vb = b[0] & SMMU_STE_V;
+    bool va = HW_EX64(a[0], SMMU_STE0, V), vb = HW_EX64(b[0], SMMU_STE0, V);
     if (!va || !vb) return va == vb; /* invalid: nothing else is read */
-    /* stage 2: qwords 0..3 are read */
-    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+    /* stage 2: qwords 0 up to the table base are read */
+    for (unsigned i = 0; i <= SMMU_STE_QW_S2TTB; i++)
+        if (a[i] != b[i]) return false;
+    return true;
 }
 
 /* Stores the words that differ, in the given order, skipping equal ones. */
@@ -19,7 +21,7 @@ static void fill(uint64_t *ste, const uint64_t *next, unsigned from, unsigned to
 
 int ste_install(uint64_t *ste, const uint64_t *next, const SteOps *ops)
 {
-    bool was_valid = ste[0] & SMMU_STE_V, valid = next[0] & SMMU_STE_V;
+    bool was_valid = HW_EX64(ste[0], SMMU_STE0, V), valid = HW_EX64(next[0], SMMU_STE0, V);
     int rc;
     if (ste_same_config(ste, next)) { /* nothing the hardware reads changes */
         fill(ste, next, 0, SMMU_STE_QWORDS, ops);
@@ -27,7 +29,7 @@ int ste_install(uint64_t *ste, const uint64_t *next, const SteOps *ops)
     }
     if (was_valid) {
         /* one store takes the old configuration away (blocked meanwhile) */
-        ops->store(ops->ctx, &ste[0], ste[0] & ~SMMU_STE_V);
+        ops->store(ops->ctx, &ste[0], HW_DP64(ste[0], SMMU_STE0, V, 0));
         if ((rc = ops->sync(ops->ctx))) return rc;
     }
     /* with V=0 the hardware reads nothing else: fill freely, V last */

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "smmuv3-regs.h"
+#include "hw/smmuv3-regs.h"
 
 typedef struct {
     void *ctx;

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "hw-util.h"
+#include "hw/smmuv3-regs.h"
 #include "smmu-hw.h"
-#include "smmuv3-regs.h"
 #include "smmuv3-ste.h"
 
 #ifndef SMMU_HW_SAFETY
@@ -23,17 +23,29 @@
 
 #define POLL_TIMEOUT_US    200000
 #define STRTAB_LOG2        8      /* linear: StreamIDs of bus 0 (docs/smmuv3.md) */
+#define STRTAB_PAGES       ((SMMU_STE_SIZE << STRTAB_LOG2) / PT_PAGE_SIZE)
 #define CMDQ_LOG2          8      /* 256 x 16 bytes: one page */
 #define EVTQ_LOG2_MAX      14     /* 16384 x 32 bytes: 16 blocked 4 KiB DMAs between drains */
-#define IPA_BITS           39     /* three levels of 4 KiB tables */
+/* Stage-2 tables of three levels of 4 KiB: a 39-bit IPA, the walk starting
+ * at Arm level 1 with one start table (QEMU aliases concatenated ones). The
+ * one fact; the STE's T0SZ and SL0 and map_check()'s limit follow from it. */
+#define S2_LEVELS          3
+#define IPA_BITS           PT_IOVA_BITS(S2_LEVELS)
 #define MAX_FOLD           256    /* distinct (stream, page, kind) per drain */
+#define MAX_CMDQ_ERRORS    3      /* refused commands the service survives before a DSS */
+#define MIN_OAS_BITS       36     /* output sizes below: a 32-bit SMMU, not one we drive */
+/* GBPA: abort what bypasses (written with UPDATE, which the SMMU clears when done) */
+#define GBPA_ABORT         (HW_MASK32(SMMU_GBPA, UPDATE) | HW_MASK32(SMMU_GBPA, ABORT))
+/* The two commands that forget everything cached, as both qwords. */
+#define CMD_CFGI_ALL       HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_CFGI_ALL), HW_VAL64(SMMU_CMD1, RANGE, SMMU_CFGI_ALL_RANGE)
+#define CMD_TLBI_NSNH_ALL  HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_TLBI_NSNH_ALL), 0
 
 struct SmmuHwUnit {
     SmmuHwEnv env;
     char name[32];
     uint64_t base;
     int evtq_irq, gerror_irq;
-    uint32_t idr0, idr1, idr5, aidr;
+    uint32_t idr0, idr1, idr3, idr5, aidr;
     unsigned oas;           /* IDR5.OAS encoding, for S2PS */
     unsigned nvmid;
     uint64_t strtab_pa;
@@ -88,12 +100,12 @@ static int cmdq_error(SmmuHwUnit *u, uint64_t cons, char *err, size_t errlen)
 {
     uint64_t gerror = 0;
     rd(u, SMMU_REG_GERROR, 4, &gerror);
-    unsigned code = (unsigned)SMMU_CMDQ_CONS_ERR(cons);
+    unsigned code = (unsigned)HW_EX64(cons, SMMU_CMDQ_CONS, ERR);
     /* QEMU's model: move CONS past the bad command first, then acknowledge
      * (the other order runs the bad command again) */
     uint32_t next = ((uint32_t)cons + 1) & ((2u << CMDQ_LOG2) - 1);
     wr(u, SMMU_REG_CMDQ_CONS, 4, next);
-    u->gerrorn ^= SMMU_GERROR_CMDQ_ERR & ((uint32_t)gerror ^ u->gerrorn); /* acknowledge it, after CONS */
+    u->gerrorn ^= HW_MASK32(SMMU_GERROR, CMDQ_ERR) & ((uint32_t)gerror ^ u->gerrorn); /* acknowledge it, after CONS */
     wr(u, SMMU_REG_GERRORN, 4, u->gerrorn);
     u->cmdq_errors++;
     snprintf(err, errlen, "%s: command queue error %u at entry %u", u->name, code, SMMU_Q_IDX(cons, CMDQ_LOG2));
@@ -117,7 +129,7 @@ static int cmd_wait(SmmuHwUnit *u, uint64_t *cons, char *err, size_t errlen)
         }
         if (((uint32_t)*cons & q_mask()) == u->cmdq_prod) return 0;
         /* stalled short of PROD: refused, or (on hardware) still working */
-        if (rd(u, SMMU_REG_GERROR, 4, &gerror) == 0 && (((uint32_t)gerror ^ u->gerrorn) & SMMU_GERROR_CMDQ_ERR))
+        if (rd(u, SMMU_REG_GERROR, 4, &gerror) == 0 && HW_EX32((uint32_t)gerror ^ u->gerrorn, SMMU_GERROR, CMDQ_ERR))
             return -EIO;
         if (hw_now_us() > deadline) {
             snprintf(err, errlen, "%s: commands not consumed (CONS 0x%llx PROD 0x%x)", u->name,
@@ -136,7 +148,7 @@ static int cmd_submit(SmmuHwUnit *u, const uint64_t (*cmds)[2], unsigned n, char
     for (unsigned attempt = 0; attempt < 2; attempt++) {
         for (unsigned i = 0; i <= n; i++) {
             uint64_t *slot = &u->cmdq[2 * SMMU_Q_IDX(u->cmdq_prod, CMDQ_LOG2)];
-            slot[0] = i < n ? cmds[i][0] : SMMU_CMD_SYNC;
+            slot[0] = i < n ? cmds[i][0] : HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_CMD_SYNC); /* CS 0: CONS is the signal */
             slot[1] = i < n ? cmds[i][1] : 0;
             u->cmdq_prod = (u->cmdq_prod + 1) & q_mask();
         }
@@ -157,7 +169,9 @@ static int sync_ste(void *ctx)
 {
     SmmuHwUnit *u = ctx;
     char err[160];
-    const uint64_t c[1][2] = { { SMMU_CMD_CFGI_STE | SMMU_CMD_SID(u->cfgi_sid), 1 /* leaf */ } };
+    /* Leaf: only this entry changed, not a level-1 descriptor of a 2-level table */
+    const uint64_t c[1][2] = { { HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_CFGI_STE) | HW_VAL64(SMMU_CMD0, SID, u->cfgi_sid),
+                                 HW_MASK64(SMMU_CMD1, LEAF) } };
     int rc = cmd_submit(u, c, 1, err, sizeof err);
     if (rc) u->env.log(u->env.ctx, SMMU_LOG_ERROR, "%s", err);
     return rc;
@@ -168,41 +182,55 @@ static void store_ste(void *ctx, uint64_t *slot, uint64_t v)
     SmmuHwUnit *u = ctx;
     __atomic_store_n(slot, v, __ATOMIC_RELEASE);
     /* the stream table is digested table memory: keep its digest true */
-    uint64_t page = u->strtab_pa + (uint64_t)((uint8_t *)slot - (uint8_t *)u->strtab) / 4096 * 4096;
+    uint64_t page = u->strtab_pa + (uint64_t)((uint8_t *)slot - (uint8_t *)u->strtab) / PT_PAGE_SIZE * PT_PAGE_SIZE;
     u->env.mem.written(u->env.mem.ctx, page);
 }
 
 /* ---- bring-up ----------------------------------------------------------- */
 
+/* IDR5.OAS (and STE.S2PS) as bits: the architecture's table of encodings. */
+static unsigned oas_bits(unsigned oas)
+{
+    static const unsigned bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+    return oas < sizeof bits / sizeof bits[0] ? bits[oas] : bits[0];
+}
+
 static int probe(SmmuHwUnit *u, char *err, size_t errlen)
 {
-    uint64_t v0, v1, v5, a;
-    if (rd(u, SMMU_REG_IDR0, 4, &v0) || rd(u, SMMU_REG_IDR1, 4, &v1) || rd(u, SMMU_REG_IDR5, 4, &v5) ||
-        rd(u, SMMU_REG_AIDR, 4, &a)) {
+    uint64_t v0, v1, v3, v5, a;
+    if (rd(u, SMMU_REG_IDR0, 4, &v0) || rd(u, SMMU_REG_IDR1, 4, &v1) || rd(u, SMMU_REG_IDR3, 4, &v3) ||
+        rd(u, SMMU_REG_IDR5, 4, &v5) || rd(u, SMMU_REG_AIDR, 4, &a)) {
         snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
         return -EIO;
     }
-    u->idr0 = (uint32_t)v0, u->idr1 = (uint32_t)v1, u->idr5 = (uint32_t)v5, u->aidr = (uint32_t)a;
-    if (u->idr0 == 0 || u->idr0 == 0xffffffffu) {
+    u->idr0 = (uint32_t)v0, u->idr1 = (uint32_t)v1, u->idr3 = (uint32_t)v3, u->idr5 = (uint32_t)v5,
+    u->aidr = (uint32_t)a;
+    if (u->idr0 == 0 || u->idr0 == UINT32_MAX) {
         snprintf(err, errlen, "%s: no SMMUv3 at 0x%llx (IDR0 0x%x)", u->name, (unsigned long long)u->base, u->idr0);
         return -ENODEV;
     }
-    const char *missing = !(u->idr0 & SMMU_IDR0_S2P)        ? "stage 2 translation"
-                          : !(u->idr0 & SMMU_IDR0_TTF_AA64) ? "AArch64 translation tables"
-                          : !(u->idr5 & SMMU_IDR5_GRAN4K)   ? "the 4 KiB granule"
-                          : SMMU_IDR1_SIDSIZE(u->idr1) < STRTAB_LOG2 ? "8-bit StreamIDs"
-                          : SMMU_IDR5_OAS(u->idr5) < 1      ? "a 36-bit output size"
-                          : SMMU_IDR1_CMDQS(u->idr1) < CMDQ_LOG2 ? "a 256-entry command queue"
-                                                              : NULL;
+    const char *missing = !HW_EX32(u->idr0, SMMU_IDR0, S2P)                      ? "stage 2 translation"
+                          : !(HW_EX32(u->idr0, SMMU_IDR0, TTF) & SMMU_TTF_AA64)    ? "AArch64 translation tables"
+                          : !HW_EX32(u->idr5, SMMU_IDR5, GRAN4K)                   ? "the 4 KiB granule"
+                          : HW_EX32(u->idr1, SMMU_IDR1, SIDSIZE) < STRTAB_LOG2      ? "8-bit StreamIDs"
+                          : oas_bits(HW_EX32(u->idr5, SMMU_IDR5, OAS)) < MIN_OAS_BITS ? "a 36-bit output size"
+                          : HW_EX32(u->idr1, SMMU_IDR1, CMDQS) < CMDQ_LOG2          ? "a 256-entry command queue"
+                                                                                   : NULL;
     if (missing) {
         snprintf(err, errlen, "%s: lacks %s (IDR0 0x%x IDR1 0x%x IDR5 0x%x)", u->name, missing, u->idr0, u->idr1, u->idr5);
         return -ENOTSUP;
     }
-    u->oas = (unsigned)SMMU_IDR5_OAS(u->idr5);
-    u->nvmid = u->idr0 & SMMU_IDR0_VMID16 ? 65536 : 256;
-    u->evtq_log2 = (unsigned)SMMU_IDR1_EVENTQS(u->idr1);
+    u->oas = HW_EX32(u->idr5, SMMU_IDR5, OAS);
+    u->nvmid = 1u << (HW_EX32(u->idr0, SMMU_IDR0, VMID16) ? SMMU_STE2_S2VMID_LENGTH : 8); /* else 8-bit VMIDs */
+    u->evtq_log2 = HW_EX32(u->idr1, SMMU_IDR1, EVENTQS);
     if (u->evtq_log2 > EVTQ_LOG2_MAX) u->evtq_log2 = EVTQ_LOG2_MAX;
     return 0;
+}
+
+/* A queue's BASE register: its address and size. */
+static uint64_t q_base(uint64_t pa, unsigned log2size)
+{
+    return (pa & HW_MASK64(SMMU_Q_BASE, ADDR)) | HW_VAL64(SMMU_Q_BASE, LOG2SIZE, log2size);
 }
 
 static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
@@ -210,7 +238,7 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
     uint64_t v;
     int rc;
     /* Abort whatever is not translated, from the very first write. */
-    if ((rc = wr(u, SMMU_REG_GBPA, 4, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT))) return rc;
+    if ((rc = wr(u, SMMU_REG_GBPA, 4, GBPA_ABORT))) return rc;
     int64_t deadline = hw_now_us() + POLL_TIMEOUT_US;
     do {
         if ((rc = rd(u, SMMU_REG_GBPA, 4, &v))) return rc;
@@ -218,36 +246,44 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
             snprintf(err, errlen, "%s: GBPA update never completed", u->name);
             return -ETIMEDOUT;
         }
-    } while (v & SMMU_GBPA_UPDATE);
+    } while (HW_EX64(v, SMMU_GBPA, UPDATE));
     /* A previous instance may have left it on: off (GBPA aborts) to reprogram. */
     if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, 0, err, errlen))) return rc;
     void *va;
-    unsigned evtq_pages = (unsigned)(((uint64_t)SMMU_EVT_SIZE << u->evtq_log2) / 4096);
-    if ((rc = u->env.pages(u->env.ctx, (unsigned)((64u << STRTAB_LOG2) / 4096), true, &u->strtab_pa, &va))) goto nomem;
+    unsigned evtq_pages = (unsigned)(((uint64_t)SMMU_EVT_SIZE << u->evtq_log2) / PT_PAGE_SIZE);
+    if ((rc = u->env.pages(u->env.ctx, STRTAB_PAGES, true, &u->strtab_pa, &va))) goto nomem;
     u->strtab = va;
     if ((rc = u->env.pages(u->env.ctx, 1, false, &u->cmdq_pa, &va))) goto nomem;
     u->cmdq = va;
     if ((rc = u->env.pages(u->env.ctx, evtq_pages ? evtq_pages : 1, false, &u->evtq_pa, &va))) goto nomem;
     u->evtq = va;
     /* every entry V=0: every stream aborts, and is recorded */
-    if ((rc = wr(u, SMMU_REG_CR1, 4, SMMU_CR1_WB_ISH)) || (rc = wr(u, SMMU_REG_CR2, 4, 0)) ||
-        (rc = wr(u, SMMU_REG_STRTAB_BASE, 8, (u->strtab_pa & SMMU_STRTAB_ADDR_MASK) | SMMU_STRTAB_BASE_RA)) ||
-        (rc = wr(u, SMMU_REG_STRTAB_BASE_CFG, 4, SMMU_STRTAB_CFG_FMT_LINEAR | SMMU_STRTAB_CFG_LOG2SIZE(STRTAB_LOG2))) ||
+    /* queues and tables: write-back cacheable, inner shareable */
+    const uint32_t cr1 = HW_VAL32(SMMU_CR1, QUEUE_IC, SMMU_CACHE_WB) | HW_VAL32(SMMU_CR1, QUEUE_OC, SMMU_CACHE_WB) |
+                         HW_VAL32(SMMU_CR1, QUEUE_SH, SMMU_SH_ISH) | HW_VAL32(SMMU_CR1, TABLE_IC, SMMU_CACHE_WB) |
+                         HW_VAL32(SMMU_CR1, TABLE_OC, SMMU_CACHE_WB) | HW_VAL32(SMMU_CR1, TABLE_SH, SMMU_SH_ISH);
+    if ((rc = wr(u, SMMU_REG_CR1, 4, cr1)) || (rc = wr(u, SMMU_REG_CR2, 4, 0)) ||
+        (rc = wr(u, SMMU_REG_STRTAB_BASE, 8,
+                 (u->strtab_pa & HW_MASK64(SMMU_STRTAB_BASE, ADDR)) | HW_MASK64(SMMU_STRTAB_BASE, RA))) ||
+        (rc = wr(u, SMMU_REG_STRTAB_BASE_CFG, 4,
+                 HW_VAL32(SMMU_STRTAB_BASE_CFG, FMT, SMMU_STRTAB_FMT_LINEAR) |
+                     HW_VAL32(SMMU_STRTAB_BASE_CFG, LOG2SIZE, STRTAB_LOG2))) ||
         /* the queue size is latched when BASE is written: always write both BASEs */
-        (rc = wr(u, SMMU_REG_CMDQ_BASE, 8, (u->cmdq_pa & SMMU_Q_ADDR_MASK) | SMMU_Q_BASE_RA | SMMU_Q_LOG2SIZE(CMDQ_LOG2))) ||
+        (rc = wr(u, SMMU_REG_CMDQ_BASE, 8, q_base(u->cmdq_pa, CMDQ_LOG2) | HW_MASK64(SMMU_Q_BASE, RA))) ||
         (rc = wr(u, SMMU_REG_CMDQ_PROD, 4, 0)) || (rc = wr(u, SMMU_REG_CMDQ_CONS, 4, 0)) ||
-        (rc = wr(u, SMMU_REG_EVENTQ_BASE, 8, (u->evtq_pa & SMMU_Q_ADDR_MASK) | SMMU_Q_LOG2SIZE(u->evtq_log2))) ||
+        (rc = wr(u, SMMU_REG_EVENTQ_BASE, 8, q_base(u->evtq_pa, u->evtq_log2))) ||
         (rc = wr(u, SMMU_REG_EVENTQ_PROD, 4, 0)) || (rc = wr(u, SMMU_REG_EVENTQ_CONS, 4, 0)))
         return rc;
     u->cmdq_prod = 0;
     u->evtq_cons = 0;
-    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN, err, errlen)) ||
-        (rc = write_acked(u, SMMU_REG_IRQ_CTRL, SMMU_REG_IRQ_CTRL_ACK, SMMU_IRQ_CTRL_GERROR | SMMU_IRQ_CTRL_EVENTQ, err, errlen)))
+    const uint32_t queues_on = HW_MASK32(SMMU_CR0, CMDQEN) | HW_MASK32(SMMU_CR0, EVENTQEN);
+    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, queues_on, err, errlen)) ||
+        (rc = write_acked(u, SMMU_REG_IRQ_CTRL, SMMU_REG_IRQ_CTRL_ACK,
+                          HW_MASK32(SMMU_IRQ_CTRL, GERROR_IRQEN) | HW_MASK32(SMMU_IRQ_CTRL, EVENTQ_IRQEN), err, errlen)))
         return rc;
-    const uint64_t c[2][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE }, { SMMU_CMD_TLBI_NSNH_ALL, 0 } };
+    const uint64_t c[2][2] = { { CMD_CFGI_ALL }, { CMD_TLBI_NSNH_ALL } };
     if ((rc = cmd_submit(u, c, 2, err, errlen))) return rc;
-    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, SMMU_CR0_SMMUEN | SMMU_CR0_CMDQEN | SMMU_CR0_EVENTQEN, err,
-                          errlen)))
+    if ((rc = write_acked(u, SMMU_REG_CR0, SMMU_REG_CR0ACK, queues_on | HW_MASK32(SMMU_CR0, SMMUEN), err, errlen)))
         return rc;
     /* stale global errors from before us: acknowledge them */
     if ((rc = rd(u, SMMU_REG_GERROR, 4, &v))) return rc;
@@ -296,8 +332,8 @@ static int block_streams(SmmuHwUnit *u, char *err, size_t errlen)
         uint64_t *ste = &u->strtab[(size_t)sid * SMMU_STE_QWORDS];
         for (int i = SMMU_STE_QWORDS - 1; i >= 0; i--) __atomic_store_n(&ste[i], next[i], __ATOMIC_RELEASE);
     }
-    for (size_t p = 0; p < (64u << STRTAB_LOG2) / 4096; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * 4096);
-    const uint64_t c[1][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE } };
+    for (size_t p = 0; p < STRTAB_PAGES; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * PT_PAGE_SIZE);
+    const uint64_t c[1][2] = { { CMD_CFGI_ALL } };
     return cmd_submit(u, c, 1, err, errlen);
 }
 
@@ -310,7 +346,7 @@ static void unit_close(SmmuHwUnit *u)
 static void unit_describe(SmmuHwUnit *u, char *buf, size_t len)
 {
     snprintf(buf, len, "smmuv3 %s base=0x%llx version=3.%u stage2 vmids=%u streams=%u eventq=%u irqs=%d,%d", u->name,
-             (unsigned long long)u->base, (unsigned)SMMU_AIDR_MINOR(u->aidr), u->nvmid, 1u << STRTAB_LOG2,
+             (unsigned long long)u->base, HW_EX32(u->aidr, SMMU_AIDR, ARCH_MINOR), u->nvmid, 1u << STRTAB_LOG2,
              1u << u->evtq_log2, u->evtq_irq, u->gerror_irq);
 }
 
@@ -325,7 +361,7 @@ static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t er
         snprintf(err, errlen, "%s: all %u VMIDs in use", u->name, u->nvmid);
         return -ENOSPC;
     }
-    int rc = pt_init(&d->pt, &pt_format_arm_s2, 3, 0, &u->env.mem);
+    int rc = pt_init(&d->pt, &pt_format_arm_s2, S2_LEVELS, 0, &u->env.mem);
     if (rc) {
         u->vmid_used[d->vmid] = 0;
         free(d);
@@ -338,7 +374,7 @@ static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t er
 
 static int tlbi_vmid(SmmuHwUnit *u, uint16_t vmid, char *err, size_t errlen)
 {
-    const uint64_t c[1][2] = { { SMMU_CMD_TLBI_S12_VMALL | SMMU_CMD_VMID(vmid), 0 } };
+    const uint64_t c[1][2] = { { HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_TLBI_S12_VMALL) | HW_VAL64(SMMU_CMD0, VMID, vmid), 0 } };
     return cmd_submit(u, c, 1, err, errlen);
 }
 
@@ -355,12 +391,15 @@ static void domain_destroy(SmmuHwUnit *u, SmmuHwDomain *d)
 static void ste_for(const SmmuHwUnit *u, const SmmuHwDomain *d, uint64_t *next)
 {
     memset(next, 0, SMMU_STE_QWORDS * sizeof *next);
-    next[0] = SMMU_STE_V | SMMU_STE_CONFIG_S2;
-    /* 39-bit IPA, three levels: T0SZ 25, walk starts at level 1 */
-    next[2] = SMMU_STE_S2VMID(d->vmid) | SMMU_STE_S2T0SZ(64 - IPA_BITS) | SMMU_STE_S2SL0(1) | SMMU_STE_S2IR0_WB |
-              SMMU_STE_S2OR0_WB | SMMU_STE_S2SH0_ISH | SMMU_STE_S2TG_4K | SMMU_STE_S2PS(u->oas) | SMMU_STE_S2AA64 |
-              SMMU_STE_S2R;
-    next[3] = d->pt.root & SMMU_STE_S2TTB_MASK;
+    next[0] = HW_MASK64(SMMU_STE0, V) | HW_VAL64(SMMU_STE0, CONFIG, SMMU_STE_CONFIG_S2);
+    /* the input size and the walk's start level, from S2_LEVELS */
+    next[SMMU_STE_QW_S2] =
+        HW_VAL64(SMMU_STE2, S2VMID, d->vmid) | HW_VAL64(SMMU_STE2, S2T0SZ, SMMU_T0SZ(IPA_BITS)) |
+        HW_VAL64(SMMU_STE2, S2SL0, SMMU_S2SL0_4K(S2_LEVELS)) | HW_VAL64(SMMU_STE2, S2IR0, SMMU_CACHE_WB) |
+        HW_VAL64(SMMU_STE2, S2OR0, SMMU_CACHE_WB) | HW_VAL64(SMMU_STE2, S2SH0, SMMU_SH_ISH) |
+        HW_VAL64(SMMU_STE2, S2TG, SMMU_S2TG_4K) | HW_VAL64(SMMU_STE2, S2PS, u->oas) | HW_MASK64(SMMU_STE2, S2AA64) |
+        HW_MASK64(SMMU_STE2, S2R);
+    next[SMMU_STE_QW_S2TTB] = d->pt.root & HW_MASK64(SMMU_STE3, S2TTB);
 }
 
 static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_t errlen)
@@ -371,7 +410,7 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
     }
     uint64_t next[SMMU_STE_QWORDS];
     uint64_t *ste = &u->strtab[(size_t)sid * SMMU_STE_QWORDS];
-    uint16_t old_vmid = ste[0] & SMMU_STE_V ? (uint16_t)SMMU_STE_S2VMID(ste[2]) : 0;
+    uint16_t old_vmid = HW_EX64(ste[0], SMMU_STE0, V) ? (uint16_t)HW_EX64(ste[SMMU_STE_QW_S2], SMMU_STE2, S2VMID) : 0;
     ste_for(u, d ? d : u->blocking, next);
     u->cfgi_sid = sid;
     SteOps ops = { .ctx = u, .store = store_ste, .sync = sync_ste };
@@ -392,45 +431,108 @@ static int attach_check(SmmuHwUnit *u, uint32_t sid, size_t *pages, char *err, s
     return 0;
 }
 
-/* IDR5.OAS as bits. */
-static unsigned oas_bits(unsigned oas)
-{
-    static const unsigned bits[] = { 32, 36, 40, 42, 44, 48, 52 };
-    return oas < sizeof bits / sizeof bits[0] ? bits[oas] : 32;
-}
-
 static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, size_t *pages, char *err,
                      size_t errlen)
 {
     PtTable fresh;
     const PtTable *t = d ? &d->pt : &fresh;
-    if (!d && pt_describe(&fresh, &pt_format_arm_s2, 3, 0)) {
+    if (!d && pt_describe(&fresh, &pt_format_arm_s2, S2_LEVELS, 0)) {
         snprintf(err, errlen, "%s: no stage-2 table format", u->name);
         return -EINVAL;
     }
     return hw_map_check(u->name, t, IPA_BITS, oas_bits(u->oas), segs, n, pages, err, errlen);
 }
 
-static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
-               size_t errlen)
+/* ---- invalidation of a change ------------------------------------------- */
+
+/* TLBI_S2_IPA commands a change may take before one TLBI_S12_VMALL of its
+ * VMID replaces them (docs/smmuv3.md). With range invalidation (IDR3.RIL)
+ * any range of a 39-bit IPA takes at most six, so only an SMMU without it
+ * ever reaches 16: one command per page, past 16 pages (64 KiB) the VMID's
+ * whole TLB goes, which bounds the SMMU's work per call and keeps the batch
+ * far inside the 256-entry queue. */
+#define TLBI_MAX 16
+
+/* TLBI_S2_IPA's first qword: the VMID, and for a range its size. */
+static uint64_t tlbi_ipa0(uint16_t vmid, unsigned num, unsigned scale)
 {
-    PtInval inv;
-    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
-    if (rc) return rc;
-#ifndef SMMU_MUTATION_NO_INVALIDATION
-    if (inv.start != inv.end && (rc = tlbi_vmid(u, d->vmid, err, errlen))) return rc;
-#endif
-    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
-    return 0;
+    return HW_VAL64(SMMU_CMD0, OPCODE, SMMU_OP_TLBI_S2_IPA) | HW_VAL64(SMMU_CMD0, VMID, vmid) |
+           HW_VAL64(SMMU_CMD0, NUM, num) | HW_VAL64(SMMU_CMD0, SCALE, scale);
 }
 
+/* ...and its second: the first page, whether walk caches stay (Leaf), and
+ * for a range its granule. TTL 0: the leaves' level is not promised (a
+ * range may hold pages and blocks). */
+static uint64_t tlbi_ipa1(uint64_t ipa, bool leaf, unsigned tg)
+{
+    return (ipa & HW_MASK64(SMMU_CMD1, ADDR)) | HW_VAL64(SMMU_CMD1, LEAF, leaf) | HW_VAL64(SMMU_CMD1, TG, tg);
+}
+
+/* The commands covering [start, end) into c[]: how many, or max + 1 once
+ * that is more than max. A range command covers (NUM + 1) * 2^SCALE pages
+ * from its address (which need not be aligned to them): each takes the
+ * next five bits of the page count from its lowest set bit, as the
+ * architecture's NUM and SCALE can express. Without RIL, one per page. */
+static unsigned tlbi_cmds(const SmmuHwUnit *u, uint16_t vmid, uint64_t start, uint64_t end, bool leaf,
+                          uint64_t (*c)[2], unsigned max)
+{
+    const bool ril = HW_EX32(u->idr3, SMMU_IDR3, RIL);
+    uint64_t pages = (end - start) >> PT_PAGE_SHIFT;
+    unsigned n = 0;
+    while (pages) {
+        uint64_t chunk = 1;
+        unsigned num = 0, scale = 0;
+        if (ril) {
+            scale = (unsigned)__builtin_ctzll(pages);
+            /* NUM + 1: odd (bit `scale` is set), 1..31 */
+            num = (unsigned)((pages >> scale) & HW_ONES64(SMMU_CMD0_NUM_LENGTH));
+            chunk = (uint64_t)num << scale;
+        }
+        if (n == max) return max + 1;
+        c[n][0] = tlbi_ipa0(vmid, ril ? num - 1 : 0, scale);
+        c[n][1] = tlbi_ipa1(start, leaf, ril ? SMMU_TG_4K : 0);
+        n++;
+        start += chunk << PT_PAGE_SHIFT;
+        pages -= chunk;
+    }
+    return n;
+}
+
+/* One change's invalidation, one command batch (and CMD_SYNC) whatever the
+ * change's size. */
+static int inval_change(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv, char *err, size_t errlen)
+{
+    /* The SMMU caches no translation table entry that faults (an invalid
+     * one: VMSAv8-64's rule, which the SMMUv3 architecture keeps for its
+     * TLBs and walk caches), so a change that only filled empty entries
+     * (new tables linked into empty ones included) left nothing stale. */
+    if (inv->start == inv->end || !inv->replaced) return 0;
+    uint64_t c[TLBI_MAX][2];
+    /* Leaf=0 when a table was freed, split or merged: walk caches that may
+     * hold it go too */
+    unsigned n = tlbi_cmds(u, d->vmid, inv->start, inv->end, !inv->tables_changed, c, TLBI_MAX);
+    if (n > TLBI_MAX) return tlbi_vmid(u, d->vmid, err, errlen);
+    return cmd_submit(u, (const uint64_t(*)[2])c, n, err, errlen);
+}
+
+/* All the table changes first, then one invalidation covering them, and
+ * only then are the pages they unlinked freed. A refusal part-way (the
+ * service's checks should have seen it coming) still has what was changed
+ * before it invalidated before the call returns. */
 static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = map(u, d, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, err, errlen);
-        if (rc) return rc;
+    PtInval inv;
+    int rc = hw_pt_change_segs(u->name, &d->pt, segs, n, &inv, err, errlen);
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    char why[160] = "";
+    int irc = inval_change(u, d, &inv, why, sizeof why);
+    if (irc) { /* the unit's state is unknown: the caller's DSS */
+        snprintf(err, errlen, "%s", why);
+        return irc;
     }
-    return 0;
+#endif
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
+    return rc;
 }
 
 /* ---- faults ------------------------------------------------------------- */
@@ -469,19 +571,20 @@ static int drain_events(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t 
     fo.n = 0;
     unsigned n = 0;
     while ((u->evtq_cons & mask) != ((uint32_t)prod & mask)) {
-        const uint32_t *e = &u->evtq[(size_t)SMMU_Q_IDX(u->evtq_cons, u->evtq_log2) * (SMMU_EVT_SIZE / 4)];
-        SmmuHwFault f = { .sid = e[SMMU_EVT_SID_WORD], .reason = SMMU_EVT_TYPE(e[0]), .repeat = 1,
-                          .write = !((e[SMMU_EVT_RNW_WORD] >> SMMU_EVT_RNW_BIT) & 1),
-                          .addr = ((uint64_t)e[SMMU_EVT_ADDR_HI_WORD] << 32 | e[SMMU_EVT_ADDR_LO_WORD]) & ~0xfffull };
+        const uint32_t *e = &u->evtq[(size_t)SMMU_Q_IDX(u->evtq_cons, u->evtq_log2) * SMMU_EVT_WORDS];
+        /* folded per page: QEMU records every failed 4-byte access */
+        SmmuHwFault f = { .sid = e[SMMU_EVT_W_SID], .reason = HW_EX32(e[0], SMMU_EVT0, TYPE), .repeat = 1,
+                          .write = !HW_EX32(e[SMMU_EVT_W_FLAGS], SMMU_EVT3, RNW),
+                          .addr = ((uint64_t)e[SMMU_EVT_W_ADDR_HI] << 32 | e[SMMU_EVT_W_ADDR_LO]) & ~(PT_PAGE_SIZE - 1) };
         if (fn) fold(&fo, &f, fn, opaque);
         u->evtq_cons = (u->evtq_cons + 1) & mask;
         n++;
     }
     /* the queue overflowed: records were lost; acknowledge with the flag */
-    uint32_t ack = u->evtq_cons | ((uint32_t)prod & SMMU_Q_OVF);
-    if (((uint32_t)prod & SMMU_Q_OVF) != (u->evtq_cons & SMMU_Q_OVF)) (*lost)++;
+    uint32_t ack = u->evtq_cons | ((uint32_t)prod & HW_MASK32(SMMU_Q, OVF));
+    if (HW_EX32(prod, SMMU_Q, OVF) != HW_EX32(u->evtq_cons, SMMU_Q, OVF)) (*lost)++;
     u->evtq_cons = ack;
-    if (n || (prod & SMMU_Q_OVF)) wr(u, SMMU_REG_EVENTQ_CONS, 4, ack);
+    if (n || HW_EX32(prod, SMMU_Q, OVF)) wr(u, SMMU_REG_EVENTQ_CONS, 4, ack);
     for (unsigned i = 0; fn && i < fo.n; i++) fn(opaque, &fo.f[i]);
     return (int)n;
 }
@@ -495,12 +598,12 @@ static int global_errors(SmmuHwUnit *u, uint64_t *lost, char *err, size_t errlen
     }
     uint32_t active = ((uint32_t)g ^ u->gerrorn);
     if (!active) return 0;
-    if (active & SMMU_GERROR_SFM_ERR) {
+    if (HW_EX32(active, SMMU_GERROR, SFM_ERR)) {
         snprintf(err, errlen, "%s: service failure mode (GERROR 0x%llx)", u->name, (unsigned long long)g);
         return -EIO;
     }
-    if (active & SMMU_GERROR_EVENTQ_ABT_ERR) (*lost)++; /* records dropped on a full queue */
-    if ((active & SMMU_GERROR_CMDQ_ERR) && ++u->cmdq_errors > 3) {
+    if (HW_EX32(active, SMMU_GERROR, EVENTQ_ABT_ERR)) (*lost)++; /* records dropped on a full queue */
+    if (HW_EX32(active, SMMU_GERROR, CMDQ_ERR) && ++u->cmdq_errors > MAX_CMDQ_ERRORS) {
         snprintf(err, errlen, "%s: repeated command queue errors", u->name);
         return -EIO;
     }
@@ -529,13 +632,13 @@ static int block_all(SmmuHwUnit *u)
     /* Abort whatever bypasses, then every entry invalid and the caches
      * dropped; if commands no longer work, turn translation off so GBPA
      * aborts everything. Keep going whatever fails. */
-    wr(u, SMMU_REG_GBPA, 4, SMMU_GBPA_UPDATE | SMMU_GBPA_ABORT);
+    wr(u, SMMU_REG_GBPA, 4, GBPA_ABORT);
     if (u->strtab) {
         for (size_t i = 0; i < ((size_t)1 << STRTAB_LOG2) * SMMU_STE_QWORDS; i += SMMU_STE_QWORDS)
             __atomic_store_n(&u->strtab[i], 0, __ATOMIC_RELEASE);
-        for (size_t p = 0; p < (64u << STRTAB_LOG2) / 4096; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * 4096);
+        for (size_t p = 0; p < STRTAB_PAGES; p++) u->env.mem.written(u->env.mem.ctx, u->strtab_pa + p * PT_PAGE_SIZE);
     }
-    const uint64_t c[2][2] = { { SMMU_CMD_CFGI_ALL, SMMU_CMD_CFGI_ALL_RANGE }, { SMMU_CMD_TLBI_NSNH_ALL, 0 } };
+    const uint64_t c[2][2] = { { CMD_CFGI_ALL }, { CMD_TLBI_NSNH_ALL } };
     if (!u->cmdq || cmd_submit(u, c, 2, err, sizeof err)) {
         rc = -EIO;
         wr(u, SMMU_REG_CR0, 4, 0);

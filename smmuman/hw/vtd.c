@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "hw-util.h"
+#include "hw/vtd-regs.h"
+#include "pgtable/vtd-sl.h"
 #include "smmu-hw.h"
-#include "vtd-regs.h"
 
 #ifndef SMMU_HW_SAFETY
 #define SMMU_HW_SAFETY 0
@@ -21,15 +22,18 @@
 /* Bounds on hardware polls: a register round trip costs ~0.1 ms on the test
  * bed and microseconds on silicon; a unit slower than this is broken. */
 #define VTD_POLL_TIMEOUT_US 200000
-#define VTD_IQ_QS           0                     /* one 4 KiB page */
-#define VTD_IQ_ENTRIES      (4096 / VTD_IQ_DESC_SIZE)
-#define VTD_MAX_SID         65536
+#define VTD_IQ_QS           0                     /* 2^0: one page */
+#define VTD_IQ_ENTRIES      ((PT_PAGE_SIZE << VTD_IQ_QS) / VTD_INV_DESC_SIZE)
+#define VTD_MAX_SID         (1u << (VTD_SID_BUS_LENGTH + VTD_SID_DEVFN_LENGTH))
+#define VTD_MAX_DIDS        (1u << VTD_CTX_HI_DID_LENGTH)
+/* Status bits that stay set and must be written back with every GCMD. */
+#define VTD_GSTS_PERSISTENT (HW_MASK32(VTD_GSTS, TES) | HW_MASK32(VTD_GSTS, QIES) | HW_MASK32(VTD_GSTS, IRES))
 
 struct SmmuHwUnit {
     SmmuHwEnv env;
     char name[32];
     uint64_t base, ver, cap, ecap;
-    unsigned levels, leaf_levels, aw, fro, nfr;
+    unsigned levels, leaf_levels, fro, nfr;
     unsigned pa_bits;            /* output addresses: MGAW */
     uint32_t ndids;
     uint32_t gsts_keep;          /* persistent status bits to write back with GCMD */
@@ -92,12 +96,13 @@ static int qi_submit(SmmuHwUnit *u, const uint64_t (*desc)[2], unsigned n, char 
             slot[0] = desc[i][0];
             slot[1] = desc[i][1];
         } else {
-            slot[0] = VTD_INV_WAIT | VTD_INV_WAIT_SW | VTD_INV_WAIT_FN | VTD_INV_WAIT_DATA(seq);
-            slot[1] = u->status_pa;
+            slot[0] = HW_VAL64(VTD_INV, TYPE, VTD_INV_TYPE_WAIT) | HW_MASK64(VTD_INV_WAIT_LO, SW) |
+                      HW_MASK64(VTD_INV_WAIT_LO, FN) | HW_VAL64(VTD_INV_WAIT_LO, SDATA, seq);
+            slot[1] = u->status_pa & HW_MASK64(VTD_INV_WAIT_HI, SADDR);
         }
         u->iq_tail = (u->iq_tail + 1) % VTD_IQ_ENTRIES;
     }
-    int rc = wr(u, VTD_REG_IQT, 8, (uint64_t)u->iq_tail << VTD_IQT_SHIFT);
+    int rc = wr(u, VTD_REG_IQT, 8, HW_VAL64(VTD_IQT, QT, u->iq_tail));
     if (rc) {
         snprintf(err, errlen, "%s: IQT write failed", u->name);
         return rc;
@@ -105,7 +110,7 @@ static int qi_submit(SmmuHwUnit *u, const uint64_t (*desc)[2], unsigned n, char 
     int64_t deadline = hw_now_us() + VTD_POLL_TIMEOUT_US;
     while (*u->status != seq) {
         uint64_t fsts = 0;
-        if (hw_now_us() > deadline || (rd(u, VTD_REG_FSTS, 4, &fsts) == 0 && (fsts & VTD_FSTS_IQE))) {
+        if (hw_now_us() > deadline || (rd(u, VTD_REG_FSTS, 4, &fsts) == 0 && HW_EX64(fsts, VTD_FSTS, IQE))) {
             snprintf(err, errlen, "%s: invalidation wait %u not completed (FSTS 0x%llx)", u->name, seq,
                      (unsigned long long)fsts);
             return -ETIMEDOUT;
@@ -114,18 +119,33 @@ static int qi_submit(SmmuHwUnit *u, const uint64_t (*desc)[2], unsigned n, char 
     return 0;
 }
 
+/* Descriptors' first qwords. IOTLB invalidations drain reads and writes:
+ * nothing the device issued under the old translation is still in flight
+ * when the wait after them completes. */
+static uint64_t desc_cc(unsigned g, uint16_t did, uint32_t sid)
+{
+    return HW_VAL64(VTD_INV, TYPE, VTD_INV_TYPE_CC) | HW_VAL64(VTD_INV_CC, G, g) | HW_VAL64(VTD_INV_CC, DID, did) |
+           HW_VAL64(VTD_INV_CC, SID, sid);
+}
+
+static uint64_t desc_iotlb(unsigned g, uint16_t did)
+{
+    return HW_VAL64(VTD_INV, TYPE, VTD_INV_TYPE_IOTLB) | HW_VAL64(VTD_INV_IOTLB_LO, G, g) |
+           HW_MASK64(VTD_INV_IOTLB_LO, DR) | HW_MASK64(VTD_INV_IOTLB_LO, DW) | HW_VAL64(VTD_INV_IOTLB_LO, DID, did);
+}
+
 static int inval_global(SmmuHwUnit *u, char *err, size_t errlen)
 {
     const uint64_t d[2][2] = {
-        { VTD_INV_CC | VTD_INV_G_GLOBAL, 0 },
-        { VTD_INV_IOTLB | VTD_INV_G_GLOBAL | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW, 0 },
+        { desc_cc(VTD_INV_CC_G_GLOBAL, 0, 0), 0 },
+        { desc_iotlb(VTD_INV_IOTLB_G_GLOBAL, 0), 0 },
     };
     return qi_submit(u, d, 2, err, errlen);
 }
 
 static int inval_domain(SmmuHwUnit *u, uint16_t did, char *err, size_t errlen)
 {
-    const uint64_t d[1][2] = { { VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW | VTD_INV_DID(did), 0 } };
+    const uint64_t d[1][2] = { { desc_iotlb(VTD_INV_IOTLB_G_DOMAIN, did), 0 } };
     return qi_submit(u, d, 1, err, errlen);
 }
 
@@ -134,10 +154,43 @@ static int inval_domain(SmmuHwUnit *u, uint16_t did, char *err, size_t errlen)
 static int inval_device(SmmuHwUnit *u, uint32_t sid, uint16_t did, char *err, size_t errlen)
 {
     const uint64_t d[2][2] = {
-        { VTD_INV_CC | VTD_INV_G_DEVICE | VTD_INV_DID(did) | VTD_INV_CC_SID(sid), 0 },
-        { VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW | VTD_INV_DID(did), 0 },
+        { desc_cc(VTD_INV_CC_G_DEVICE, did, sid), 0 },
+        { desc_iotlb(VTD_INV_IOTLB_G_DOMAIN, did), 0 },
     };
     return qi_submit(u, d, did ? 2 : 1, err, errlen);
+}
+
+/* What the unit's VER, CAP and ECAP (read already) say: refused if it
+ * cannot do what we need, else its parameters. */
+static int probe_caps(SmmuHwUnit *u, char *err, size_t errlen)
+{
+    if (u->ver == 0 || u->ver == UINT32_MAX || HW_EX64(u->ver, VTD_VER, MAX) < 1) {
+        snprintf(err, errlen, "%s: no VT-d unit at 0x%llx (VER 0x%llx)", u->name, (unsigned long long)u->base,
+                 (unsigned long long)u->ver);
+        return -ENODEV;
+    }
+    if (!HW_EX64(u->ecap, VTD_ECAP, QI)) {
+        snprintf(err, errlen, "%s: queued invalidation not supported (ECAP 0x%llx)", u->name, (unsigned long long)u->ecap);
+        return -ENOTSUP;
+    }
+    unsigned sagaw = (unsigned)HW_EX64(u->cap, VTD_CAP, SAGAW);
+    /* The fewest levels the unit walks: three reach 512 GiB, enough for any
+     * RAM we map, and cost one walk step less than four. */
+    u->levels = 0;
+    for (unsigned l = VTD_SL_MIN_LEVELS; l <= VTD_SL_MAX_LEVELS && !u->levels; l++)
+        if (sagaw & (1u << VTD_AW_FOR_LEVELS(l))) u->levels = l;
+    if (!u->levels) {
+        snprintf(err, errlen, "%s: no supported address width (SAGAW 0x%x)", u->name, sagaw);
+        return -ENOTSUP;
+    }
+    /* SLLPS bit i: leaves at level i + 1 (2 MiB, 1 GiB); 4 KiB ones always */
+    u->leaf_levels = 1u | (unsigned)HW_EX64(u->cap, VTD_CAP, SLLPS) << 1;
+    u->ndids = VTD_CAP_ND_DOMAINS((unsigned)HW_EX64(u->cap, VTD_CAP, ND));
+    if (u->ndids > VTD_MAX_DIDS) u->ndids = VTD_MAX_DIDS;
+    u->pa_bits = (unsigned)HW_EX64(u->cap, VTD_CAP, MGAW) + 1;
+    u->fro = (unsigned)HW_EX64(u->cap, VTD_CAP, FRO) * VTD_CAP_FRO_UNIT;
+    u->nfr = (unsigned)HW_EX64(u->cap, VTD_CAP, NFR) + 1;
+    return 0;
 }
 
 static int probe(SmmuHwUnit *u, char *err, size_t errlen)
@@ -149,31 +202,7 @@ static int probe(SmmuHwUnit *u, char *err, size_t errlen)
         snprintf(err, errlen, "%s: registers at 0x%llx do not answer", u->name, (unsigned long long)u->base);
         return rc;
     }
-    if (u->ver == 0 || u->ver == 0xffffffffu || VTD_VER_MAJOR(u->ver) < 1) {
-        snprintf(err, errlen, "%s: no VT-d unit at 0x%llx (VER 0x%llx)", u->name, (unsigned long long)u->base,
-                 (unsigned long long)u->ver);
-        return -ENODEV;
-    }
-    if (!(u->ecap & VTD_ECAP_QI)) {
-        snprintf(err, errlen, "%s: queued invalidation not supported (ECAP 0x%llx)", u->name, (unsigned long long)u->ecap);
-        return -ENOTSUP;
-    }
-    unsigned sagaw = VTD_CAP_SAGAW(u->cap);
-    /* Three levels reach 512 GiB, enough for any RAM we map, and cost one walk step less. */
-    if (sagaw & VTD_SAGAW_39) u->levels = 3, u->aw = VTD_CTX_HI_AW_39;
-    else if (sagaw & VTD_SAGAW_48) u->levels = 4, u->aw = VTD_CTX_HI_AW_48;
-    else {
-        snprintf(err, errlen, "%s: no supported address width (SAGAW 0x%x)", u->name, sagaw);
-        return -ENOTSUP;
-    }
-    unsigned sllps = VTD_CAP_SLLPS(u->cap);
-    u->leaf_levels = 1u | (sllps & 1u ? 2u : 0) | (sllps & 2u ? 4u : 0);
-    u->ndids = 1u << (4 + 2 * VTD_CAP_ND(u->cap));
-    if (u->ndids > 65536) u->ndids = 65536;
-    u->pa_bits = VTD_CAP_MGAW(u->cap);
-    u->fro = VTD_CAP_FRO(u->cap);
-    u->nfr = VTD_CAP_NFR(u->cap);
-    return 0;
+    return probe_caps(u, err, errlen);
 }
 
 static int alloc_page(SmmuHwUnit *u, uint64_t *pa, uint64_t **va)
@@ -203,19 +232,20 @@ static int take_over(SmmuHwUnit *u, char *err, size_t errlen)
     u->iq = iqva;
     u->status = sva;
     /* Root first: if translation is already on, this blocks at once. */
-    if ((rc = wr(u, VTD_REG_RTADDR, 8, u->root_pa)) ||
-        (rc = gcmd(u, VTD_GCMD_SRTP, 0, VTD_GSTS_RTPS, 0, err, errlen)))
+    if ((rc = wr(u, VTD_REG_RTADDR, 8, u->root_pa & HW_MASK64(VTD_RTADDR, RTA))) || /* TTM 0: legacy */
+        (rc = gcmd(u, HW_MASK32(VTD_GCMD, SRTP), 0, HW_MASK32(VTD_GSTS, RTPS), 0, err, errlen)))
         return rc;
-    if (u->gsts_keep & VTD_GSTS_QIES) /* a queue we did not set up: stop it */
-        if ((rc = gcmd(u, 0, VTD_GCMD_QIE, 0, VTD_GSTS_QIES, err, errlen))) return rc;
-    if ((rc = wr(u, VTD_REG_IQT, 8, 0)) || (rc = wr(u, VTD_REG_IQA, 8, u->iq_pa | VTD_IQA_QS(VTD_IQ_QS))) ||
-        (rc = gcmd(u, VTD_GCMD_QIE, 0, VTD_GSTS_QIES, 0, err, errlen)))
+    if (HW_EX32(u->gsts_keep, VTD_GSTS, QIES)) /* a queue we did not set up: stop it */
+        if ((rc = gcmd(u, 0, HW_MASK32(VTD_GCMD, QIE), 0, HW_MASK32(VTD_GSTS, QIES), err, errlen))) return rc;
+    if ((rc = wr(u, VTD_REG_IQT, 8, 0)) ||
+        (rc = wr(u, VTD_REG_IQA, 8, (u->iq_pa & HW_MASK64(VTD_IQA, IQA)) | HW_VAL64(VTD_IQA, QS, VTD_IQ_QS))) ||
+        (rc = gcmd(u, HW_MASK32(VTD_GCMD, QIE), 0, HW_MASK32(VTD_GSTS, QIES), 0, err, errlen)))
         return rc;
     u->iq_tail = 0;
     if ((rc = inval_global(u, err, errlen))) return rc;
-    if ((rc = gcmd(u, VTD_GCMD_TE, 0, VTD_GSTS_TES, 0, err, errlen))) return rc;
+    if ((rc = gcmd(u, HW_MASK32(VTD_GCMD, TE), 0, HW_MASK32(VTD_GSTS, TES), 0, err, errlen))) return rc;
     /* Fault events are MSIs to the CPU; we poll FSTS instead. */
-    return wr(u, VTD_REG_FECTL, 4, VTD_FECTL_IM);
+    return wr(u, VTD_REG_FECTL, 4, HW_MASK32(VTD_FECTL, IM));
 }
 
 static int unit_open(const SmmuHwEnv *env, const SmmuHwUnitCfg *cfg, SmmuHwUnit **out, char *err, size_t errlen)
@@ -247,8 +277,9 @@ static void unit_close(SmmuHwUnit *u)
 static void unit_describe(SmmuHwUnit *u, char *buf, size_t len)
 {
     snprintf(buf, len, "vtd %s base=0x%llx version=%u.%u levels=%u sllps=0x%x domains=%u fault-records=%u",
-             u->name, (unsigned long long)u->base, (unsigned)VTD_VER_MAJOR(u->ver), (unsigned)VTD_VER_MINOR(u->ver), u->levels,
-             VTD_CAP_SLLPS(u->cap), u->ndids, u->nfr);
+             u->name, (unsigned long long)u->base, (unsigned)HW_EX64(u->ver, VTD_VER, MAX),
+             (unsigned)HW_EX64(u->ver, VTD_VER, MIN), u->levels, (unsigned)HW_EX64(u->cap, VTD_CAP, SLLPS), u->ndids,
+             u->nfr);
 }
 
 static int domain_create(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen)
@@ -289,8 +320,8 @@ static int context_table(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
         snprintf(err, errlen, "%s: no table memory for bus %u", u->name, bus);
         return -ENOMEM;
     }
-    u->root[2 * bus + 1] = 0;
-    u->root[2 * bus] = u->ctx_pa[bus] | VTD_ROOT_P;
+    u->root[VTD_ENTRY_QWORDS * bus + 1] = 0;
+    u->root[VTD_ENTRY_QWORDS * bus] = (u->ctx_pa[bus] & HW_MASK64(VTD_ROOT_LO, CTP)) | HW_MASK64(VTD_ROOT_LO, P);
     u->env.mem.written(u->env.mem.ctx, u->root_pa);
     return 0;
 }
@@ -299,9 +330,9 @@ static int context_table(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
  * that devices a client names and drops cost nothing afterwards. */
 static int context_table_drop(SmmuHwUnit *u, unsigned bus, char *err, size_t errlen)
 {
-    u->root[2 * bus] = 0;
+    u->root[VTD_ENTRY_QWORDS * bus] = 0;
     u->env.mem.written(u->env.mem.ctx, u->root_pa);
-    const uint64_t d[1][2] = { { VTD_INV_CC | VTD_INV_G_GLOBAL, 0 } };
+    const uint64_t d[1][2] = { { desc_cc(VTD_INV_CC_G_GLOBAL, 0, 0), 0 } };
     int rc = qi_submit(u, d, 1, err, errlen);
     if (rc) return rc;
     u->env.mem.free(u->env.mem.ctx, u->ctx_pa[bus]);
@@ -316,11 +347,11 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
         snprintf(err, errlen, "%s: source-id 0x%x is beyond 16 bits", u->name, sid);
         return -EINVAL;
     }
-    unsigned bus = sid >> 8, devfn = sid & 0xff;
+    unsigned bus = (unsigned)HW_EX64(sid, VTD_SID, BUS), devfn = (unsigned)HW_EX64(sid, VTD_SID, DEVFN);
     uint16_t old = u->attached[sid];
     int rc;
     if (d && (rc = context_table(u, bus, err, errlen))) return rc; /* -ENOMEM: nothing changed */
-    uint64_t *ce = u->ctx[bus] ? &u->ctx[bus][2 * devfn] : NULL;
+    uint64_t *ce = u->ctx[bus] ? &u->ctx[bus][VTD_ENTRY_QWORDS * devfn] : NULL;
     if (old && ce) {
         /* Not present first: the hardware never sees a half-written entry. */
         ce[0] = 0;
@@ -331,8 +362,9 @@ static int attach(SmmuHwUnit *u, SmmuHwDomain *d, uint32_t sid, char *err, size_
         u->bus_users[bus]--;
     }
     if (!d) return u->ctx[bus] && !u->bus_users[bus] ? context_table_drop(u, bus, err, errlen) : 0;
-    ce[1] = u->aw | VTD_CTX_HI_DID(d->did);
-    ce[0] = d->pt.root | VTD_CTX_LO_TT_SL | VTD_CTX_LO_P;
+    ce[1] = HW_VAL64(VTD_CTX_HI, AW, VTD_AW_FOR_LEVELS(u->levels)) | HW_VAL64(VTD_CTX_HI, DID, d->did);
+    ce[0] = (d->pt.root & HW_MASK64(VTD_CTX_LO, SLPTPTR)) | HW_VAL64(VTD_CTX_LO, TT, VTD_CTX_TT_SL) |
+            HW_MASK64(VTD_CTX_LO, P);
     u->env.mem.written(u->env.mem.ctx, u->ctx_pa[bus]);
     /* A not-present entry may be cached when caching mode is on. */
     if ((rc = inval_device(u, sid, d->did, err, errlen))) return rc;
@@ -347,7 +379,7 @@ static int attach_check(SmmuHwUnit *u, uint32_t sid, size_t *pages, char *err, s
         snprintf(err, errlen, "%s: source-id 0x%x is beyond 16 bits", u->name, sid);
         return -ENOENT;
     }
-    *pages = u->ctx[sid >> 8] ? 0 : 1;
+    *pages = u->ctx[HW_EX64(sid, VTD_SID, BUS)] ? 0 : 1;
     return 0;
 }
 
@@ -360,30 +392,89 @@ static int map_check(SmmuHwUnit *u, const SmmuHwDomain *d, const SmmuHwSeg *segs
         snprintf(err, errlen, "%s: no table format for %u levels", u->name, u->levels);
         return -EINVAL;
     }
-    return hw_map_check(u->name, t, PT_PAGE_SHIFT + PT_LEVEL_BITS * u->levels, u->pa_bits, segs, n, pages, err,
-                        errlen);
+    return hw_map_check(u->name, t, PT_IOVA_BITS(u->levels), u->pa_bits, segs, n, pages, err, errlen);
 }
 
-static int map(SmmuHwUnit *u, SmmuHwDomain *d, uint64_t iova, uint64_t pa, uint64_t len, unsigned perms, char *err,
-               size_t errlen)
+/* [start, end) as naturally aligned blocks of 2^order pages (order at most
+ * max_order), in address order, into addr[] and order[]: how many it takes,
+ * or max + 1 once that is more than max. */
+static unsigned aligned_blocks(uint64_t start, uint64_t end, unsigned max_order, uint64_t *addr, unsigned *order,
+                               unsigned max)
 {
-    PtInval inv;
-    int rc = hw_pt_change(u->name, &d->pt, iova, pa, len, perms, &inv, err, errlen);
-    if (rc) return rc;
-#ifndef SMMU_MUTATION_NO_INVALIDATION
-    if (inv.start != inv.end && (rc = inval_domain(u, d->did, err, errlen))) return rc;
-#endif
-    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
-    return 0;
+    unsigned n = 0;
+    while (start < end) {
+        const uint64_t page = start >> PT_PAGE_SHIFT, pages = (end - start) >> PT_PAGE_SHIFT;
+        unsigned o = page ? (unsigned)__builtin_ctzll(page) : max_order; /* what start's alignment allows */
+        const unsigned fits = 63u - (unsigned)__builtin_clzll(pages);    /* what the rest of the range allows */
+        if (o > fits) o = fits;
+        if (o > max_order) o = max_order;
+        if (n == max) return max + 1;
+        addr[n] = start;
+        order[n++] = o;
+        start += PT_PAGE_SIZE << o;
+    }
+    return n;
 }
 
+/* One change's invalidation, one queue submission whatever the change's
+ * size (docs/vtd.md): page-selective IOTLB descriptors covering the
+ * gathered range exactly, each 2^AM pages aligned to their size (AM up to
+ * CAP.MAMV), or, past VTD_PSI_MAX of them or without CAP.PSI, one
+ * domain-selective descriptor. VTD_PSI_MAX: any range of up to 256 pages,
+ * at any alignment, and any naturally aligned range up to 2^MAMV pages
+ * takes at most 16; more means a large scattered change, for which
+ * dropping the domain's IOTLB bounds the unit's work per call (and the
+ * batch stays far inside the 256-entry queue). */
+#define VTD_PSI_MAX 16
+
+static int inval_change(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv, char *err, size_t errlen)
+{
+    const bool cm = HW_EX64(u->cap, VTD_CAP, CM);
+    if (inv->start == inv->end) return 0; /* nothing changed */
+    /* Caching mode 0: the unit caches no not-present entry, at any level, so
+     * a change that only filled empty entries (new tables linked into empty
+     * ones included) left nothing stale. With caching mode 1 (a virtual
+     * unit shadowing our tables) the empty entries may be cached: they go
+     * like any other. */
+    if (!inv->replaced && !cm) return 0;
+    uint64_t desc[VTD_PSI_MAX][2], addr[VTD_PSI_MAX];
+    unsigned order[VTD_PSI_MAX];
+    unsigned n = HW_EX64(u->cap, VTD_CAP, PSI) ? aligned_blocks(inv->start, inv->end,
+                                                                 (unsigned)HW_EX64(u->cap, VTD_CAP, MAMV), addr,
+                                                                 order, VTD_PSI_MAX)
+                                               : VTD_PSI_MAX + 1;
+    if (n > VTD_PSI_MAX) return inval_domain(u, d->did, err, errlen);
+    /* IH=0 drops the paging-structure caches' entries for the range too:
+     * needed when a non-leaf entry changed (a table freed, split or merged),
+     * and with caching mode 1, where an empty non-leaf entry a new table
+     * replaced may be cached. Otherwise only leaves changed: IH=1. */
+    const bool leaves_only = !inv->tables_changed && !cm;
+    for (unsigned i = 0; i < n; i++) {
+        desc[i][0] = desc_iotlb(VTD_INV_IOTLB_G_PAGE, d->did);
+        desc[i][1] = (addr[i] & HW_MASK64(VTD_INV_IOTLB_HI, ADDR)) | HW_VAL64(VTD_INV_IOTLB_HI, AM, order[i]) |
+                     HW_VAL64(VTD_INV_IOTLB_HI, IH, leaves_only);
+    }
+    return qi_submit(u, (const uint64_t(*)[2])desc, n, err, errlen);
+}
+
+/* All the table changes first, then one invalidation covering them, and
+ * only then are the pages they unlinked freed. A refusal part-way (the
+ * service's checks should have seen it coming) still has what was changed
+ * before it invalidated before the call returns. */
 static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = map(u, d, segs[i].iova, segs[i].pa, segs[i].len, segs[i].perms, err, errlen);
-        if (rc) return rc;
+    PtInval inv;
+    int rc = hw_pt_change_segs(u->name, &d->pt, segs, n, &inv, err, errlen);
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    char why[160] = "";
+    int irc = inval_change(u, d, &inv, why, sizeof why);
+    if (irc) { /* the unit's state is unknown: the caller's DSS */
+        snprintf(err, errlen, "%s", why);
+        return irc;
     }
-    return 0;
+#endif
+    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
+    return rc;
 }
 
 static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
@@ -391,27 +482,29 @@ static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *l
     uint64_t fsts, lo, hi;
     int rc = rd(u, VTD_REG_FSTS, 4, &fsts), n = 0;
     if (rc) goto fail;
-    if (fsts & VTD_FSTS_IQE) {
+    if (HW_EX64(fsts, VTD_FSTS, IQE)) {
         snprintf(err, errlen, "%s: invalidation queue error (FSTS 0x%llx)", u->name, (unsigned long long)fsts);
         return -EIO;
     }
-    for (unsigned i = 0; (fsts & VTD_FSTS_PPF) && i < u->nfr; i++) {
+    for (unsigned i = 0; HW_EX64(fsts, VTD_FSTS, PPF) && i < u->nfr; i++) {
         unsigned reg = u->fro + i * VTD_FRCD_SIZE;
-        if ((rc = rd(u, reg + 8, 8, &hi))) goto fail;
-        if (!(hi & VTD_FRCD_HI_F)) continue;
-        if ((rc = rd(u, reg, 8, &lo))) goto fail;
-        SmmuHwFault f = { .sid = VTD_FRCD_HI_SID(hi), .addr = lo & VTD_FRCD_LO_ADDR_MASK,
-                          .write = !(hi & VTD_FRCD_HI_T), .reason = VTD_FRCD_HI_FR(hi), .repeat = 1 };
-        /* F is write-1-to-clear; it is bit 31 of the record's last dword */
-        if ((rc = wr(u, reg + 12, 4, (uint32_t)(VTD_FRCD_HI_F >> 32)))) goto fail;
+        if ((rc = rd(u, reg + VTD_FRCD_OFF_HI, 8, &hi))) goto fail;
+        if (!HW_EX64(hi, VTD_FRCD_HI, F)) continue;
+        if ((rc = rd(u, reg + VTD_FRCD_OFF_LO, 8, &lo))) goto fail;
+        SmmuHwFault f = { .sid = (uint32_t)HW_EX64(hi, VTD_FRCD_HI, SID), .addr = lo & HW_MASK64(VTD_FRCD_LO, FI),
+                          .write = !HW_EX64(hi, VTD_FRCD_HI, T), .reason = (uint32_t)HW_EX64(hi, VTD_FRCD_HI, FR),
+                          .repeat = 1 };
+        /* F is write-1-to-clear; a 4-byte write of the last dword clears it
+         * alone (an 8-byte one would write the rest of the record too) */
+        if ((rc = wr(u, reg + VTD_FRCD_OFF_DW3, 4, HW_MASK32(VTD_FRCD_DW3, F)))) goto fail;
         fn(opaque, &f);
         n++;
     }
-    if (fsts & VTD_FSTS_PFO) {
+    if (HW_EX64(fsts, VTD_FSTS, PFO)) {
         /* Faults were lost while the record was full; how many, the unit
          * does not say: count the overflow itself. */
         (*lost)++;
-        if ((rc = wr(u, VTD_REG_FSTS, 4, VTD_FSTS_PFO))) goto fail;
+        if ((rc = wr(u, VTD_REG_FSTS, 4, HW_MASK32(VTD_FSTS, PFO)))) goto fail;
     }
     return n;
 fail:
@@ -432,15 +525,16 @@ static int block_all(SmmuHwUnit *u)
     /* Every root entry not present, then the caches: every device blocked
      * with translation left on. Keep going whatever fails. */
     if (u->root) {
-        memset(u->root, 0, 4096);
+        memset(u->root, 0, PT_PAGE_SIZE);
         u->env.mem.written(u->env.mem.ctx, u->root_pa);
     }
     if (inval_global(u, err, sizeof err)) rc = -EIO;
     /* Belt and braces: point the hardware at the (empty) root again, which
      * also resets its caches, and make sure translation is on. */
-    if (u->root_pa && (wr(u, VTD_REG_RTADDR, 8, u->root_pa) || gcmd(u, VTD_GCMD_SRTP, 0, VTD_GSTS_RTPS, 0, err, sizeof err)))
+    if (u->root_pa && (wr(u, VTD_REG_RTADDR, 8, u->root_pa & HW_MASK64(VTD_RTADDR, RTA)) ||
+                       gcmd(u, HW_MASK32(VTD_GCMD, SRTP), 0, HW_MASK32(VTD_GSTS, RTPS), 0, err, sizeof err)))
         rc = -EIO;
-    if (gcmd(u, VTD_GCMD_TE, 0, VTD_GSTS_TES, 0, err, sizeof err)) rc = -EIO;
+    if (gcmd(u, HW_MASK32(VTD_GCMD, TE), 0, HW_MASK32(VTD_GSTS, TES), 0, err, sizeof err)) rc = -EIO;
     memset(u->attached, 0, sizeof u->attached);
     memset(u->bus_users, 0, sizeof u->bus_users);
     return rc;

@@ -4,8 +4,8 @@
  * libraries' register headers; this table only gives them words. */
 #include <stddef.h>
 
-#include "../hw/smmuv3-regs.h"
-#include "../hw/vtd-regs.h"
+#include "hw/smmuv3-regs.h"
+#include "hw/vtd-regs.h"
 #include "smmu.h"
 
 typedef struct {

@@ -241,6 +241,23 @@ static bool expect_tables_changed(const Fix *f)
     return any;
 }
 
+/* Likewise: whether an entry that was not empty (zero: what the walker
+ * writes for not present) changed. A table the call created starts empty,
+ * so only pages linked before count. */
+static bool expect_replaced(const Fix *f)
+{
+    const Arena *a = &f->a;
+
+    for (size_t i = 0; i < a->cap; i++) {
+        if (!a->was_used[i] || !page_changed(a, i))
+            continue;
+        for (unsigned j = 0; j < PT_ENTRIES; j++)
+            if (a->shadow[i][j] != a->page[i][j] && a->shadow[i][j] != 0)
+                return true;
+    }
+    return false;
+}
+
 /* Whether a table entry reachable from `table` points to target. */
 static bool links_to(const Fix *f, uint64_t table, unsigned level, uint64_t target)
 {
@@ -312,6 +329,7 @@ static PtInval fix_op(Fix *f, bool unmap, uint64_t iova, uint64_t pa, uint64_t l
     ck_assert_int_eq(ret, 0);
     arena_end(&f->a);
     ck_assert_int_eq(inv.tables_changed, expect_tables_changed(f));
+    ck_assert_int_eq(inv.replaced, expect_replaced(f));
     REQUIRE(inv.start == inv.end || (inv.start >= iova && inv.end <= iova + len),
             "inval [%#" PRIx64 ", %#" PRIx64 ") outside the call's range", inv.start, inv.end);
     fix_scan(f);
@@ -815,15 +833,24 @@ START_TEST(test_inval)
     ck_assert_uint_eq(inv.start, 30 * MiB);
     ck_assert_uint_eq(inv.end, 32 * MiB);
     ck_assert(!inv.tables_changed);
+    ck_assert(!inv.replaced); /* only empty entries were filled */
     /* Accumulates over calls. */
     ck_assert_int_eq(pt_unmap(&f.t, 9 * MiB, PG, &inv), 0);
     ck_assert_uint_eq(inv.start, 9 * MiB);
     ck_assert_uint_eq(inv.end, 32 * MiB);
     ck_assert(inv.tables_changed);
+    ck_assert(inv.replaced);
     ck_assert_int_eq(pt_map(&f.t, 40 * MiB, 0, PG, PT_READ, &inv), 0);
     ck_assert_uint_eq(inv.start, 9 * MiB);
     ck_assert_uint_eq(inv.end, 40 * MiB + PG);
     ck_assert(inv.tables_changed);
+    ck_assert(inv.replaced);
+    /* A change of permission replaces; mapping what is there changes nothing. */
+    pt_inval_init(&inv);
+    ck_assert_int_eq(pt_map(&f.t, 40 * MiB, 0, PG, PT_READ, &inv), 0);
+    ck_assert(inv.start == inv.end && !inv.replaced);
+    ck_assert_int_eq(pt_map(&f.t, 40 * MiB, 0, PG, RW, &inv), 0);
+    ck_assert(inv.start == 40 * MiB && inv.end == 40 * MiB + PG && inv.replaced && !inv.tables_changed);
     fix_scan(&f);
     fix_fini(&f);
 }
@@ -904,6 +931,7 @@ static void enomem_sweep(Fix *f, bool unmap, uint64_t iova, uint64_t pa, uint64_
         ck_assert_uint_eq(f->a.allocs - allocs, need);
         arena_end(&f->a);
         ck_assert_int_eq(inv.tables_changed, expect_tables_changed(f));
+    ck_assert_int_eq(inv.replaced, expect_replaced(f));
         fix_scan(f);
         return;
     }

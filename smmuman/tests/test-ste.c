@@ -23,10 +23,10 @@ typedef struct {
 static void rec_store(void *ctx, uint64_t *slot, uint64_t v)
 {
     Rec *r = ctx;
-    bool was_valid = r->ste[0] & SMMU_STE_V;
+    bool was_valid = HW_EX64(r->ste[0], SMMU_STE0, V);
     *slot = v;
     r->stores++;
-    bool is_valid = r->ste[0] & SMMU_STE_V;
+    bool is_valid = HW_EX64(r->ste[0], SMMU_STE0, V);
     if (was_valid && !is_valid) r->pending_invalidate = true;
     /* what the hardware reads now */
     bool abort_state = !is_valid;
@@ -47,9 +47,10 @@ static int rec_sync(void *ctx)
 static void s2(uint64_t *e, uint16_t vmid, uint64_t ttb)
 {
     memset(e, 0, SMMU_STE_QWORDS * sizeof *e);
-    e[0] = SMMU_STE_V | SMMU_STE_CONFIG_S2;
-    e[2] = SMMU_STE_S2VMID(vmid) | SMMU_STE_S2T0SZ(25) | SMMU_STE_S2SL0(1) | SMMU_STE_S2AA64 | SMMU_STE_S2R;
-    e[3] = ttb;
+    e[0] = HW_MASK64(SMMU_STE0, V) | HW_VAL64(SMMU_STE0, CONFIG, SMMU_STE_CONFIG_S2);
+    e[SMMU_STE_QW_S2] = HW_VAL64(SMMU_STE2, S2VMID, vmid) | HW_VAL64(SMMU_STE2, S2T0SZ, 25) |
+                        HW_VAL64(SMMU_STE2, S2SL0, 1) | HW_MASK64(SMMU_STE2, S2AA64) | HW_MASK64(SMMU_STE2, S2R);
+    e[SMMU_STE_QW_S2TTB] = ttb;
 }
 
 static unsigned run(const uint64_t *old, const uint64_t *next, Rec *r)

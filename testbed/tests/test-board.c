@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "board-fixture.h"
-#include "../../smmuman/hw/smmuv3-regs.h"
-#include "../../smmuman/hw/vtd-regs.h"
+#include "hw/smmuv3-regs.h"
+#include "hw/vtd-regs.h"
 
 #define EDU_REG_LIVENESS  0x04
 #define EDU_REG_IRQ_RAISE 0x60

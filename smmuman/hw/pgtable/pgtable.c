@@ -223,6 +223,7 @@ void pt_inval_init(PtInval *inv)
 {
     inv->start = inv->end = 0;
     inv->tables_changed = false;
+    inv->replaced = false;
 }
 
 void pt_release(PtTable *t)
@@ -378,10 +379,13 @@ static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
     const uint64_t step = w->unmap ? 0 : PT_PAGE_SIZE;
     uint64_t *va = tb->va;
     unsigned lo = PT_ENTRIES, hi = 0;
+    uint64_t old_bits = 0; /* OR of the entries replaced: no call in the loop */
     for (unsigned i = first; i <= last; i++) {
         const uint64_t entry = entry0 + (uint64_t)(i - first) * step;
-        if (va[i] == entry)
+        const uint64_t old = va[i];
+        if (old == entry)
             continue;
+        old_bits |= old;
         store_entry(&va[i], entry);
         if (lo == PT_ENTRIES)
             lo = i;
@@ -389,6 +393,8 @@ static bool fill_leaves(Walk *w, Tbl *tb, uint64_t base, uint64_t s, uint64_t e)
     }
     if (lo == PT_ENTRIES)
         return false;
+    if (old_bits)
+        w->inv->replaced = true;
     widen(w->inv, base + (uint64_t)lo * PT_PAGE_SIZE, base + ((uint64_t)hi + 1) * PT_PAGE_SIZE);
     return true;
 }
@@ -426,6 +432,8 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
             return false;
         store_entry(&tb->va[i], entry);
         widen(w->inv, s, e);
+        if (old)
+            w->inv->replaced = true;
         return true;
     }
     if (kind == PT_ENTRY_NONE && w->unmap)
@@ -464,7 +472,7 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
         announce(t, child_pa);
         store_entry(&tb->va[i], f->table(child_pa));
         if (kind == PT_ENTRY_LEAF)
-            w->inv->tables_changed = true;
+            w->inv->tables_changed = w->inv->replaced = true;
         return true;
     }
     if (!child_changed)
@@ -480,7 +488,7 @@ static bool walk_entry(Walk *w, Tbl *tb, unsigned level, unsigned i, uint64_t eb
     /* The hardware may still walk the table until invalidated. */
     store_entry(&tb->va[i], entry);
     defer_page(t, child_pa, t);
-    w->inv->tables_changed = true;
+    w->inv->tables_changed = w->inv->replaced = true;
     return true;
 }
 

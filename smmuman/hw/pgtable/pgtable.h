@@ -25,6 +25,8 @@
 #define PT_ENTRIES       (1u << PT_LEVEL_BITS)
 #define PT_MAX_LEVELS    4
 #define PT_LEVEL_SIZE(l) (PT_PAGE_SIZE << (PT_LEVEL_BITS * (l)))
+/* Input address bits a table of `levels` levels translates. */
+#define PT_IOVA_BITS(levels) (PT_PAGE_SHIFT + PT_LEVEL_BITS * (levels))
 
 /* Format-independent permissions */
 #define PT_READ  0x1u
@@ -54,10 +56,18 @@ typedef struct {
     void (*written)(void *ctx, uint64_t pa); /* entries of that page changed */
 } PtMem;
 
-/* What the hardware may still cache after a change. */
+/* What the hardware may still cache after a change. Successive calls with
+ * the same PtInval gather: the range grows to cover them all. */
 typedef struct {
     uint64_t start, end;  /* IOVA range whose translation changed; start == end: none */
     bool tables_changed;  /* a non-leaf entry changed: walk caches too */
+    bool replaced;        /* an entry that was not empty changed or went. If not,
+                           * only empty entries were filled (a new table linked
+                           * into one included): hardware that never caches a
+                           * not-present entry holds nothing to invalidate.
+                           * Empty is zero: every format's not-present entry
+                           * as the walker writes it; a non-zero entry counts
+                           * as present, which can only over-invalidate. */
 } PtInval;
 
 typedef struct {
