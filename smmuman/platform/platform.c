@@ -30,11 +30,10 @@ static bool type_ok(const char *t, size_t n)
     return true;
 }
 
-/* Where modules are looked for: the support libraries' directory, as
- * hwlib.c looks for those ($SMMU_HW_DIR, else the installed one), and for
- * the DSS door also the installed one, so that a wrong $SMMU_HW_DIR cannot
- * keep the door from reaching the units to block them. */
-static const char *module_dir(unsigned i, bool door)
+/* Where modules are looked for (platform.h): $SMMU_HW_DIR, else the
+ * installed directory; for the DSS door also the installed one, so that a
+ * wrong $SMMU_HW_DIR cannot keep the door from reaching the units. */
+const char *platform_module_dir(unsigned i, bool door)
 {
     const char *env = g_getenv("SMMU_HW_DIR");
     if (i == 0) return env ? env : SMMU_HW_DIR;
@@ -50,7 +49,7 @@ static const SmmuPlatformOps *load_module(const char *spec, const char *type, bo
     void *lib = NULL;
     g_autofree char *path = NULL;
     for (unsigned i = 0; i < 2 && !lib; i++) {
-        const char *dir = module_dir(i, door);
+        const char *dir = platform_module_dir(i, door);
         if (!dir) break;
         g_autofree char *name = g_strdup_printf(SMMU_PLATFORM_MODULE_FMT, type);
         g_free(path);

@@ -66,6 +66,12 @@ int platform_irq_dispatch(Platform *p);
 /* Whether events are waiting that the fd will not show (already read). */
 bool platform_irq_pending(const Platform *p);
 
+/* Where the service's modules (support libraries, platform modules) are
+ * looked for, i-th place first: $SMMU_HW_DIR, else the installed directory;
+ * with door (the DSS door), also the installed directory after a
+ * $SMMU_HW_DIR that differs. NULL past the last place. */
+const char *platform_module_dir(unsigned i, bool door);
+
 /* The last error message (after a failed access). */
 const char *platform_error(const Platform *p);
 

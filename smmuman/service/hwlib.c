@@ -9,9 +9,6 @@
 
 #include "service.h"
 
-#ifndef SMMU_HW_DIR
-#define SMMU_HW_DIR "/usr/lib/smmuman"
-#endif
 
 static int env_reg_read(void *ctx, uint64_t pa, unsigned size, uint64_t *val)
 {
@@ -64,16 +61,6 @@ static SmmuHwEnv make_env(HwCtx *h)
                         .pages = env_pages, .log = env_log, .dss = env_dss };
 }
 
-/* Where support libraries are looked for: $SMMU_HW_DIR, and for the DSS
- * door also the directory they were installed to, so that a wrong
- * $SMMU_HW_DIR cannot keep the door from blocking. */
-static const char *hw_dir(unsigned i, bool door)
-{
-    const char *env = g_getenv("SMMU_HW_DIR");
-    if (i == 0) return env ? env : SMMU_HW_DIR;
-    return i == 1 && door && env && strcmp(env, SMMU_HW_DIR) != 0 ? SMMU_HW_DIR : NULL;
-}
-
 /* dlopen()s smmu-KIND(-safety).so, in the order given, and checks its
  * interface. NULL with err set when none is usable. */
 static const SmmuHwOps *open_library(const char *kind, bool safety_first, bool door, void **lib, char *err,
@@ -83,7 +70,7 @@ static const SmmuHwOps *open_library(const char *kind, bool safety_first, bool d
     *lib = NULL;
     for (int k = 0; k < 4 && !*lib; k++) {
         bool safety = safety_first ? k % 2 == 0 : k % 2 == 1;
-        const char *dir = hw_dir((unsigned)k / 2, door);
+        const char *dir = platform_module_dir((unsigned)k / 2, door);
         if (!dir) break;
         g_autofree char *path = g_strdup_printf("%s/smmu-%s%s.so", dir, kind, safety ? "-safety" : "");
         *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
