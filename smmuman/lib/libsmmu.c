@@ -347,7 +347,15 @@ static int conn_connect(struct smmu_conn *c, const char *path)
     c->abilities = 0;
     c->dss[0] = '\0';
     pthread_mutex_unlock(&c->lock);
+    /* The reader takes no signal: a notification (SIGEV_SIGNAL) is the
+     * application's, for its own threads, and must not end the process by
+     * landing on ours before the application blocked or handled it. A new
+     * thread inherits the creator's mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int e = pthread_create(&c->reader, NULL, reader, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e) {
         close(fd);
         close(efd);

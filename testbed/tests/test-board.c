@@ -80,7 +80,7 @@ START_TEST(dma_write_puts_pattern_in_ram)
     uint64_t addr = board_addr(&f, 0x200000);
     uint8_t *ram = board_ram(&f, addr - 4096, 3 * 4096);
     memset(ram, 0x5a, 3 * 4096); /* guard pages around the target */
-    g_autofree char *r = board_ok(&f, "dma edu1 write 0x%llx 4096 pattern=c0ffee01", (unsigned long long)addr);
+    g_free(board_ok(&f, "dma edu1 write 0x%llx 4096 pattern=c0ffee01", (unsigned long long)addr));
     const uint8_t pat[4] = { 0xc0, 0xff, 0xee, 0x01 };
     for (unsigned i = 0; i < 4096; i++) ck_assert_uint_eq(ram[4096 + i], pat[i % 4]);
     for (unsigned i = 0; i < 4096; i++) {

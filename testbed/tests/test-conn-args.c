@@ -494,6 +494,36 @@ START_TEST(events_and_the_end_of_a_connection_are_its_own)
 }
 END_TEST
 
+/* A notification signal is the application's: libsmmu's own thread takes
+ * none, so a driver that blocks its signal after smmu_init() and waits for
+ * it with sigtimedwait() gets it, instead of the process ending because
+ * the signal landed on libsmmu's reader (default action: terminate). */
+START_TEST(a_notification_signal_never_lands_on_libsmmus_thread)
+{
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    signal(SIGUSR1, SIG_DFL);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* the fake service's thread: never a taker */
+    Fake f;
+    fake_start(&f);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL); /* as a driver is when it connects */
+    struct smmu_conn *a = smmu_conn_open(f.attach, 0);
+    ck_assert(a);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* ...and blocks only afterwards */
+    struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+    ck_assert_int_eq(smmu_conn_xfer_notify(a, &ev), 0);
+    fake_event(&f, 0, NULL);
+    /* the signal comes while the driver is busy elsewhere, not yet waiting */
+    ck_assert(readable(smmu_conn_xfer_fd(a), WAIT_MS));
+    g_usleep(200000);
+    struct timespec limit = { .tv_sec = WAIT_MS / 1000, .tv_nsec = (WAIT_MS % 1000) * 1000000L };
+    ck_assert_int_eq(sigtimedwait(&usr1, NULL, &limit), SIGUSR1);
+    ck_assert_int_eq(smmu_conn_close(a), 0);
+    fake_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("conn-args");
@@ -504,6 +534,7 @@ int main(void)
     tcase_add_test(tc, an_object_of_another_connection_is_einval_and_sends_nothing);
     tcase_add_test(tc, a_closed_default_connection_is_enotconn);
     tcase_add_test(tc, events_and_the_end_of_a_connection_are_its_own);
+    tcase_add_test(tc, a_notification_signal_never_lands_on_libsmmus_thread);
     suite_add_tcase(su, tc);
     return check_run(su);
 }
