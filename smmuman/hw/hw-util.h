@@ -55,6 +55,35 @@ static inline int hw_pt_change_segs(const char *unit, PtTable *pt, const SmmuHwS
     return 0;
 }
 
+/* A unit's invalidation of what a change touched (inv), strict: returns
+ * once the hardware can no longer use the old translations. */
+typedef int (*HwInvalFn)(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv, char *err, size_t errlen);
+
+/* map_segs() for a unit whose domain d has the table pt: all the table
+ * changes first, then one invalidation covering them, and only then are
+ * the pages they unlinked freed. A refusal part-way (the service's checks
+ * should have seen it coming) still has what was changed before it
+ * invalidated before the call returns. An invalidation that fails leaves
+ * the unit's state unknown: its error is the call's (the caller's DSS). */
+static inline int hw_map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const char *name, PtTable *pt, HwInvalFn inval,
+                              const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
+{
+    PtInval inv;
+    int rc = hw_pt_change_segs(name, pt, segs, n, &inv, err, errlen);
+#ifndef SMMU_MUTATION_NO_INVALIDATION
+    char why[160] = "";
+    int irc = inval(u, d, &inv, why, sizeof why);
+    if (irc) {
+        snprintf(err, errlen, "%s", why);
+        return irc;
+    }
+#else
+    (void)u, (void)d, (void)inval;
+#endif
+    pt_release(pt); /* only now can no walk still use the unlinked pages */
+    return rc;
+}
+
 /* map_check() for a unit whose domains are tables like t (a real one, or
  * one from pt_describe()): device addresses below 2^iova_bits, output
  * addresses below 2^pa_bits. */

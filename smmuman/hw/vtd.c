@@ -457,24 +457,9 @@ static int inval_change(SmmuHwUnit *u, const SmmuHwDomain *d, const PtInval *inv
     return qi_submit(u, (const uint64_t(*)[2])desc, n, err, errlen);
 }
 
-/* All the table changes first, then one invalidation covering them, and
- * only then are the pages they unlinked freed. A refusal part-way (the
- * service's checks should have seen it coming) still has what was changed
- * before it invalidated before the call returns. */
 static int map_segs(SmmuHwUnit *u, SmmuHwDomain *d, const SmmuHwSeg *segs, size_t n, char *err, size_t errlen)
 {
-    PtInval inv;
-    int rc = hw_pt_change_segs(u->name, &d->pt, segs, n, &inv, err, errlen);
-#ifndef SMMU_MUTATION_NO_INVALIDATION
-    char why[160] = "";
-    int irc = inval_change(u, d, &inv, why, sizeof why);
-    if (irc) { /* the unit's state is unknown: the caller's DSS */
-        snprintf(err, errlen, "%s", why);
-        return irc;
-    }
-#endif
-    pt_release(&d->pt); /* only now can no walk still use the unlinked pages */
-    return rc;
+    return hw_map_segs(u, d, u->name, &d->pt, inval_change, segs, n, err, errlen);
 }
 
 static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
