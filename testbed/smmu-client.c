@@ -81,7 +81,14 @@ static const char *errname(int e)
     }
 }
 
-static void reply_err(void) { printf("err %s %s\n", errname(errno), strerror(errno)); }
+/* "err ENAME message", and the service's own words when it gave some */
+static void reply_err(void)
+{
+    int e = errno;
+    const char *why = smmu_last_error();
+    if (why && *why) printf("err %s %s: %s\n", errname(e), strerror(e), why);
+    else printf("err %s %s\n", errname(e), strerror(e));
+}
 
 static int num(const char *s, uint64_t *v)
 {

@@ -177,6 +177,12 @@ int smmu_xfer_fd(void);
  * smmu_init(). After either, every call fails with EIO. */
 const char *smmu_dss_reason(void);
 
+/* Ours: why the service refused the last request that failed on this
+ * connection (the text it gave, naming the field, the range or the
+ * configuration line), or "" when it gave none or the request succeeded.
+ * Valid until the connection's next request. */
+const char *smmu_last_error(void);
+
 /* Ours: the name of a record's hardware code ("F_PERMISSION",
  * "write-not-permitted"), or "unknown". Static storage. */
 const char *smmu_fault_reason_name(const struct smmu_status *status);
@@ -251,6 +257,8 @@ int smmu_conn_xfer_fd(struct smmu_conn *conn);
  * errno EINVAL, for a NULL conn). Valid until smmu_conn_close() (for the
  * default connection: until the next smmu_init()). */
 const char *smmu_conn_dss_reason(struct smmu_conn *conn);
+/* smmu_last_error() for this connection; NULL (errno EINVAL) for NULL. */
+const char *smmu_conn_last_error(struct smmu_conn *conn);
 
 #ifdef __cplusplus
 }

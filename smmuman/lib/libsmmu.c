@@ -73,6 +73,7 @@ struct smmu_conn {
     bool armed;
     struct sigevent notify;
     char dss[SMMU_TEXT_MAX + 1]; /* why the service is gone: set once, with dead */
+    char error[SMMU_ERROR_TEXT_MAX + 1]; /* why the last request the service refused failed */
 };
 
 /* The default connection: made by the first smmu_init() and kept for the
@@ -89,6 +90,17 @@ static int fail(int rc)
 {
     errno = -rc;
     return -1;
+}
+
+/* A refusal made here, before the service was asked: what the service said
+ * about an earlier request no longer explains anything. */
+static int refuse(struct smmu_conn *c, int rc)
+{
+    if (!c) return fail(rc);
+    pthread_mutex_lock(&c->request);
+    c->error[0] = '\0';
+    pthread_mutex_unlock(&c->request);
+    return fail(rc);
 }
 
 static void *notify_thread(void *arg)
@@ -208,6 +220,7 @@ static int transact(struct smmu_conn *c)
     }
     c->req->hdr.seq = ++c->seq ? c->seq : ++c->seq;
     c->in_flight = true;
+    c->error[0] = '\0';
     pthread_mutex_unlock(&c->lock);
     int status = 0;
     int n = smmu_msg_encode(c->req, false, c->sbuf, SMMU_MSG_MAX);
@@ -246,6 +259,8 @@ static int transact(struct smmu_conn *c)
         pthread_mutex_unlock(&c->lock);
         if (got == 2) {
             status = c->reply->hdr.status;
+            /* the service says why: kept until the next request */
+            snprintf(c->error, sizeof c->error, "%s", status && c->reply->text ? c->reply->text : "");
             break;
         }
     }
@@ -525,7 +540,7 @@ static void conn_obj_destroy(struct smmu_conn *c, struct smmu_object *obj)
 
 static int conn_device_add_generic(struct smmu_conn *c, struct smmu_object *obj, const union smmu_devid *devid)
 {
-    if (!devid || foreign(c, obj)) return fail(-EINVAL);
+    if (!devid || foreign(c, obj)) return refuse(c, -EINVAL);
     if (!c) return fail(-ENOTCONN);
     int rc = check_obj(c, obj);
     if (rc) return fail(rc);
@@ -612,7 +627,7 @@ static unsigned conn_device_report_reserved(struct smmu_conn *c, const union smm
 static int conn_mapping_add(struct smmu_conn *c, struct smmu_object *obj, unsigned flags, pid_t pid, unsigned n,
                             const struct smmu_map_entry *entries, uint64_t target)
 {
-    if (!obj || !entries || n == 0 || n > SMMU_MAP_MAX_ENTRIES || foreign(c, obj)) return fail(-EINVAL);
+    if (!obj || !entries || n == 0 || n > SMMU_MAP_MAX_ENTRIES || foreign(c, obj)) return refuse(c, -EINVAL);
     if (!c) return fail(-ENOTCONN); /* not reached: no object is the missing connection's */
     int rc = check_obj(c, obj);
     if (rc) return fail(rc);
@@ -633,7 +648,7 @@ static int conn_xfer_notify(struct smmu_conn *c, const struct sigevent *ev)
 {
     if (!ev || (ev->sigev_notify != SIGEV_SIGNAL && ev->sigev_notify != SIGEV_THREAD && ev->sigev_notify != SIGEV_NONE) ||
         (ev->sigev_notify == SIGEV_THREAD && !ev->sigev_notify_function))
-        return fail(-EINVAL);
+        return refuse(c, -EINVAL);
     if (!c) return fail(-ENOTCONN);
     pthread_mutex_lock(&c->lock);
     c->notify = *ev;
@@ -654,7 +669,7 @@ static int conn_xfer_notify(struct smmu_conn *c, const struct sigevent *ev)
 
 static int conn_xfer_status(struct smmu_conn *c, struct smmu_status *status)
 {
-    if (!status) return fail(-EINVAL);
+    if (!status) return refuse(c, -EINVAL);
     if (!c) return fail(-ENOTCONN);
     pthread_mutex_lock(&c->request);
     /* The descriptor is cleared before asking, not after the answer: the
@@ -791,6 +806,20 @@ SMMU_EXPORT int smmu_xfer_fd(void) { return conn_xfer_fd(dflt()); }
 
 SMMU_EXPORT const char *smmu_dss_reason(void) { return conn_dss_reason(dflt()); }
 
+/* The service's text for the last refused request, or "" (never NULL for a
+ * connection). Read under the request lock: a request in flight on another
+ * thread finishes first. */
+static const char *conn_last_error(struct smmu_conn *c)
+{
+    if (!c) return "";
+    pthread_mutex_lock(&c->request);
+    const char *why = c->error;
+    pthread_mutex_unlock(&c->request);
+    return why;
+}
+
+SMMU_EXPORT const char *smmu_last_error(void) { return conn_last_error(dflt()); }
+
 /* ---- ours: connections as values ------------------------------------------ */
 
 SMMU_EXPORT struct smmu_conn *smmu_conn_open(const char *socket_path, unsigned flags)
@@ -926,6 +955,15 @@ SMMU_EXPORT int smmu_conn_xfer_fd(struct smmu_conn *conn)
 {
     if (!conn) return fail(-EINVAL);
     return conn_xfer_fd(conn);
+}
+
+SMMU_EXPORT const char *smmu_conn_last_error(struct smmu_conn *conn)
+{
+    if (!conn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return conn_last_error(conn);
 }
 
 SMMU_EXPORT const char *smmu_conn_dss_reason(struct smmu_conn *conn)

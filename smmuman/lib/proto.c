@@ -128,6 +128,7 @@ typedef enum {
     B_TEXT_REQ,       /* u32 offset */
     B_TEXT,           /* u32 total, u32 text_len, text */
     B_DSS,            /* i32 code, u32 text_len, text */
+    B_ERROR,          /* u32 text_len, text: why a request failed (a failed reply) */
 } Body;
 
 /* The op must already be known valid for the direction. */
@@ -136,7 +137,7 @@ static Body body_of(uint16_t op, bool is_reply, int32_t status)
     if (smmu_op_is_event(op))
         return op == SMMU_EV_FAULT ? B_PENDING : B_DSS;
     if (is_reply && status != 0)
-        return B_EMPTY;
+        return B_ERROR;
     switch (op) {
     case SMMU_OP_HELLO: return B_HELLO;
     case SMMU_OP_OBJ_CREATE: return is_reply ? B_OBJ : B_CREATE_REQ;
@@ -261,6 +262,8 @@ static int check_body(const SmmuMsg *m, Body b, Err *e)
     case B_TEXT:
     case B_DSS:
         return check_text(e, m->text, m->text_len, SMMU_TEXT_MAX);
+    case B_ERROR:
+        return check_text(e, m->text, m->text_len, SMMU_ERROR_TEXT_MAX);
     }
     return 0;
 }
@@ -406,9 +409,10 @@ static void put_body(Wr *w, const SmmuMsg *m, Body b)
         break;
     case B_DSS:
     case B_TEXT:
+    case B_ERROR:
         if (b == B_DSS)
             put_i32(w, m->result);
-        else
+        else if (b == B_TEXT)
             put_u32(w, m->total);
         put_u32(w, m->text_len);
         put_bytes(w, m->text, m->text_len);
@@ -667,6 +671,8 @@ static int get_body(Rd *r, Err *e, SmmuMsg *m, Body b)
         if (!get_u32(r, &m->total))
             return truncated(e, "total");
         return get_text(r, e, m);
+    case B_ERROR:
+        return get_text(r, e, m);
     }
     return 0;
 }
@@ -701,9 +707,6 @@ int smmu_msg_decode(const uint8_t *buf, size_t len, bool is_reply, SmmuMsg *m, c
         return e.rc;
 
     Body b = body_of(m->hdr.op, is_reply, m->hdr.status);
-    if (b == B_EMPTY && m->hdr.status != 0 && r.off != len)
-        return fail(&e, "status %" PRId32 ": a failed reply has no body, this one has %zu bytes",
-                    m->hdr.status, len - r.off);
     if (get_body(&r, &e, m, b))
         return e.rc;
     if (r.off != len)

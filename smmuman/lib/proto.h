@@ -16,12 +16,14 @@
 
 #include "../include/smmu.h"
 
-#define SMMU_PROTO_VERSION 2 /* 2: STATUS/OBJECTS are paged by line */
+#define SMMU_PROTO_VERSION 3 /* 2: STATUS/OBJECTS are paged by line; 3: a failed reply says why */
 #define SMMU_MSG_HDR_SIZE  16
 #define SMMU_MSG_MAX       65536 /* bytes, header included */
 /* text of a STATUS/OBJECTS reply (after total, text_len) or an EV_DSS (after
  * code, text_len) */
 #define SMMU_TEXT_MAX      (SMMU_MSG_MAX - SMMU_MSG_HDR_SIZE - 8)
+/* why a request failed: the text of a failed reply */
+#define SMMU_ERROR_TEXT_MAX 1024
 /* entries that fit one MAPPING_ADD request (16 bytes each after 32 bytes of
  * fields: obj, flags, pid, target, n, pad) */
 #define SMMU_MAP_MAX_ENTRIES ((SMMU_MSG_MAX - SMMU_MSG_HDR_SIZE - 32) / 16)
@@ -73,7 +75,7 @@ typedef struct {
     uint32_t pending;         /* XFER_NOTIFY reply, EV_FAULT */
     uint32_t have;            /* XFER_STATUS reply: 0 or 1 */
     struct smmu_status record;/* XFER_STATUS reply */
-    const char *text;         /* STATUS/OBJECTS replies, EV_DSS: NUL-terminated, UTF-8 */
+    const char *text;         /* STATUS/OBJECTS replies, EV_DSS, a failed reply (why): NUL-terminated, UTF-8 */
     uint32_t text_len;
     /* storage for decoded variable parts; a REPORT_RESERVED reply holds the
      * most entries (SMMU_RESERVED_MAX_ENTRIES > SMMU_MAP_MAX_ENTRIES) */

@@ -153,6 +153,15 @@ static void page_text(const char *text, uint32_t first, SmmuMsg *r)
     r->text_len = (uint32_t)len;
 }
 
+/* A failed reply says why (protocol v3): the request's own message, cut
+ * to what a reply may carry. */
+static void set_error_text(SmmuMsg *r, const char *why)
+{
+    g_strlcpy(r->text_buf, why, SMMU_ERROR_TEXT_MAX + 1);
+    r->text = r->text_buf;
+    r->text_len = (uint32_t)strlen(r->text_buf);
+}
+
 /* What the shell says about itself at the top of the status text. */
 static void status_text(Service *s, GString *out)
 {
@@ -267,6 +276,7 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
                           (uint32_t)in_buf[11] << 24;
         out_msg.hdr.op = smmu_op_is_request(op) ? op : SMMU_OP_HELLO;
         out_msg.hdr.status = rc;
+        set_error_text(&out_msg, err[0] ? err : "message too large");
         send_msg(c, &out_msg, true);
     } else {
         memset(&out_msg, 0, offsetof(SmmuMsg, entry_buf));
@@ -281,6 +291,7 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
             out_msg.hdr.op = in_msg.hdr.op;
             out_msg.hdr.seq = in_msg.hdr.seq;
             out_msg.hdr.status = rc;
+            set_error_text(&out_msg, err);
         }
         send_msg(c, &out_msg, true);
         /* a queued request came in while records were pending: tell at once */

@@ -495,14 +495,26 @@ START_TEST(rt_error_replies)
         for (int i = 0; i < 4; i++) {
             memset(m, 0, offsetof(SmmuMsg, entry_buf));
             set_hdr(m, (uint16_t)op, op * 1000 + (uint32_t)i, st[i]);
-            ck_assert_int_eq(roundtrip(m, true), 16);
+            ck_assert_int_eq(roundtrip(m, true), 20); /* why: empty */
+            m->text = "object 7 is not this client's";
+            m->text_len = (uint32_t)strlen(m->text);
+            ck_assert_int_eq(roundtrip(m, true), 20 + (int)m->text_len);
         }
     /* fields of the op are ignored, not sent, when the reply failed */
     memset(m, 0, offsetof(SmmuMsg, entry_buf));
     set_hdr(m, SMMU_OP_OBJ_CREATE, 1, -ENOMEM);
     m->obj = 5;
     uint8_t b[64];
-    ck_assert_int_eq(smmu_msg_encode(m, true, b, sizeof b), 16);
+    ck_assert_int_eq(smmu_msg_encode(m, true, b, sizeof b), 20);
+    /* the text has a limit of its own */
+    static char longer[SMMU_ERROR_TEXT_MAX + 1];
+    memset(longer, 'x', sizeof longer);
+    m->text = longer;
+    m->text_len = SMMU_ERROR_TEXT_MAX + 1;
+    expect_encode_fails(m, true, -EINVAL);
+    m->text_len = SMMU_ERROR_TEXT_MAX;
+    m->obj = 0;
+    ck_assert_int_eq(roundtrip(m, true), 20 + SMMU_ERROR_TEXT_MAX);
     free(m);
 }
 END_TEST
@@ -530,7 +542,7 @@ START_TEST(pinned_hello)
 {
     static const uint8_t want[] = {
         0x18, 0x00, 0x00, 0x00, /* size 24 */
-        0x02, 0x00,             /* version 2 */
+        0x03, 0x00,             /* version 3 */
         0x01, 0x00,             /* op HELLO */
         0x04, 0x03, 0x02, 0x01, /* seq */
         0x00, 0x00, 0x00, 0x00, /* status */
@@ -551,7 +563,7 @@ END_TEST
 START_TEST(pinned_mapping_add)
 {
     static const uint8_t want[] = {
-        0x50, 0x00, 0x00, 0x00, 0x02, 0x00, 0x06, 0x00, /* size 80, v2, MAPPING_ADD */
+        0x50, 0x00, 0x00, 0x00, 0x03, 0x00, 0x06, 0x00, /* size 80, v3, MAPPING_ADD */
         0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 7, status 0 */
         0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* obj */
         0x13, 0x00, 0x00, 0x00,                         /* flags R|W|TARGET */
@@ -581,7 +593,7 @@ END_TEST
 START_TEST(pinned_device_add)
 {
     static const uint8_t want[] = {
-        0x38, 0x00, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, /* size 56, v2, DEVICE_ADD */
+        0x38, 0x00, 0x00, 0x00, 0x03, 0x00, 0x04, 0x00, /* size 56, v3, DEVICE_ADD */
         0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, /* seq, status */
         0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* obj 5 */
         0x01, 0x00, 0x00, 0x00,                         /* type SDT_MMIO */
@@ -601,7 +613,7 @@ END_TEST
 START_TEST(pinned_xfer_status)
 {
     static const uint8_t want[] = {
-        0x50, 0x00, 0x00, 0x00, 0x02, 0x00, 0x08, 0x00, /* size 80, v2, XFER_STATUS */
+        0x50, 0x00, 0x00, 0x00, 0x03, 0x00, 0x08, 0x00, /* size 80, v3, XFER_STATUS */
         0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 2, status 0 */
         0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* have 1, pad */
         0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* hw_specific 5 */
@@ -627,15 +639,18 @@ END_TEST
 START_TEST(pinned_error_and_event)
 {
     static const uint8_t err_reply[] = {
-        0x10, 0x00, 0x00, 0x00, 0x02, 0x00, 0x03, 0x00, /* size 16, v2, OBJ_DESTROY */
+        0x16, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03, 0x00, /* size 22, v3, OBJ_DESTROY */
         0x2a, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, /* seq 42, status -ENOENT */
+        0x02, 0x00, 0x00, 0x00, 'n', 'o',               /* why */
     };
     SmmuMsg *m = msg_new();
     set_hdr(m, SMMU_OP_OBJ_DESTROY, 42, -ENOENT);
+    m->text = "no";
+    m->text_len = 2;
     expect_encoding(m, true, err_reply, sizeof err_reply);
 
     static const uint8_t dss[] = {
-        0x1b, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x01, /* size 27, v2, EV_DSS */
+        0x1b, 0x00, 0x00, 0x00, 0x03, 0x00, 0x01, 0x01, /* size 27, v3, EV_DSS */
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 0, status 0 */
         0xfb, 0xff, 0xff, 0xff,                         /* code -EIO */
         0x03, 0x00, 0x00, 0x00, 'b', 'y', 'e',          /* text */
@@ -648,7 +663,7 @@ START_TEST(pinned_error_and_event)
     expect_encoding(m, true, dss, sizeof dss);
 
     static const uint8_t text[] = {
-        0x1a, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0a, 0x00, /* size 26, v2, STATUS */
+        0x1a, 0x00, 0x00, 0x00, 0x03, 0x00, 0x0a, 0x00, /* size 26, v3, STATUS */
         0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq 9 */
         0x07, 0x00, 0x00, 0x00,                         /* total 7 lines */
         0x02, 0x00, 0x00, 0x00, 'a', '\n',              /* text */
@@ -898,8 +913,8 @@ START_TEST(bad_version)
     Bytes *x = bytes_new();
     b_hdr(x, SMMU_OP_XFER_NOTIFY, 1, 0);
     size_t n = b_fin(x);
-    x->b[4] = 1;
-    expect_reject(x->b, n, false, -EPROTO, "header: version: 1, expected 2");
+    x->b[4] = 2;
+    expect_reject(x->b, n, false, -EPROTO, "header: version: 2, expected 3");
     x->b[4] = 0;
     expect_reject(x->b, n, false, -EPROTO, "header: version: 0");
     x->b[4] = 1;
@@ -997,13 +1012,21 @@ START_TEST(status_rules)
 {
     Bytes *x = bytes_new();
     SmmuMsg *m = msg_new();
-    /* a failed reply has no body */
+    /* a failed reply's body is why, and only that */
     b_hdr(x, SMMU_OP_OBJ_CREATE, 1, -EPERM);
     b_u64(x, 5);
-    expect_reject_bytes(x, true, "OBJ_CREATE: status -1: a failed reply has no body, this one has 8 bytes");
+    expect_reject_bytes(x, true, "OBJ_CREATE: text: truncated (text_len 5, 4 bytes left)");
     b_hdr(x, SMMU_OP_MAPPING_ADD, 1, -EINVAL);
     b_u8(x, 0);
-    expect_reject_bytes(x, true, "MAPPING_ADD: status -22: a failed reply has no body");
+    expect_reject_bytes(x, true, "MAPPING_ADD: text_len: truncated");
+    b_hdr(x, SMMU_OP_MAPPING_ADD, 1, -EINVAL);
+    b_u32(x, 1);
+    b_mem(x, "ab", 2);
+    expect_reject_bytes(x, true, "MAPPING_ADD: trailing bytes: 1 after the body");
+    b_hdr(x, SMMU_OP_HELLO, 1, -EPERM);
+    b_u32(x, SMMU_ERROR_TEXT_MAX + 1);
+    for (unsigned i = 0; i <= SMMU_ERROR_TEXT_MAX; i++) b_u8(x, 'e');
+    expect_reject_bytes(x, true, "HELLO: text_len: 1025 exceeds 1024");
     /* errno range */
     b_hdr(x, SMMU_OP_HELLO, 1, 5);
     expect_reject_bytes(x, true, "HELLO: status: 5 is neither 0 nor a negative errno");

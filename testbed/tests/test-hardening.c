@@ -360,6 +360,9 @@ START_TEST(out_of_range_requests_are_refused)
                       beyond[i], r);
         expect_running(&s);
     }
+    /* the refusal says why, in the service's own words (protocol v3) */
+    g_autofree char *why = cli(&c, "map 0 rw 0x8000000000 4096");
+    ck_assert_msg(strstr(why, "err ERANGE") && strstr(why, "39-bit input address range"), "got '%s'", why);
     /* and unmapping there is refused the same way, not a rollback */
     expect_reply(&c, "err ERANGE", "unmap 0 0x8000000000 4096");
     /* a target beyond the output address width (the target ability) */
