@@ -29,9 +29,9 @@
 #include "paths-bench.h"
 #include "smmu.h"
 
+#include "../smmuman/lib/libsmmu-tools.h"
 #include "../smmuman/lib/proto.h"
 
-int smmu_query_text(int op, char *buf, size_t len); /* libsmmu, for tools */
 
 #ifndef SMMU_VERSION
 #error "SMMU_VERSION: meson passes the project's version"

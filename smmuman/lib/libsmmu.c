@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libsmmu-tools.h"
 #include "proto.h"
 #include "smmu.h"
 
@@ -984,6 +985,7 @@ SMMU_EXPORT const char *smmu_conn_dss_reason(struct smmu_conn *conn)
  * fails with EAGAIN, to be asked again. */
 SMMU_EXPORT char *smmu_query_text_alloc(int op);
 SMMU_EXPORT int smmu_query_text(int op, char *buf, size_t len);
+SMMU_EXPORT char *smmu_conn_query_text_alloc(struct smmu_conn *conn, int op);
 
 static char *conn_query_text_alloc(struct smmu_conn *c, int op)
 {
@@ -1043,6 +1045,15 @@ static char *conn_query_text_alloc(struct smmu_conn *c, int op)
 }
 
 char *smmu_query_text_alloc(int op) { return conn_query_text_alloc(dflt(), op); }
+
+char *smmu_conn_query_text_alloc(struct smmu_conn *conn, int op)
+{
+    if (!conn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return conn_query_text_alloc(conn, op);
+}
 
 /* The whole text into buf, or -1 with ERANGE when it does not fit (never
  * a silently shortened text). */

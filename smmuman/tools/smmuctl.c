@@ -19,13 +19,13 @@
 #include <time.h>
 
 #include "../include/smmu.h"
+#include "../lib/libsmmu-tools.h"
 #include "../lib/proto.h"
 
 #ifndef SMMU_VERSION
 #error "SMMU_VERSION: the build passes the project's version"
 #endif
 
-char *smmu_query_text_alloc(int op); /* libsmmu, for tools: the whole text, paged */
 
 enum { EXIT_USAGE = 2, EXIT_DSS = 3, EXIT_LOST = 4 };
 
