@@ -32,7 +32,8 @@ static unsigned perms_of(unsigned flags)
  * anything else leaves the unit in a state nobody knows. */
 static bool refused(int rc)
 {
-    return rc == -EINVAL || rc == -ERANGE || rc == -ENOENT || rc == -ENOMEM || rc == -ENOSPC;
+    return rc == -EINVAL || rc == -ERANGE || rc == -ENOENT || rc == -ENOMEM || rc == -ENOSPC || rc == -EPERM ||
+           rc == -EDQUOT || rc == -EBUSY || rc == -EEXIST;
 }
 
 static const SmmuHwOps *ops(const Core *c, unsigned u) { return c->units[u].ops; }

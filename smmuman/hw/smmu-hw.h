@@ -75,10 +75,12 @@ typedef struct {
     /* A translation context (VT-d domain, SMMUv3 VMID) for one object. */
     int (*domain_create)(SmmuHwUnit *u, SmmuHwDomain **out, char *err, size_t errlen);
     void (*domain_destroy)(SmmuHwUnit *u, SmmuHwDomain *d); /* no device attached any more */
-    /* Refusals: attach() and map() return -EINVAL, -ERANGE, -ENOENT, -ENOMEM
-     * or -ENOSPC only before anything changed; any other error means the
-     * unit's state is unknown (the service goes to DSS). The checks below
-     * let the service refuse a request before it starts. */
+    /* Refusals: attach() and map_segs() return -EINVAL, -ERANGE, -ENOENT,
+     * -ENOMEM, -ENOSPC, -EPERM, -EDQUOT, -EBUSY or -EEXIST only for what
+     * they did not do (a back end that forwards, such as vdev-smmu's, passes
+     * on what the other side refused); any other error means the unit's
+     * state is unknown (the service goes to DSS). The checks below let the
+     * service refuse a request before it starts. */
     /* Points device sid at domain d, or blocks it (d == NULL; what the unit
      * kept only for sid, such as a bus's context table, goes back). Returns
      * after the hardware's caches were invalidated. */

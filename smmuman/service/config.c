@@ -669,6 +669,7 @@ static char **path_slot(SmmuConfig *cfg, const char *kw)
     if (strcmp(kw, "attach-socket") == 0) return &cfg->attach_socket;
     if (strcmp(kw, "target-socket") == 0) return &cfg->target_socket;
     if (strcmp(kw, "status-file") == 0) return &cfg->status_file;
+    if (strcmp(kw, "vdev-smmu") == 0) return &cfg->vdev_smmu;
     return &cfg->log_file;
 }
 
@@ -737,6 +738,7 @@ static const OptionDef option_defs[] = {
     { "target-mode", 1, 1, false, opt_target_mode, "target-mode OCTAL" },
     { "status-file", 1, 1, false, opt_path, "status-file PATH" },
     { "log-file", 1, 1, false, opt_path, "log-file PATH" },
+    { "vdev-smmu", 1, 1, false, opt_path, "vdev-smmu PATH" },
     { "fault-poll-ms", 1, 1, false, opt_ms, "fault-poll-ms N" },
     { "scrub-ms", 1, 1, false, opt_ms, "scrub-ms N" },
     { "client-pages", 1, 1, false, opt_limit, "client-pages N" },
@@ -788,7 +790,7 @@ static int run_include(Parser *p, const Opt *o, unsigned depth, const char *dir)
  * not parse: where the hardware is and where to say what happened. */
 static bool door_option(const char *kw)
 {
-    static const char *const kws[] = { "platform", "smmu", "unit", "status-file", "log-file" };
+    static const char *const kws[] = { "platform", "smmu", "unit", "status-file", "log-file", "vdev-smmu" };
     for (unsigned k = 0; k < G_N_ELEMENTS(kws); k++)
         if (strcmp(kw, kws[k]) == 0) return true;
     return false;
@@ -992,6 +994,7 @@ void smmu_config_clear(SmmuConfig *cfg)
     g_free(cfg->target_socket);
     g_free(cfg->status_file);
     g_free(cfg->log_file);
+    g_free(cfg->vdev_smmu);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -63,6 +63,7 @@ typedef struct {
     bool foreground;
     /* ours (docs/configuration.md) */
     char *platform;        /* "TYPE:ARGUMENT", e.g. "board:RUNDIR" */
+    char *vdev_smmu;       /* where a guest finds vdev-smmu (docs/vdev-smmu.md); NULL: $SMMU_VDEV */
     char *attach_socket;   /* default SMMU_DEFAULT_SOCKET */
     char *target_socket;   /* default SMMU_DEFAULT_TARGET_SOCKET */
     unsigned target_mode;  /* octal file mode of the target socket; default 0600 */
@@ -86,7 +87,8 @@ int smmu_config_parse(int argc, char *const argv[], bool guest, SmmuConfig *cfg,
 void smmu_config_clear(SmmuConfig *cfg);
 /* After a failed parse: what the Design Safe State's door needs, taken
  * from every option it can still read (platform, smmu, unit, status-file,
- * log-file), wherever the error stood; everything else stays empty.
+ * log-file, vdev-smmu), wherever the error stood; everything else stays
+ * empty.
  * Never fails; cfg is reset first. */
 void smmu_config_salvage(int argc, char *const argv[], SmmuConfig *cfg);
 

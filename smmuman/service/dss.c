@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../hw/vdev.h"
 #include "../lib/proto.h"
 #include "service.h"
 
@@ -44,7 +45,10 @@ void svc_dss(Service *s, const char *fmt, ...)
      * missing or refused, unit not found): block what every platform we
      * were told of describes rather than leave it passing DMA */
     unsigned n = s->core ? core_units(s->core) : 0;
-    if (n == 0) svc_block_described_units(s);
+    /* a guest has no hardware of its own to open: the VM blocks its
+     * devices when this service's connection goes (docs/vdev-smmu.md) */
+    if (n == 0 && s->guest && s->vdev) vdev_ops.block_all(s->vdev);
+    else if (n == 0 && !s->guest) svc_block_described_units(s);
     for (unsigned i = 0; i < n; i++)
         if (core_unit_ops(s->core, i)->block_all(core_unit_hw(s->core, i)))
             svc_log(s, SMMU_LOG_ERROR, "%s: blocking all DMA may not have completed", core_unit_name(s->core, i));

@@ -13,9 +13,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../hw/vdev.h"
 #include "../lib/proto.h"
 #include "service.h"
 
@@ -115,7 +117,7 @@ static CoreLimits limits_of(const Service *s)
 {
     const SmmuConfig *c = &s->cfg;
     return (CoreLimits){
-        .client_pages = c->client_pages ? c->client_pages : pool_pages_total(s->pool) / 8,
+        .client_pages = c->client_pages ? c->client_pages : s->pool ? pool_pages_total(s->pool) / 8 : 0,
         .client_objects = c->client_objects ? (unsigned)c->client_objects : 1024,
         .client_devices = c->client_devices ? (unsigned)c->client_devices : 64,
         .client_regions = c->client_regions ? c->client_regions : 16384,
@@ -137,15 +139,115 @@ static void door(Service *s, const char *reason) { svc_dss(s, "%s", reason); }
 static size_t pool_used_cb(void *ctx) { return pool_pages_used(ctx); }
 static size_t pool_total_cb(void *ctx) { return pool_pages_total(ctx); }
 
+/* A host weighs its table pool; a guest has none (the host weighs its own). */
 static Core *make_core(Service *s)
 {
-    uint64_t base, size;
-    platform_pool(s->platform, &base, &size);
     CoreHooks hooks = { .ctx = s, .log = hook_log, .notify = hook_notify, .dss = hook_dss };
-    CoreMemory mem = { .ctx = s->pool, .pages_used = pool_used_cb, .pages_total = pool_total_cb,
-                       .protected_base = base, .protected_size = size };
+    CoreMemory mem = { 0 };
+    if (s->pool) {
+        uint64_t base, size;
+        platform_pool(s->platform, &base, &size);
+        mem = (CoreMemory){ .ctx = s->pool, .pages_used = pool_used_cb, .pages_total = pool_total_cb,
+                            .protected_base = base, .protected_size = size };
+    }
     CoreLimits limits = limits_of(s);
     return core_new(&hooks, &mem, &limits);
+}
+
+/* ---- where the service runs: a guest's vdev-smmu first (seed 000) ---- */
+
+/* Where a guest would find vdev-smmu: $SMMU_VDEV, else the configuration's
+ * vdev-smmu, read from whatever of it parses (the mode decides how the
+ * rest is parsed). NULL when neither names one. */
+static char *vdev_named(int argc, char **argv)
+{
+    const char *env = g_getenv("SMMU_VDEV");
+    if (env && *env) return g_strdup(env);
+    SmmuConfig c;
+    memset(&c, 0, sizeof c);
+    smmu_config_salvage(argc, argv, &c);
+    char *path = g_strdup(c.vdev_smmu);
+    smmu_config_clear(&c);
+    return path;
+}
+
+/* Found: a socket is there (opening it is the VM's cue that its guest's
+ * service is up, so it is opened once, for good, not probed). */
+static bool vdev_present(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static gboolean on_vdev_fd(gint fd, GIOCondition cond, gpointer data)
+{
+    Service *s = data;
+    core_poll_faults(s->core); /* records, or the VM gone: the core decides */
+    return G_SOURCE_CONTINUE;
+}
+
+/* The certification query (docs/vdev-smmu.md): what is not certified, as
+ * "cert.KEY" words; NULL when the VM's answer does not say a host service
+ * runs with this VM as its client. */
+static char *uncertified(const char *status, unsigned *family)
+{
+    bool running = false, client = false;
+    GString *no = g_string_new(NULL);
+    g_auto(GStrv) lines = g_strsplit(status, "\n", -1);
+    for (unsigned i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        if (strcmp(l, "host.service=running") == 0) running = true;
+        else if (strcmp(l, "host.client=yes") == 0) client = true;
+        else if (strcmp(l, "host.hardware=vtd") == 0) *family = SSF_HW_VTD;
+        else if (strcmp(l, "host.hardware=smmuv3") == 0) *family = SSF_HW_SMMUV3;
+        else if (g_str_has_prefix(l, "cert.") && g_str_has_suffix(l, "=no"))
+            g_string_append_printf(no, "%s%.*s", no->len ? ", " : "", (int)(strchr(l, '=') - l - 5), l + 5);
+    }
+    if (!running || !client) {
+        g_string_free(no, TRUE);
+        return NULL;
+    }
+    return g_string_free(no, FALSE);
+}
+
+/* Guest mode: no platform, no support library, no table pool; the one
+ * unit is vdev-smmu, queried before anyone is served. */
+static void start_guest(Service *s, const char *path)
+{
+    char err[512];
+    SmmuHwUnit *u;
+    if (vdev_unit_open("vdev0", path, &u, err, sizeof err)) svc_dss(s, "required hardware not present: %s", err);
+    s->vdev = u;
+    g_autofree char *status = vdev_status_text(u);
+    if (!status) svc_dss(s, "vdev-smmu %s: the certification query failed: %s", path, g_strerror(errno));
+    unsigned family = 0;
+    g_autofree char *no = uncertified(status, &family);
+    if (!no) svc_dss(s, "vdev-smmu %s: no host service has this VM as its client", path);
+    s->guest_certified = !*no;
+    if (*no) {
+        if (s->cfg.safety == CFG_SAFETY_REQUIRED) svc_dss(s, "safety: uncertified components: %s", no);
+        if (s->cfg.safety == CFG_SAFETY_WARN) svc_log(s, SMMU_LOG_WARN, "safety: uncertified components: %s", no);
+    }
+    s->hw_family = family;
+    s->core = make_core(s);
+    if (core_add_unit(s->core, "vdev0", &vdev_ops, u, family) < 0) svc_dss(s, "cannot add the vdev-smmu unit");
+    svc_log(s, SMMU_LOG_INFO, "guest mode: vdev-smmu %s; every pass-through device blocked until mapped", path);
+}
+
+/* Host mode: the platform, the table pool, the support library and its units. */
+static void start_host(Service *s)
+{
+    char err[512];
+    const char *spec = s->cfg.platform ? s->cfg.platform : g_getenv("SMMU_PLATFORM");
+    if (!spec) svc_dss(s, "required hardware not present: no platform (platform option or SMMU_PLATFORM)");
+    if (platform_open(spec, &s->platform, err, sizeof err)) svc_dss(s, "required hardware not present: %s", err);
+    s->platform_spec = g_strdup(spec);
+    uint64_t base, size;
+    platform_pool(s->platform, &base, &size);
+    if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size))))
+        svc_dss(s, "table pool 0x%llx+0x%llx is not RAM", (unsigned long long)base, (unsigned long long)size);
+    s->core = make_core(s);
+    if (svc_load_library(s, err, sizeof err) || svc_open_units(s, err, sizeof err)) svc_dss(s, "%s", err);
 }
 
 static void open_log(Service *s)
@@ -176,7 +278,9 @@ int main(int argc, char **argv)
     s->door = door;
     signal(SIGPIPE, SIG_IGN);
 
-    if (smmu_config_parse(argc - 1, argv + 1, false, &s->cfg, &gerr)) {
+    g_autofree char *vdev = vdev_named(argc - 1, argv + 1);
+    s->guest = vdev_present(vdev);
+    if (smmu_config_parse(argc - 1, argv + 1, s->guest, &s->cfg, &gerr)) {
         /* what the door needs (platform, units, status and log files) is
          * read again from whatever of the input still reads */
         smmu_config_salvage(argc - 1, argv + 1, &s->cfg);
@@ -185,28 +289,27 @@ int main(int argc, char **argv)
     }
     if (!s->cfg.safety_given) s->cfg.safety = s->safety_variant ? CFG_SAFETY_REQUIRED : CFG_SAFETY_NONE;
     open_log(s);
+    /* what a guest ignores, said at its line */
+    for (guint i = 0; i < s->cfg.notices->len; i++)
+        svc_log(s, SMMU_LOG_INFO, "%s", (const char *)g_ptr_array_index(s->cfg.notices, i));
     int ready_fd = -1;
     if (!s->cfg.foreground && daemonize(s->prog, &ready_fd)) svc_dss(s, "cannot daemonize: %s", g_strerror(errno));
 
-    const char *spec = s->cfg.platform ? s->cfg.platform : g_getenv("SMMU_PLATFORM");
-    if (!spec) svc_dss(s, "required hardware not present: no platform (platform option or SMMU_PLATFORM)");
-    if (platform_open(spec, &s->platform, err, sizeof err)) svc_dss(s, "required hardware not present: %s", err);
-    s->platform_spec = g_strdup(spec);
-    uint64_t base, size;
-    platform_pool(s->platform, &base, &size);
-    if (!(s->pool = pool_new(base, size, platform_map(s->platform, base, size))))
-        svc_dss(s, "table pool 0x%llx+0x%llx is not RAM", (unsigned long long)base, (unsigned long long)size);
-    s->core = make_core(s);
     s->max_clients = s->cfg.max_clients ? (unsigned)s->cfg.max_clients : 256;
-    if (svc_load_library(s, err, sizeof err) || svc_open_units(s, err, sizeof err)) svc_dss(s, "%s", err);
+    if (s->guest) start_guest(s, vdev);
+    else start_host(s);
     if (svc_apply_config(s, err, sizeof err)) svc_dss(s, "bad configuration: %s", err);
     if (svc_listen(s, err, sizeof err)) svc_dss(s, "cannot listen: %s", err);
 
     s->loop = g_main_loop_new(NULL, FALSE);
-    g_timeout_add(s->cfg.fault_poll_ms, on_fault_timer, s);
-    if (s->safety_variant) g_timeout_add(s->cfg.scrub_ms, on_scrub_timer, s);
-    if (platform_irq_subscribe(s->platform, on_irq, s) == 0)
-        g_unix_fd_add(platform_irq_fd(s->platform), G_IO_IN | G_IO_HUP | G_IO_ERR, on_platform_fd, s);
+    if (s->guest) {
+        g_unix_fd_add(vdev_fault_fd(s->vdev), G_IO_IN | G_IO_HUP | G_IO_ERR, on_vdev_fd, s);
+    } else {
+        g_timeout_add(s->cfg.fault_poll_ms, on_fault_timer, s);
+        if (s->safety_variant) g_timeout_add(s->cfg.scrub_ms, on_scrub_timer, s);
+        if (platform_irq_subscribe(s->platform, on_irq, s) == 0)
+            g_unix_fd_add(platform_irq_fd(s->platform), G_IO_IN | G_IO_HUP | G_IO_ERR, on_platform_fd, s);
+    }
     g_unix_signal_add(SIGTERM, on_stop_signal, s);
     g_unix_signal_add(SIGINT, on_stop_signal, s);
     g_unix_signal_add(SIGHUP, on_stop_signal, s);

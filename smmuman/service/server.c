@@ -165,9 +165,14 @@ static void set_error_text(SmmuMsg *r, const char *why)
 /* What the shell says about itself at the top of the status text. */
 static void status_text(Service *s, GString *out)
 {
-    g_string_append_printf(out, "state=running\nvariant=%s\npid=%d\nlibrary=smmu-%s%s.so\nsafety=%s\n",
-                           s->safety_variant ? "smmuman-safety" : "smmuman", (int)getpid(), s->hw->type,
-                           s->hw->safety ? "-safety" : "", s->hw->safety && s->safety_variant ? "yes" : "no");
+    g_string_append_printf(out, "state=running\nvariant=%s\npid=%d\n", s->safety_variant ? "smmuman-safety" : "smmuman",
+                           (int)getpid());
+    if (s->guest)
+        g_string_append_printf(out, "mode=guest\nbackend=vdev-smmu\nsafety=%s\n",
+                               s->safety_variant && s->guest_certified ? "yes" : "no");
+    else
+        g_string_append_printf(out, "mode=host\nlibrary=smmu-%s%s.so\nsafety=%s\n", s->hw->type,
+                               s->hw->safety ? "-safety" : "", s->hw->safety && s->safety_variant ? "yes" : "no");
     core_status_text(s->core, out);
     g_string_append_printf(out, "register.accesses=%llu\nlimit.clients=%u\n", (unsigned long long)s->reg_accesses,
                            s->max_clients);
@@ -205,7 +210,8 @@ static int handle(Service *s, Client *c, const SmmuMsg *m, SmmuMsg *r, char *err
         r->have = (uint32_t)core_take_record(cc, &r->record);
         return 0;
     case SMMU_OP_SAFETY:
-        r->result = s->safety_variant && s->hw && s->hw->safety ? SMMUMAN_SAFETY_YES : SMMUMAN_SAFETY_NO;
+        r->result = s->safety_variant && (s->guest ? s->guest_certified : s->hw && s->hw->safety) ? SMMUMAN_SAFETY_YES
+                                                                                                   : SMMUMAN_SAFETY_NO;
         return 0;
     case SMMU_OP_STATUS:
     case SMMU_OP_OBJECTS: {

@@ -66,6 +66,9 @@ struct Service {
     HwCtx hwctx;
     SmmuHwEnv env;
     Core *core;
+    bool guest;           /* guest mode: the one unit is vdev-smmu (docs/vdev-smmu.md) */
+    SmmuHwUnit *vdev;     /* that unit, once open */
+    bool guest_certified; /* every component the VM reported is certified */
     unsigned max_clients;
     GList *clients;       /* Client* */
     unsigned n_clients;

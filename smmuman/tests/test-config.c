@@ -16,7 +16,7 @@
 #include "../service/config.h"
 
 #define KEYWORDS "smmu unit allow device reserved safety debug foreground platform " \
-                 "attach-socket target-socket target-mode status-file log-file fault-poll-ms scrub-ms client-pages client-objects client-devices client-regions max-clients"
+                 "attach-socket target-socket target-mode status-file log-file vdev-smmu fault-poll-ms scrub-ms client-pages client-objects client-devices client-regions max-clients"
 #define UNKNOWN(w) "unknown keyword '" w "' (expected one of: " KEYWORDS " or @FILE)"
 #define ADDR_RULES "hexadecimal unless prefixed 0d, optional K/M/G suffix"
 #define LEN_RULES "decimal unless prefixed 0x, optional K/M/G suffix"
