@@ -89,7 +89,8 @@ static _Noreturn void end(void *ctx, int exit_status, const char *state, const c
                                                      : "stopping";
     say(q, "%s: %s; every pass-through device is blocked, exit status %d", what, reason, exit_status);
     if (q->vm) vm_block_all(q->vm);
-    g_autofree char *told = g_strdup_printf("VM %s: %s", vm_name(q), reason);
+    char told[1024]; /* on the stack: exit() below frees nothing of ours */
+    snprintf(told, sizeof told, "VM %s: %s", vm_name(q), reason);
     vdev_server_tell_end(q->srv, -EIO, told);
     vdev_server_close(q->srv);
     q->srv = NULL;
@@ -194,9 +195,11 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGINT, on_signal_int, &q);
     g_unix_signal_add(SIGHUP, on_signal_hup, &q);
     write_status(&q, "running", NULL);
-    g_autofree char *ram = vm_ram_text(&q.cfg), *pass = vm_pass_text(&q.cfg);
+    char *ram = vm_ram_text(&q.cfg), *pass = vm_pass_text(&q.cfg);
     say(&q, "running: guest RAM %s, pass-through %s, vdev-smmu %s, host service %s", ram, pass,
         q.vdev_path ? q.vdev_path : "none", q.host_socket);
+    g_free(ram); /* main never returns: every end is an exit() */
+    g_free(pass);
     GMainLoop *loop = g_main_loop_new(NULL, FALSE);
     g_main_loop_run(loop); /* nothing quits it: every end is end() */
     end(&q, VM_EXIT_DSS, "dss", "main loop ended");

@@ -223,7 +223,8 @@ void vm_drain_faults(Vm *vm)
     while ((r = smmu_conn_xfer_status(vm->host, &st)) == 1) on_record(vm, &st);
     const char *gone = smmu_conn_dss_reason(vm->host);
     if (r < 0 || gone) {
-        g_autofree char *why = g_strdup_printf("host service gone: %s", gone ? gone : g_strerror(errno));
+        char why[1024]; /* on the stack: the end is an exit() */
+        snprintf(why, sizeof why, "host service gone: %s", gone ? gone : g_strerror(errno));
         vm->hooks.end(vm->hooks.ctx, VM_EXIT_HOST, "dss", why);
     }
 }
@@ -444,8 +445,8 @@ static int mapping_add(Vm *vm, const SmmuMsg *m, char *err, size_t errlen)
             /* the host keeps part of a request the guest was told failed,
              * and cannot be put back: the VM can no longer say what its
              * guest's devices reach */
-            g_autofree char *reason = g_strdup_printf("could not take back a mapping the host took in part (%s): %s",
-                                                      err, why);
+            char reason[2048]; /* on the stack: the end is an exit() */
+            snprintf(reason, sizeof reason, "could not take back a mapping the host took in part (%s): %s", err, why);
             vm->hooks.end(vm->hooks.ctx, smmu_conn_dss_reason(vm->host) ? VM_EXIT_HOST : VM_EXIT_DSS, "dss", reason);
         }
         return rc;
@@ -590,7 +591,8 @@ static int request(void *ctx, const SmmuMsg *m, SmmuMsg *r, char *err, size_t er
 static void gone(void *ctx, const char *why)
 {
     Vm *vm = ctx;
-    g_autofree char *reason = g_strdup_printf("the guest's service went away (%s)", why);
+    char reason[512]; /* on the stack: the end is an exit() */
+    snprintf(reason, sizeof reason, "the guest's service went away (%s)", why);
     vm->hooks.end(vm->hooks.ctx, VM_EXIT_DSS, "dss", reason);
 }
 
