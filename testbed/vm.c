@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host-query.h"
+#include "../smmuman/lib/libsmmu-tools.h"
+#include "../smmuman/lib/proto.h"
 #include "smmu.h"
 
 #define FAULT_LOG_PER_S 20 /* fault lines a second: a storm must not flood the log */
@@ -460,6 +461,18 @@ static int mapping_add(Vm *vm, const SmmuMsg *m, char *err, size_t errlen)
 
 /* ---- certification: the VM's configuration and the host service's facts ---- */
 
+/* The value of `key=` in a key=value text (caller frees), or NULL. */
+static char *host_status_value(const char *text, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *l = text; l && *l;) {
+        const char *eol = strchr(l, '\n');
+        if (strncmp(l, key, n) == 0 && l[n] == '=') return eol ? g_strndup(l + n + 1, (size_t)(eol - l - n - 1)) : g_strdup(l + n + 1);
+        l = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
 typedef struct {
     bool host_smmuman, host_library, host_client;
     char *hardware, *state;
@@ -468,10 +481,11 @@ typedef struct {
 static int host_facts(Vm *vm, HostFacts *f, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
-    char why[400];
-    g_autofree char *text = host_query_status(vm->host_socket, HOST_QUERY_TIMEOUT_MS, why, sizeof why);
+    /* on the VM's own connection: the host answers it as it answers any */
+    g_autofree char *text = smmu_conn_query_text_alloc(vm->host, SMMU_OP_STATUS);
     if (!text) {
-        snprintf(err, errlen, "the host service's status: %s", why);
+        int e = errno;
+        snprintf(err, errlen, "the host service's status: %s", g_strerror(e));
         return -EIO;
     }
     g_autofree char *variant = host_status_value(text, "variant");

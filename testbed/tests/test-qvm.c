@@ -36,9 +36,8 @@
 #error "VM_FIXTURES_DIR: the build passes fixtures/vms"
 #endif
 
-/* libsmmu's text query (exported for tools, not in smmu.h): the guest's
- * view of STATUS, paged as libsmmu pages it */
-char *smmu_query_text_alloc(int op);
+/* libsmmu's text queries: the guest's view of STATUS, paged as libsmmu pages it */
+#include "../../smmuman/lib/libsmmu-tools.h"
 
 static const char *const boards[] = { "q35-vtd", "virt-smmuv3" };
 static const char *const smmu_lines[] = { "smmu vtd", "smmu smmuv3" };
