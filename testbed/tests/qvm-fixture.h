@@ -1,0 +1,56 @@
+/* Test helper: smmu-qvm processes (the VM model) on a service fixture's
+ * board, and the RAM and record checks the VM and guest tests share.
+ * Everything started here is killed and removed by qvm_stop(). */
+#ifndef TB_TEST_QVM_FIXTURE_H
+#define TB_TEST_QVM_FIXTURE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "service-fixture.h"
+#include "smmu.h"
+
+#define LEN 256
+#define WITHIN_MS 5000 /* records, exits, the VM's start: the service polls every 2 ms */
+
+/* ---- the board: RAM and DMA ---- */
+uint64_t at(Svc *s, uint64_t off);
+void fill(Svc *s, uint64_t addr, uint8_t v);
+void check_ram(Svc *s, uint64_t addr, uint8_t v, const char *what);
+void dma(Svc *s, const char *dev, const char *dir, uint64_t addr);
+/* The device reads at gpa (the bytes at hpa, filled with v), then writes
+ * them back at gpa after hpa was cleared: they are at hpa, and the RAM at
+ * the untranslated address gpa (when it is not hpa) did not change. */
+void lands(Svc *s, const char *dev, uint64_t gpa, uint64_t hpa, uint8_t v, const char *what);
+/* A write by dev at gpa crosses nowhere: each watched address keeps 0x5a. */
+void blocked(Svc *s, const char *dev, uint64_t gpa, const uint64_t *watch, unsigned n, const char *what);
+
+/* ---- records on a libsmmu connection ---- */
+int next_record(struct smmu_conn *conn, struct smmu_status *st, int ms);
+/* conn's queue holds the record of 0:dev.0 writing at addr, and nothing else. */
+void expect_record(struct smmu_conn *conn, const char *who, unsigned dev, uint64_t addr);
+void expect_no_record(struct smmu_conn *conn, const char *who, int ms);
+struct smmu_conn *open_or_fail(const char *path);
+
+/* ---- smmu-qvm processes ---- */
+typedef struct {
+    GPid pid;
+    char *dir, *status, *log, *vdev;
+    bool exited;
+    int exit_status;
+} Qvm;
+
+char *qvm_field(Qvm *q, const char *key);
+char *qvm_log(Qvm *q);
+/* Starts smmu-qvm with fixture `name` (of fixtures/vms) against s's target
+ * socket (or host_socket), in a run directory of its own; with
+ * expect_running, waits (bounded) for state=running. */
+void qvm_start_on(Qvm *q, Svc *s, const char *name, const char *host_socket, bool expect_running);
+void qvm_start(Qvm *q, Svc *s, const char *name);
+int qvm_wait_exit(Qvm *q, int ms);
+/* Kills what still runs and removes every file it had. */
+void qvm_stop(Qvm *q);
+
+#endif
