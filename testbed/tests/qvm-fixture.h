@@ -4,9 +4,12 @@
 #ifndef TB_TEST_QVM_FIXTURE_H
 #define TB_TEST_QVM_FIXTURE_H
 
+#include <check.h>
+#include <errno.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "service-fixture.h"
@@ -52,5 +55,21 @@ void qvm_start(Qvm *q, Svc *s, const char *name);
 int qvm_wait_exit(Qvm *q, int ms);
 /* Kills what still runs and removes every file it had. */
 void qvm_stop(Qvm *q);
+
+/* ---- calls and their refusals ---- */
+#define OK(call) ck_assert_msg((call) == 0, "%s: %s", #call, strerror(errno))
+
+/* A refused call: errno e, and the text names what it must. */
+#define REFUSED(conn, call, e, ...)                                                                                 \
+    do {                                                                                                            \
+        errno = 0;                                                                                                  \
+        ck_assert_msg((call) == -1 && errno == (e), "%s: errno %d (%s), want %s", #call, errno, strerror(errno), #e); \
+        const char *why_ = smmu_conn_last_error(conn);                                                             \
+        const char *want_[] = { __VA_ARGS__, NULL };                                                               \
+        for (unsigned k_ = 0; want_[k_]; k_++)                                                                      \
+            ck_assert_msg(strstr(why_, want_[k_]), "%s: the text '%s' does not name '%s'", #call, why_, want_[k_]);  \
+    } while (0)
+
+static inline struct smmu_map_entry page(uint64_t addr, uint64_t len) { return (struct smmu_map_entry){ .phys = addr, .len = len }; }
 
 #endif

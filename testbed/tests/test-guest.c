@@ -225,6 +225,68 @@ START_TEST(guest_startup_mapping)
 }
 END_TEST
 
+/* A guest driver asking for what its VM does not give: refused with the
+ * VM's reason, through the guest's service, and nothing changed; B's
+ * permissions hold. */
+START_TEST(guest_driver_refusals)
+{
+    World w;
+    g_autofree char *vm = single(_i);
+    world_start(&w, _i, vm, "smmuman", NULL);
+    const uint64_t base = w.s.b.inv.ram_base, b = base + G_B, a = base + G_A;
+    struct smmu_conn *drv = open_or_fail(w.g.sock);
+    struct smmu_object *o = smmu_conn_obj_create(drv, 0);
+    ck_assert(o);
+    /* a device not passed through to this VM (host edu2 is 0:6.0; the guest has 0:2.0 and 0:3.0) */
+    REFUSED(drv, smmu_conn_device_add_pci(drv, o, 0, 6, 0), ENOENT, "pci:0:6.0 is not a pass-through device");
+    OK(smmu_conn_device_add_pci(drv, o, 0, 2, 0));
+    /* B read-only, the page after it read-write: the device cannot write B
+     * (the write goes first: after a read, the models refuse a write
+     * through the cached translation without a record, docs/api.md), and
+     * what it reads from B it can write to the next page */
+    const uint64_t b2 = b + 4096;
+    struct smmu_map_entry e = page(b, 4096), e2 = page(b2, 4096);
+    OK(smmu_conn_mapping_add(drv, o, SMF_READ, 0, 1, &e, 0));
+    OK(smmu_conn_mapping_add(drv, o, SMF_READ | SMF_WRITE, 0, 1, &e2, 0));
+    uint64_t watch_b[] = { at(&w.s, hpa_off(G_B)), b };
+    blocked(&w.s, "edu0", b, watch_b, 2, "a write into read-only B");
+    expect_record(drv, "the guest's driver", 2, b);
+    fill(&w.s, at(&w.s, hpa_off(G_B)), 0x61);
+    fill(&w.s, at(&w.s, hpa_off(G_B) + 4096), 0);
+    dma(&w.s, "edu0", "read", b);
+    dma(&w.s, "edu0", "write", b2);
+    check_ram(&w.s, at(&w.s, hpa_off(G_B) + 4096), 0x61, "what the device read from B, written after it");
+    /* outside the guest's RAM (64 MiB at its base), and a request that
+     * straddles its end: all refused, nothing of them mapped */
+    struct smmu_map_entry out = page(base + 0x10000000, 4096);
+    REFUSED(drv, smmu_conn_mapping_add(drv, o, SMF_READ | SMF_WRITE, 0, 1, &out, 0), ERANGE, "is not all guest RAM");
+    struct smmu_map_entry two[] = { page(a, 4096), page(base + 0x4000000 - 4096, 8192) };
+    REFUSED(drv, smmu_conn_mapping_add(drv, o, SMF_READ | SMF_WRITE, 0, 2, two, 0), ERANGE, "is not all guest RAM");
+    uint64_t watch_a[] = { at(&w.s, hpa_off(G_A)), a };
+    blocked(&w.s, "edu0", a, watch_a, 2, "A after the refused request that named it");
+    expect_record(drv, "the guest's driver", 2, a);
+    uint64_t last = base + 0x4000000 - 4096, watch_last[] = { at(&w.s, 0x8000000 + 0x2000000 - 4096), last };
+    blocked(&w.s, "edu0", last, watch_last, 2, "the guest RAM's last page after the refusal");
+    expect_record(drv, "the guest's driver", 2, last);
+    /* SMF_TARGET is the hypervisor's, never a guest driver's */
+    errno = 0;
+    ck_assert_int_eq(smmu_conn_mapping_add(drv, o, SMF_READ | SMF_TARGET, 0, 1, &e, a), -1);
+    ck_assert_int_ne(errno, 0);
+    /* B itself is as it was: read-only (this write hits the read's cached
+     * translation: refused, with or without a record) */
+    blocked(&w.s, "edu0", b, watch_b, 2, "read-only B after every refusal");
+    struct smmu_status st;
+    while (next_record(drv, &st, 200))
+        ck_assert_msg(st.fault_addr == b && (st.flags & SSF_WRITE), "a record at 0x%llx", (unsigned long long)st.fault_addr);
+    fill(&w.s, at(&w.s, hpa_off(G_B)), 0x16);
+    dma(&w.s, "edu0", "read", b);
+    dma(&w.s, "edu0", "write", b2);
+    check_ram(&w.s, at(&w.s, hpa_off(G_B) + 4096), 0x16, "B read after every refusal");
+    smmu_conn_close(drv);
+    world_stop(&w);
+}
+END_TEST
+
 /* smmu, unit, reserved and use mean nothing in a guest: each is ignored
  * with a notice naming its line, and the service runs. */
 START_TEST(host_options_are_ignored_with_a_notice)
@@ -371,6 +433,7 @@ static Suite *suite(void)
     const int n = (int)G_N_ELEMENTS(boards);
     tcase_add_loop_test(t, c_is_b, 0, n);
     tcase_add_loop_test(t, guest_startup_mapping, 0, n);
+    tcase_add_loop_test(t, guest_driver_refusals, 0, n);
     tcase_add_loop_test(t, host_options_are_ignored_with_a_notice, 0, n);
     tcase_add_loop_test(t, uncertified_components, 0, n);
     tcase_add_loop_test(t, all_certified, 0, n);

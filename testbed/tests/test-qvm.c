@@ -60,21 +60,6 @@ static const char *const smmu_lines[] = { "smmu vtd", "smmu smmuv3" };
 
 static uint64_t single_hpa_off(uint64_t g) { return g < RAM_SPLIT ? 0x4000000 + g : 0x8000000 + (g - RAM_SPLIT); }
 
-#define OK(call) ck_assert_msg((call) == 0, "%s: %s", #call, strerror(errno))
-
-/* A refused call: errno e, and the text names what it must. */
-#define REFUSED(conn, call, e, ...)                                                                                 \
-    do {                                                                                                            \
-        errno = 0;                                                                                                  \
-        ck_assert_msg((call) == -1 && errno == (e), "%s: errno %d (%s), want %s", #call, errno, strerror(errno), #e); \
-        const char *why_ = smmu_conn_last_error(conn);                                                             \
-        const char *want_[] = { __VA_ARGS__, NULL };                                                               \
-        for (unsigned k_ = 0; want_[k_]; k_++)                                                                      \
-            ck_assert_msg(strstr(why_, want_[k_]), "%s: the text '%s' does not name '%s'", #call, why_, want_[k_]);  \
-    } while (0)
-
-static struct smmu_map_entry page(uint64_t addr, uint64_t len) { return (struct smmu_map_entry){ .phys = addr, .len = len }; }
-
 static char *fixture(unsigned board, const char *suffix) { return g_strdup_printf("%s%s.vm", boards[board], suffix); }
 
 /* ---- 1. A before the guest's service, then B -------------------------------- */
