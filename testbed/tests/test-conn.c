@@ -21,101 +21,20 @@
 #include <unistd.h>
 
 #include "client-proc.h"
+#include "dma-checks.h"
 #include "service-fixture.h"
 #include "smmu.h"
 
 static const char *const boards[] = { "q35-vtd", "virt-smmuv3" };
 static const char *const smmu_lines[] = { "smmu vtd", "smmu smmuv3" };
 
-#define LEN 256
-#define RECORD_WITHIN_MS 5000 /* the service polls the hardware every 2 ms */
-
-static void fill(Svc *s, uint64_t addr, uint8_t v) { memset(board_ram(&s->b, addr, LEN), v, LEN); }
-
-static void check_ram(Svc *s, uint64_t addr, uint8_t v, const char *what)
-{
-    const uint8_t *p = board_ram(&s->b, addr, LEN);
-    for (unsigned i = 0; i < LEN; i++)
-        ck_assert_msg(p[i] == v, "%s: RAM 0x%llx+%u is 0x%02x, want 0x%02x", what, (unsigned long long)addr, i, p[i], v);
-}
-
-static void dma(Svc *s, const char *dev, const char *dir, uint64_t addr)
-{
-    g_free(board_ok(&s->b, "dma %s %s 0x%llx %d", dev, dir, (unsigned long long)addr, LEN));
-}
-
-/* The device reads `from` (filled with v), then writes what it read to
- * `from` again after it was cleared: the bytes are where the RAM at
- * `lands` shows them. For an identity mapping lands == from; for a target
- * mapping, lands is the target (the device sees `from`). */
-static void round_trip(Svc *s, const char *dev, uint64_t from, uint64_t lands, uint8_t v, const char *what)
-{
-    fill(s, lands, v);
-    dma(s, dev, "read", from);
-    fill(s, lands, 0x00);
-    dma(s, dev, "write", from);
-    check_ram(s, lands, v, what);
-}
-
-static struct smmu_map_entry one(uint64_t addr) { return (struct smmu_map_entry){ .phys = addr, .len = 4096 }; }
-
-/* The next record of conn, waiting on its own descriptor: 1, or 0 when
- * none came within ms. */
-static int next_record(struct smmu_conn *conn, struct smmu_status *st, int ms)
-{
-    int fd = smmu_conn_xfer_fd(conn);
-    ck_assert_msg(fd >= 0, "smmu_conn_xfer_fd: %s", strerror(errno));
-    gint64 deadline = g_get_monotonic_time() + ms * 1000ll;
-    for (;;) {
-        int r = smmu_conn_xfer_status(conn, st);
-        ck_assert_msg(r >= 0, "smmu_conn_xfer_status: %s", strerror(errno));
-        if (r == 1) return 1;
-        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-        if (left <= 0) return 0;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        poll(&p, 1, (int)left);
-    }
-}
-
-/* conn's queue holds the record of device 0:dev.0 writing at addr, and
- * nothing else: read through conn alone. (SMMUv3 folds a DMA's records into
- * one; should the service ever split them, the rest must be the same.) */
-static void expect_write_record(struct smmu_conn *conn, const char *who, unsigned dev, uint64_t addr)
-{
-    struct smmu_status st;
-    ck_assert_msg(next_record(conn, &st, RECORD_WITHIN_MS), "%s: no record within %d ms", who, RECORD_WITHIN_MS);
-    unsigned n = 0;
-    do {
-        ck_assert_msg(st.devid.type == SDT_PCI && st.devid.pci.bus == 0 && st.devid.pci.dev == dev &&
-                          st.devid.pci.func == 0 && st.fault_addr == addr && (st.flags & SSF_WRITE),
-                      "%s: record %u: device %u:%u.%u address 0x%llx flags 0x%x, want 0:%u.0 0x%llx write", who, n,
-                      st.devid.pci.bus, st.devid.pci.dev, st.devid.pci.func, (unsigned long long)st.fault_addr,
-                      st.flags, dev, (unsigned long long)addr);
-        n++;
-    } while (next_record(conn, &st, 0));
-}
-
-static void expect_no_record(struct smmu_conn *conn, const char *who, int ms)
-{
-    struct smmu_status st;
-    ck_assert_msg(!next_record(conn, &st, ms), "%s: unexpected record: device 0:%u.%u address 0x%llx", who,
-                  st.devid.pci.dev, st.devid.pci.func, (unsigned long long)st.fault_addr);
-}
-
-static struct smmu_conn *open_or_fail(const char *path)
-{
-    struct smmu_conn *c = smmu_conn_open(path, 0);
-    ck_assert_msg(c, "smmu_conn_open %s: %s", path, strerror(errno));
-    return c;
-}
+static struct smmu_map_entry one(uint64_t addr) { return page(addr, 4096); }
 
 #define EXPECT_ERR(call, e)                                                                                        \
     do {                                                                                                           \
         errno = 0;                                                                                                 \
         ck_assert_msg((call) == -1 && errno == (e), "%s: errno %d (%s), want %s", #call, errno, strerror(errno), #e); \
     } while (0)
-
-#define OK(call) ck_assert_msg((call) == 0, "%s: %s", #call, strerror(errno))
 
 /* One process, two connections to one service, one through each socket:
  * to the service they are two clients. */
@@ -148,29 +67,29 @@ START_TEST(two_connections_to_one_service_are_two_clients)
     EXPECT_ERR(smmu_conn_device_add_pci(t, ot, 0, 4, 0), EBUSY);
     EXPECT_ERR(smmu_conn_device_add_pci(t, NULL, 0, 4, 0), EBUSY); /* nor may t detach it */
     OK(smmu_conn_mapping_add(a, oa, SMF_READ | SMF_WRITE, getpid(), 1, &e, 0));
-    round_trip(&s, "edu0", buf, buf, 0x6b, "edu0 through a's object");
+    lands(&s, "edu0", buf, buf, 0x6b, "edu0 through a's object");
     /* t maps edu1 through a translation: guest-physical gpa lands at buf */
     OK(smmu_conn_device_add_pci(t, ot, 0, 5, 0));
     OK(smmu_conn_mapping_add(t, ot, SMF_READ | SMF_WRITE | SMF_TARGET, getpid(), 1, &g, buf));
-    round_trip(&s, "edu1", gpa, buf, 0x3c, "edu1 through t's object");
+    lands(&s, "edu1", gpa, buf, 0x3c, "edu1 through t's object");
 
     /* a blocked write by edu2 (no one's): both connections are attached
      * clients, so each queue holds the record; one reading it leaves the
      * other's alone */
     dma(&s, "edu2", "write", z);
-    expect_write_record(a, "a", 6, z);
+    expect_record(a, "a", 6, z);
     expect_no_record(a, "a after reading", 0);
-    expect_write_record(t, "t", 6, z);
+    expect_record(t, "t", 6, z);
 
     /* closing t ends its client (and its object: edu1 is blocked again);
      * a carries on */
     ck_assert_int_eq(smmu_conn_close(t), 0);
     wait_clients(&s, 2);
-    round_trip(&s, "edu0", buf, buf, 0x5e, "edu0 through a's object, t closed");
+    lands(&s, "edu0", buf, buf, 0x5e, "edu0 through a's object, t closed");
     fill(&s, buf, 0x11);
     dma(&s, "edu1", "write", gpa);
     check_ram(&s, buf, 0x11, "edu1 after t closed");
-    expect_write_record(a, "a, t closed", 5, gpa);
+    expect_record(a, "a, t closed", 5, gpa);
     struct smmu_object *oa2 = smmu_conn_obj_create(a, SOCF_NONE);
     ck_assert(oa2);
     ck_assert_int_eq(smmu_conn_safety(a), SMMUMAN_SAFETY_NO);
@@ -219,27 +138,25 @@ START_TEST(connections_to_two_services_both_map)
     EXPECT_ERR(smmu_conn_mapping_add(host, og, SMF_READ, getpid(), 1, &e, 0), EINVAL);
     EXPECT_ERR(smmu_conn_mapping_add(guest, oh, SMF_READ, getpid(), 1, &e, 0), EINVAL);
 
-    fill(&s1, gpa, 0x00);
-    round_trip(&s1, "edu0", gpa, hpa, 0xa7, "board 1: through the host connection's translation");
-    check_ram(&s1, gpa, 0x00, "board 1: the untranslated address");
-    round_trip(&s2, "edu0", buf, buf, 0x9d, "board 2: through the guest connection's object");
+    lands(&s1, "edu0", gpa, hpa, 0xa7, "board 1: through the host connection's translation");
+    lands(&s2, "edu0", buf, buf, 0x9d, "board 2: through the guest connection's object");
 
     /* a record of board 2 is the guest connection's only */
     uint64_t z = board_addr(&s2.b, 0x280000);
     dma(&s2, "edu1", "write", z);
-    expect_write_record(guest, "guest", 5, z);
+    expect_record(guest, "guest", 5, z);
     expect_no_record(host, "host", 200);
 
     /* board 2's service dies: that connection learns it, the other works on */
     kill(s2.pid, SIGKILL);
     int gfd = smmu_conn_xfer_fd(guest);
     struct pollfd p = { .fd = gfd, .events = POLLIN };
-    ck_assert_msg(poll(&p, 1, RECORD_WITHIN_MS) == 1, "the guest connection's descriptor did not wake");
+    ck_assert_msg(poll(&p, 1, WITHIN_MS) == 1, "the guest connection's descriptor did not wake");
     const char *why = smmu_conn_dss_reason(guest);
     ck_assert_msg(why && g_str_has_prefix(why, SMMU_REASON_LOST), "%s", why ? why : "(none)");
     EXPECT_ERR(smmu_conn_mapping_add(guest, og, SMF_READ, getpid(), 1, &e, 0), EIO);
     ck_assert_ptr_null(smmu_conn_dss_reason(host));
-    round_trip(&s1, "edu0", gpa, hpa, 0x4e, "board 1 after board 2's service died");
+    lands(&s1, "edu0", gpa, hpa, 0x4e, "board 1 after board 2's service died");
     ck_assert_int_eq(smmu_conn_safety(host), SMMUMAN_SAFETY_NO);
     ck_assert_int_eq(svc_wait_exit(&s2, 5000), 128 + SIGKILL);
 
@@ -277,8 +194,8 @@ START_TEST(default_and_explicit_connections_side_by_side)
     EXPECT_ERR(smmu_mapping_add(od, SMF_READ | SMF_WRITE | SMF_TARGET, getpid(), 1, &g, hpa), EPERM);
     OK(smmu_mapping_add(od, SMF_READ | SMF_WRITE, getpid(), 1, &e, 0));
     OK(smmu_conn_mapping_add(x, ox, SMF_READ | SMF_WRITE | SMF_TARGET, getpid(), 1, &g, hpa));
-    round_trip(&s, "edu0", buf, buf, 0x2d, "edu0 through the default connection");
-    round_trip(&s, "edu1", gpa, hpa, 0xd2, "edu1 through the explicit connection");
+    lands(&s, "edu0", buf, buf, 0x2d, "edu0 through the default connection");
+    lands(&s, "edu1", gpa, hpa, 0xd2, "edu1 through the explicit connection");
 
     /* a record reaches both: QNX's smmu_xfer_fd()/smmu_xfer_status() and
      * the explicit connection's, separately */
@@ -286,13 +203,13 @@ START_TEST(default_and_explicit_connections_side_by_side)
     uint64_t z = board_addr(&s.b, 0x280000);
     dma(&s, "edu2", "write", z);
     struct pollfd p = { .fd = smmu_xfer_fd(), .events = POLLIN };
-    ck_assert(poll(&p, 1, RECORD_WITHIN_MS) == 1);
+    ck_assert(poll(&p, 1, WITHIN_MS) == 1);
     struct smmu_status st;
     ck_assert_int_eq(smmu_xfer_status(&st), 1);
     ck_assert_uint_eq(st.devid.pci.dev, 6);
     ck_assert_uint_eq(st.fault_addr, z);
     while (smmu_xfer_status(&st) == 1) ck_assert_uint_eq(st.fault_addr, z);
-    expect_write_record(x, "x", 6, z);
+    expect_record(x, "x", 6, z);
 
     /* smmu_fini() ends the default connection alone: its object goes, so
      * edu0 is blocked (and x hears of it); x's mapping stays */
@@ -303,8 +220,8 @@ START_TEST(default_and_explicit_connections_side_by_side)
     fill(&s, buf, 0x77);
     dma(&s, "edu0", "write", buf);
     check_ram(&s, buf, 0x77, "edu0 after smmu_fini()");
-    expect_write_record(x, "x after smmu_fini()", 4, buf);
-    round_trip(&s, "edu1", gpa, hpa, 0x39, "edu1 after smmu_fini()");
+    expect_record(x, "x after smmu_fini()", 4, buf);
+    lands(&s, "edu1", gpa, hpa, 0x39, "edu1 after smmu_fini()");
     /* and smmu_init() makes it again while x is open */
     OK(smmu_init(0));
     ck_assert_ptr_eq(smmu_conn_default(), d);

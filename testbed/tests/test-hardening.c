@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../smmuman/lib/proto.h"
+#include "raw-proto.h"
 #include "paths-service.h"
 #include "service-fixture.h"
 
@@ -394,38 +395,6 @@ START_TEST(out_of_range_requests_are_refused)
 END_TEST
 
 /* ---- 4. exactly one reply per request ---------------------------------------- */
-
-static int raw_connect(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
-}
-
-static int encode_req(SmmuMsg *m, uint16_t op, uint32_t seq, uint8_t *buf)
-{
-    memset(m, 0, offsetof(SmmuMsg, entry_buf));
-    m->hdr.op = op;
-    m->hdr.seq = seq;
-    if (op == SMMU_OP_HELLO) m->client_version = SMMU_PROTO_VERSION;
-    int n = smmu_msg_encode(m, false, buf, SMMU_MSG_MAX);
-    ck_assert_int_gt(n, 0);
-    return n;
-}
-
-/* The next message, waiting up to ms; 0 when none came. */
-static int raw_recv(int fd, SmmuMsg *m, uint8_t *buf, int ms)
-{
-    struct pollfd pf = { .fd = fd, .events = POLLIN };
-    if (poll(&pf, 1, ms) <= 0) return 0;
-    ssize_t n = recv(fd, buf, SMMU_MSG_MAX, 0);
-    if (n <= 0) return -1;
-    char err[200];
-    ck_assert_msg(smmu_msg_decode(buf, (size_t)n, true, m, err, sizeof err) == 0, "%s", err);
-    return 1;
-}
 
 START_TEST(a_client_that_does_not_read_loses_no_reply)
 {
