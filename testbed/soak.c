@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "soak.h"
+#include "status-text.h"
 
 /* set by the signal handler: every wait gives up */
 volatile sig_atomic_t soak_interrupted;
@@ -228,16 +229,7 @@ void soak_child_setup(gpointer data)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-char *soak_file_field(const char *path, const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!path || !g_file_get_contents(path, &text, NULL, NULL)) return NULL;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t n = strlen(key);
-    for (unsigned i = 0; lines[i]; i++)
-        if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
-    return NULL;
-}
+char *soak_file_field(const char *path, const char *key) { return status_file_value(path, key); }
 
 bool soak_proc_spawn(Soak *S, SoakProc *p, char **argv, char **env)
 {

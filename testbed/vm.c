@@ -9,6 +9,7 @@
 #include "../smmuman/lib/libsmmu-tools.h"
 #include "../smmuman/lib/proto.h"
 #include "smmu.h"
+#include "status-text.h"
 
 #define FAULT_LOG_PER_S 20 /* fault lines a second: a storm must not flood the log */
 
@@ -461,17 +462,6 @@ static int mapping_add(Vm *vm, const SmmuMsg *m, char *err, size_t errlen)
 
 /* ---- certification: the VM's configuration and the host service's facts ---- */
 
-/* The value of `key=` in a key=value text (caller frees), or NULL. */
-static char *host_status_value(const char *text, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *l = text; l && *l;) {
-        const char *eol = strchr(l, '\n');
-        if (strncmp(l, key, n) == 0 && l[n] == '=') return eol ? g_strndup(l + n + 1, (size_t)(eol - l - n - 1)) : g_strdup(l + n + 1);
-        l = eol ? eol + 1 : NULL;
-    }
-    return NULL;
-}
 
 typedef struct {
     bool host_smmuman, host_library, host_client;
@@ -488,9 +478,9 @@ static int host_facts(Vm *vm, HostFacts *f, char *err, size_t errlen)
         snprintf(err, errlen, "the host service's status: %s", g_strerror(e));
         return -EIO;
     }
-    g_autofree char *variant = host_status_value(text, "variant");
-    g_autofree char *library = host_status_value(text, "library");
-    f->state = host_status_value(text, "state");
+    g_autofree char *variant = status_text_value(text, "variant");
+    g_autofree char *library = status_text_value(text, "library");
+    f->state = status_text_value(text, "state");
     f->host_smmuman = variant && strcmp(variant, "smmuman-safety") == 0;
     f->host_library = library && g_str_has_suffix(library, "-safety.so");
     /* "smmu-vtd-safety.so": the hardware is vtd */

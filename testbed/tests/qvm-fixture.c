@@ -1,5 +1,7 @@
 #include "qvm-fixture.h"
 
+#include "status-text.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,16 +29,7 @@ static void child_setup(gpointer data)
     if (fd >= 0) dup2(fd, 2);
 }
 
-char *qvm_field(Qvm *q, const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(q->status, &text, NULL, NULL)) return NULL;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t n = strlen(key);
-    for (unsigned i = 0; lines[i]; i++)
-        if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
-    return NULL;
-}
+char *qvm_field(Qvm *q, const char *key) { return status_file_value(q->status, key); }
 
 char *qvm_log(Qvm *q)
 {

@@ -12,6 +12,7 @@
 
 #include "line-reader.h"
 #include "paths-service.h"
+#include "status-text.h"
 
 #define REPLY_TIMEOUT_MS 10000
 
@@ -72,16 +73,7 @@ int svc_wait_exit(Svc *s, int timeout_ms)
     return s->exit_status;
 }
 
-char *svc_status_field(Svc *s, const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(s->status, &text, NULL, NULL)) return NULL;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t n = strlen(key);
-    for (unsigned i = 0; lines[i]; i++)
-        if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
-    return NULL;
-}
+char *svc_status_field(Svc *s, const char *key) { return status_file_value(s->status, key); }
 
 void svc_stop(Svc *s)
 {

@@ -21,6 +21,7 @@
 #include "qvm-fixture.h"
 #include "service-fixture.h"
 #include "smmu.h"
+#include "status-text.h"
 
 static const char *const boards[] = { "q35-vtd", "virt-smmuv3" };
 static const char *const smmu_lines[] = { "smmu vtd", "smmu smmuv3" };
@@ -41,17 +42,6 @@ typedef struct {
 } Guest;
 
 static void die_with_the_test(gpointer data) { prctl(PR_SET_PDEATHSIG, SIGKILL); }
-
-static char *field(const char *path, const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL)) return NULL;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t n = strlen(key);
-    for (unsigned i = 0; lines[i]; i++)
-        if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
-    return NULL;
-}
 
 static bool guest_reap(Guest *g)
 {
@@ -98,10 +88,10 @@ static void guest_start(Guest *g, const char *vdev, const char *prog, const char
     g_strfreev(env);
     if (!expect) return;
     for (int i = 0; i < WITHIN_MS / 5; i++) {
-        g_autofree char *state = field(g->status, "state");
+        g_autofree char *state = status_file_value(g->status, "state");
         if (state && strcmp(state, expect) == 0) return;
         if (guest_reap(g)) {
-            g_autofree char *reason = field(g->status, "reason");
+            g_autofree char *reason = status_file_value(g->status, "reason");
             ck_abort_msg("the guest's %s exited (%d) during start-up: %s", prog, g->exit_status, reason ? reason : "?");
         }
         g_usleep(5000);
@@ -327,7 +317,7 @@ START_TEST(uncertified_components)
     /* smmuman-safety: required by default: DSS naming what is not certified */
     guest_start(&w.g, w.q.vdev, "smmuman-safety", NULL, NULL);
     ck_assert_int_eq(guest_wait_exit(&w.g, WITHIN_MS), 3);
-    g_autofree char *reason = field(w.g.status, "reason");
+    g_autofree char *reason = status_file_value(w.g.status, "reason");
     ck_assert_msg(reason && strstr(reason, "safety: uncertified components: ") && strstr(reason, "host.kernel") &&
                       strstr(reason, "qvm"),
                   "reason: %s", reason ? reason : "(none)");
@@ -366,13 +356,13 @@ START_TEST(no_vdev_smmu_is_required_hardware_not_present)
     /* a path with nothing there, and no library named */
     guest_start(&g, "/nonexistent/vdev-smmu.sock", "smmuman", NULL, NULL);
     ck_assert_int_eq(guest_wait_exit(&g, WITHIN_MS), 3);
-    g_autofree char *reason = field(g.status, "reason");
+    g_autofree char *reason = status_file_value(g.status, "reason");
     ck_assert_msg(reason && strstr(reason, "required hardware not present"), "reason: %s", reason ? reason : "");
     guest_stop(&g);
     /* no SMMU_VDEV at all */
     guest_start(&g, NULL, "smmuman", NULL, NULL);
     ck_assert_int_eq(guest_wait_exit(&g, WITHIN_MS), 3);
-    g_autofree char *r2 = field(g.status, "reason");
+    g_autofree char *r2 = status_file_value(g.status, "reason");
     ck_assert_msg(r2 && strstr(r2, "required hardware not present"), "reason: %s", r2 ? r2 : "");
     guest_stop(&g);
 }
@@ -392,7 +382,7 @@ START_TEST(losing_the_vm_is_the_guests_dss)
     lands(&w.s, "edu0", b, at(&w.s, hpa_off(G_B)), 0x21, "B, before the VM dies");
     kill(w.q.pid, SIGKILL);
     ck_assert_int_eq(guest_wait_exit(&w.g, WITHIN_MS), 3);
-    g_autofree char *reason = field(w.g.status, "reason");
+    g_autofree char *reason = status_file_value(w.g.status, "reason");
     ck_assert_msg(reason && strstr(reason, "lost vdev-smmu"), "reason: %s", reason ? reason : "");
     uint64_t watch[] = { at(&w.s, hpa_off(G_B)), b };
     blocked(&w.s, "edu0", b, watch, 2, "B after the VM died");
