@@ -22,6 +22,8 @@ static void region_clear(gpointer p)
 {
     ReportRegion *r = p;
     g_free(r->client);
+    g_free(r->vm);
+    g_free(r->devices);
 }
 
 ReportScenario *report_scenario_new(const char *name, const char *file, const char *board)
@@ -37,6 +39,8 @@ ReportScenario *report_scenario_new(const char *name, const char *file, const ch
     r->dmas = g_array_new(FALSE, TRUE, sizeof(ReportDma));
     r->faults = g_array_new(FALSE, TRUE, sizeof(ReportFault));
     r->log = g_ptr_array_new_with_free_func(g_free);
+    r->vm_ram = g_array_new(FALSE, TRUE, sizeof(ReportVmRam));
+    r->passes = g_array_new(FALSE, TRUE, sizeof(ReportPass));
     return r;
 }
 
@@ -52,6 +56,8 @@ void report_scenario_free(ReportScenario *r)
     if (r->dmas) g_array_unref(r->dmas);
     if (r->faults) g_array_unref(r->faults);
     if (r->log) g_ptr_array_unref(r->log);
+    if (r->vm_ram) g_array_unref(r->vm_ram);
+    if (r->passes) g_array_unref(r->passes);
     g_free(r);
 }
 
