@@ -427,15 +427,15 @@ static bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_
 /* Client commands pass through with addresses resolved: "ram+N", "pool+N",
  * "gpa(VM)+N" (also after "key="), and lengths with K/M/G, which smmu-client does not
  * know. Words from index 1 on; the result has them joined by spaces. */
-static char *resolve(Run *r, char **w)
+static char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
 {
     GString *s = g_string_new(NULL);
-    for (unsigned i = 1; w[i]; i++) {
+    for (unsigned i = first; w[i]; i++) {
         const char *word = w[i];
         const char *eq = strchr(word, '=');
         const char *val = eq ? eq + 1 : word;
         uint64_t v;
-        if (i > 1) g_string_append_c(s, ' ');
+        if (i > first) g_string_append_c(s, ' ');
         g_string_append_len(s, word, val - word);
         size_t n = strlen(val);
         if (g_str_has_prefix(val, "ram+") || g_str_has_prefix(val, "pool+") || g_str_has_prefix(val, "gpa(")) {
@@ -444,7 +444,7 @@ static char *resolve(Run *r, char **w)
                 return NULL;
             }
             g_string_append_printf(s, "0x%llx", (unsigned long long)v);
-        } else if (n > 1 && strchr("kKmMgG", val[n - 1]) && !tb_parse_size(val, &v)) {
+        } else if (sizes && n > 1 && strchr("kKmMgG", val[n - 1]) && !tb_parse_size(val, &v)) {
             g_string_append_printf(s, "%llu", (unsigned long long)v);
         } else {
             g_string_append(s, val);
@@ -452,6 +452,8 @@ static char *resolve(Run *r, char **w)
     }
     return g_string_free(s, FALSE);
 }
+
+static char *resolve(Run *r, char **w) { return resolve_from(r, w, 1, true); }
 
 /* Where [a, a + len) is in the mapped RAM file: *p set when wholly inside.
  * The only place scenario numbers become pointers into RAM. */
@@ -732,7 +734,7 @@ static bool guest_quiet(Run *r, RGuest *g, unsigned ms, const char *what)
     g_autofree char *rec = ask(r, g->monitor, q);
     if (!rec || !g_str_has_prefix(rec, "fault ")) return true; /* none, or its service just went */
     g_autofree char *got = unexpected_record(rec);
-    return failf(r, "guest %s's service showed its driver %s: %s", g->decl->name, what, got);
+    return failf(r, "guest %s was shown %s: %s", g->decl->name, what, got);
 }
 
 static bool guests_quiet(Run *r, RGuest *except, unsigned ms, const char *what)
@@ -887,12 +889,15 @@ static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, 
     if (!check_record(r, l->host_dev, addr, write, &f)) return false;
     bool ok = !attribution || check_owner(r, NULL, l->host_dev, &f);
     g_array_append_val(r->rep->faults, f);
-    g_autofree char *tail = !l->vm ? g_strdup("")
-                            : l->guest ? g_strdup_printf(", by the host service (VM %s forwarded it)", l->vm->decl->name)
-                                       : g_strdup_printf(", by the host service (%s of VM %s; %s)", l->guest_dev,
-                                                         l->vm->decl->name, l->in_guest ? "no guest service to tell" : "outside its guest RAM");
+    const char *vm = l->vm ? l->vm->decl->name : NULL;
+    g_autofree char *tail = !vm ? g_strdup("")
+                            : l->guest ? g_strdup_printf(", by the host service (VM %s forwarded it)", vm)
+                            : !l->vm->running ? g_strdup_printf(l->vm->reported ? ", by the host service (VM %s, whose device it was, is gone)"
+                                                                                : ", by the host service (VM %s never ran)", vm)
+                                              : g_strdup_printf(", by the host service (%s of VM %s; %s)", l->guest_dev, vm,
+                                                                l->in_guest ? "no guest service to tell" : "outside its guest RAM");
     log_record(r, &f, attribution, tail);
-    return ok && guests_quiet(r, l->guest, GUEST_QUIET_MS, "a record that is not its guest's");
+    return ok && guests_quiet(r, l->guest, GUEST_QUIET_MS, "a record that is not its own");
 }
 
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
@@ -1282,10 +1287,7 @@ static bool guest_alive_cb(Run *r, void *g) { return guest_alive(r, g); }
 static char *expected_text(Run *r, char **expect)
 {
     if (!expect[0] || !expect[1]) return NULL;
-    g_autofree char **words = g_new0(char *, g_strv_length(expect) + 1);
-    words[0] = (char *)"-";
-    for (unsigned i = 1; expect[i]; i++) words[i] = expect[i];
-    return resolve(r, words);
+    return resolve_from(r, expect, 1, true);
 }
 
 static bool start_vm(Run *r, RVm *vm, char **expect)
@@ -1551,7 +1553,10 @@ static bool step_client(Run *r, char **w, char **expect)
     if (!line) return false;
     g_autofree char *reply = ask(r, p, line);
     if (!reply) return failf(r, "client %s: gone (asked '%s')", w[0], line);
-    g_autofree char *want = expect && expect[0] ? g_strjoinv(" ", expect) : g_strdup("ok");
+    /* an expected reply may name addresses too ("fault device=pci:0:2.0
+     * address=gpa(vm1)+0x100000"); its numbers stay as written */
+    g_autofree char *want = expect && expect[0] ? resolve_from(r, expect, 0, false) : g_strdup("ok");
+    if (!want) return false;
     logf_(r, "%s: %s -> %s", w[0], line, reply);
     if (!g_str_has_prefix(reply, want)) return failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
     note_command(r, p, w, reply);
