@@ -427,12 +427,12 @@ static int check_state(const Scenario *s, const char *file, unsigned line, char 
                                               { "running", "dss", "refused", "stopped", "exited", NULL },
                                               { "running", "dss", "exited", NULL } };
     static const char *const usage[] = { "[service] running | dss [REASON TEXT] | exited N",
-                                         "VM running | dss [TEXT] | refused [TEXT] | stopped | exited N",
+                                         "VM running | dss [TEXT] | refused [TEXT] | stopped [TEXT] | exited N",
                                          "GUEST running | dss [REASON TEXT] | exited N" };
     unsigned which = kind[0] == 's' ? 0 : kind[0] == 'v' ? 1 : 2;
     const char *st = k < n ? w[k] : NULL;
     uint64_t code;
-    if (!st || !in(allowed[which], st) || ((!strcmp(st, "running") || !strcmp(st, "stopped")) && n > k + 1) ||
+    if (!st || !in(allowed[which], st) || (!strcmp(st, "running") && n > k + 1) ||
         (!strcmp(st, "exited") && (n != k + 2 || tb_parse_u64(w[k + 1], &code) || code > 255)))
         return fail(err, file, line, "expect-state: expected %s%s", usage[which],
                     which == 0 ? " (or a VM's or guest's name first)" : "");

@@ -139,7 +139,7 @@ static const struct {
     { "qvm v1\nguest g1 vm=v1\nstart g1 => refused\n", ":3: start g1: expected '=> running' or '=> dss [REASON TEXT]'" },
     { "qvm v1\nstart v1 => running now\n", ":2: start v1: expected '=> running' or '=> refused" },
     { "qvm v1\nstart v1\n", ":2: start v1: a VM or guest starts at a step of its own: 'start v1 => running'" },
-    { "qvm v1\nexpect-state v1 stopped now\n", ":2: expect-state: expected VM running | dss [TEXT] | refused [TEXT] | stopped | exited N" },
+    { "qvm v1\nexpect-state v1 running now\n", ":2: expect-state: expected VM running | dss [TEXT] | refused [TEXT] | stopped [TEXT] | exited N" },
     { "qvm v1\nguest g1 vm=v1\nexpect-state g1 stopped\n", ":3: expect-state: expected GUEST running | dss [REASON TEXT] | exited N" },
     { "qvm v1\nexpect-state v1 exited 256\n", ":2: expect-state: expected VM running" },
     { "expect-state refused\n", ":1: expect-state: expected [service] running | dss [REASON TEXT] | exited N" },
