@@ -1735,6 +1735,17 @@ static void teardown(Run *r)
         const char *f = g_ptr_array_index(r->files, i);
         if (!r->opt->keep || g_str_has_suffix(f, ".sock") || g_str_has_suffix(f, ".tmp")) unlink(f);
     }
+    /* A status written write-then-rename by a process killed meanwhile
+     * (teardown's SIGKILL can land there) leaves "NAME.status.tmp.XXXXXX",
+     * GLib's own temporary: the board's run directory would not go. The
+     * directory is this run's alone. */
+    GDir *d = r->board ? g_dir_open(tb_board_run_dir(r->board), 0, NULL) : NULL;
+    for (const char *n; d && (n = g_dir_read_name(d));) {
+        if (!strstr(n, ".status.tmp.")) continue;
+        g_autofree char *p = g_build_filename(tb_board_run_dir(r->board), n, NULL);
+        unlink(p);
+    }
+    if (d) g_dir_close(d);
     if (r->ram) munmap(r->ram, r->inv.ram_size);
     tb_agent_close(r->agent);
     if (r->board) {
