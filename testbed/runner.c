@@ -1097,10 +1097,11 @@ static void explain_one(GString *t, const GenFile *gf)
     size_t pl = strlen(gf->path);
     for (char *p = strstr(t->str, gf->path); p; p = strstr(p + 1, gf->path)) {
         const char *q = p + pl;
-        unsigned line, col, used = 0;
-        if (*q != ':' || sscanf(q + 1, "%u%n", &line, (int *)&used) != 1) continue;
-        size_t n = pl + 1 + used;
-        if (q[1 + used] == ':' && sscanf(q + 2 + used, "%u%n", &col, (int *)&used) == 1) n += 1 + used;
+        unsigned line, col;
+        int used = 0, used2 = 0;
+        if (*q != ':' || sscanf(q + 1, "%u%n", &line, &used) != 1) continue;
+        size_t n = pl + 1 + (size_t)used;
+        if (q[1 + used] == ':' && sscanf(q + 2 + used, "%u%n", &col, &used2) == 1) n += 1 + (size_t)used2;
         if (line <= gf->header || line - gf->header > gf->origin->len) continue;
         g_autofree char *base = g_path_get_basename(g_ptr_array_index(gf->origin, line - gf->header - 1));
         gsize at = (gsize)(p - t->str);
@@ -1217,8 +1218,9 @@ static void vms_prepare(Run *r, const char *board)
                 vm->vdev = g_path_is_absolute(loc) ? g_strdup(loc) : g_build_filename(run, loc, NULL);
                 g_ptr_array_add(r->files, g_strdup(vm->vdev));
             }
-        } else {
-            g_strlcpy(vm->cfg_error, e->message, sizeof vm->cfg_error);
+        } else { /* by the scenario's lines, as smmu-qvm's refusal will be */
+            g_autofree char *why = explain(r, e->message);
+            g_strlcpy(vm->cfg_error, why, sizeof vm->cfg_error);
             g_error_free(e);
         }
     }
