@@ -50,7 +50,7 @@ typedef struct {
      * device's address, guest-physical; translated when it lies inside
      * that VM's guest RAM while the VM runs, the bytes then landing (or,
      * blocked, kept from) hpa. guest_side: its record belonged to the
-     * guest's service (docs/scenarios.md, "Guests"). */
+     * guest's service (docs/scenarios.md, "VMs and guests"). */
     char vm[65];
     bool translated;
     uint64_t hpa;

@@ -425,8 +425,10 @@ static bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_
 }
 
 /* Client commands pass through with addresses resolved: "ram+N", "pool+N",
- * "gpa(VM)+N" (also after "key="), and lengths with K/M/G, which smmu-client does not
- * know. Words from index 1 on; the result has them joined by spaces. */
+ * "gpa(VM)+N" (also after "key="), and, with sizes, lengths with K/M/G,
+ * which smmu-client does not know (an expected reply's numbers stay as
+ * written). Words from index first on; the result has them joined by
+ * spaces. */
 static char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
 {
     GString *s = g_string_new(NULL);
@@ -791,7 +793,7 @@ static char *blocked_because(Run *r)
 }
 
 /* Where a DMA by an engine lands, and whose its record is (docs/scenarios.md,
- * "Guests"). An engine passed through to a VM that runs uses guest-physical
+ * "VMs and guests"). An engine passed through to a VM that runs uses guest-physical
  * addresses: inside the VM's guest RAM they are translated to where the VM
  * backs it; anywhere else, or for any other engine, the address is the
  * host's. The record of a blocked DMA inside the guest RAM, while the
