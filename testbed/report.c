@@ -22,6 +22,8 @@ static void region_clear(gpointer p)
 {
     ReportRegion *r = p;
     g_free(r->client);
+    g_free(r->vm);
+    g_free(r->devices);
 }
 
 ReportScenario *report_scenario_new(const char *name, const char *file, const char *board)
@@ -37,6 +39,8 @@ ReportScenario *report_scenario_new(const char *name, const char *file, const ch
     r->dmas = g_array_new(FALSE, TRUE, sizeof(ReportDma));
     r->faults = g_array_new(FALSE, TRUE, sizeof(ReportFault));
     r->log = g_ptr_array_new_with_free_func(g_free);
+    r->vm_ram = g_array_new(FALSE, TRUE, sizeof(ReportVmRam));
+    r->passes = g_array_new(FALSE, TRUE, sizeof(ReportPass));
     return r;
 }
 
@@ -52,6 +56,8 @@ void report_scenario_free(ReportScenario *r)
     if (r->dmas) g_array_unref(r->dmas);
     if (r->faults) g_array_unref(r->faults);
     if (r->log) g_ptr_array_unref(r->log);
+    if (r->vm_ram) g_array_unref(r->vm_ram);
+    if (r->passes) g_array_unref(r->passes);
     g_free(r);
 }
 
@@ -247,6 +253,10 @@ char *report_json_scenario(const ReportScenario *s)
         else g_string_append(o, "null");
         g_string_append(o, ",\"owner\":");
         json_strn(o, f->owner, (gssize)strnlen(f->owner, sizeof f->owner));
+        /* whose record: null the host service's, else the guest's (guest PCI address, guest-physical) */
+        g_string_append(o, ",\"seen_by\":");
+        if (f->seen_by[0]) json_strn(o, f->seen_by, (gssize)strnlen(f->seen_by, sizeof f->seen_by));
+        else g_string_append(o, "null");
         g_string_append_c(o, '}');
     }
     g_string_append_printf(o, "],\"fault_records_omitted\":%u}\n", len_of(s->faults) - n);
@@ -527,6 +537,11 @@ static int px(double v) { return (int)(v < 0 ? v - 0.5 : v + 0.5); }
 
 static uint64_t end_of(uint64_t a, uint64_t len) { return len > UINT64_MAX - a ? UINT64_MAX : a + len; }
 static uint64_t dma_end(const ReportDma *d) { return end_of(d->addr, d->len ? d->len : 1); }
+/* The memory map is host-physical: a pass-through engine's DMA inside its
+ * VM's guest RAM is drawn where the VM backs that address (where it landed,
+ * or would have); its guest-physical view is the pass-through picture's. */
+static uint64_t dma_at(const ReportDma *d) { return d->translated ? d->hpa : d->addr; }
+static uint64_t dma_at_end(const ReportDma *d) { return end_of(dma_at(d), d->len ? d->len : 1); }
 static uint64_t page_of(uint64_t a) { return a & ~(PAGE - 1); }
 
 static int cmp_u64(const void *a, const void *b)
@@ -601,6 +616,36 @@ static unsigned thin(const uint64_t *p, unsigned n, uint64_t t, uint64_t *out)
     return k;
 }
 
+/* A VM's guest RAM holds gpa (its A, guest-physical). */
+static bool in_vm_ram(const ReportScenario *s, const char *vm, uint64_t gpa)
+{
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, vm, sizeof a->vm) == 0 && gpa >= a->gpa && gpa - a->gpa < a->size) return true;
+    }
+    return false;
+}
+
+/* On the host-physical map: the host's records, except those of a
+ * pass-through device at an address inside its VM's guest RAM (a
+ * guest-physical address: the pass-through picture shows its DMA). */
+static bool fault_on_map(const ReportScenario *s, const ReportFault *f)
+{
+    if (f->seen_by[0]) return false;
+    for (guint i = 0; i < len_of(s->passes); i++) {
+        const ReportPass *p = &g_array_index(s->passes, ReportPass, i);
+        if (strncmp(p->host_dev, f->device, sizeof p->host_dev) == 0 && in_vm_ram(s, p->vm, f->addr)) return false;
+    }
+    return true;
+}
+
+static guint faults_on_map(const ReportScenario *s)
+{
+    guint n = 0;
+    for (guint i = 0; i < len_of(s->faults); i++) n += fault_on_map(s, &g_array_index(s->faults, ReportFault, i));
+    return n;
+}
+
 static bool recorded_extent(const ReportScenario *s, uint64_t *lo, uint64_t *hi)
 {
     bool any = false;
@@ -609,13 +654,14 @@ static bool recorded_extent(const ReportScenario *s, uint64_t *lo, uint64_t *hi)
     if (s->pool_size) SEE(s->pool_base, end_of(s->pool_base, s->pool_size));
     for (guint i = 0; i < len_of(s->regions); i++) {
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        if (r->len) SEE(r->addr, end_of(r->addr, r->len));
+        if (r->len && !r->vm) SEE(r->addr, end_of(r->addr, r->len));
     }
     for (guint i = 0; i < len_of(s->dmas); i++) {
         const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
-        SEE(d->addr, dma_end(d));
+        SEE(dma_at(d), dma_at_end(d));
     }
     for (guint i = 0; i < len_of(s->faults); i++) {
+        if (!fault_on_map(s, &g_array_index(s->faults, ReportFault, i))) continue;
         uint64_t a = g_array_index(s->faults, ReportFault, i).addr;
         SEE(page_of(a), end_of(page_of(a), PAGE));
     }
@@ -632,6 +678,16 @@ static void axis_free(Axis *ax)
     g_free(ax->gap);
 }
 
+static void collect_init(Collect *c, uint64_t lo, uint64_t hi)
+{
+    *c = (Collect){ .lo = lo, .hi = hi, .pts = g_array_new(FALSE, FALSE, sizeof(uint64_t)),
+                    .cover = g_array_new(FALSE, FALSE, sizeof(Iv)) };
+    g_array_append_val(c->pts, lo);
+    g_array_append_val(c->pts, hi);
+}
+
+static bool axis_layout(Axis *ax, Collect *c, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes);
+
 /* Lays the axis out across the picture, with boxes at the ends for what lies
  * outside RAM; false if there is nothing to draw. notes gets <li> items for
  * the reader. */
@@ -647,21 +703,27 @@ static bool axis_build(Axis *ax, const ReportScenario *s, GString *notes)
         g_string_append(notes, "<li>RAM size unknown: the axis spans the recorded addresses only.</li>\n");
     }
 
-    Collect c = { .lo = ax->lo, .hi = ax->hi, .pts = g_array_new(FALSE, FALSE, sizeof(uint64_t)),
-                  .cover = g_array_new(FALSE, FALSE, sizeof(Iv)) };
-    g_array_append_val(c.pts, ax->lo);
-    g_array_append_val(c.pts, ax->hi);
+    Collect c;
+    collect_init(&c, ax->lo, ax->hi);
     if (s->pool_size) take(&c, s->pool_base, end_of(s->pool_base, s->pool_size), false);
     for (guint i = 0; i < len_of(s->regions); i++) {
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        if (r->len) take(&c, r->addr, end_of(r->addr, r->len), false);
+        if (r->len && !r->vm) take(&c, r->addr, end_of(r->addr, r->len), false); /* a guest's: guest-physical */
     }
     for (guint i = 0; i < len_of(s->dmas); i++) {
         const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
-        take(&c, d->addr, dma_end(d), true);
+        take(&c, dma_at(d), dma_at_end(d), true);
     }
-    for (guint i = 0; i < len_of(s->faults); i++) take_fault(&c, g_array_index(s->faults, ReportFault, i).addr);
+    for (guint i = 0; i < len_of(s->faults); i++)
+        if (fault_on_map(s, &g_array_index(s->faults, ReportFault, i))) take_fault(&c, g_array_index(s->faults, ReportFault, i).addr);
+    return axis_layout(ax, &c, s->pool_base, s->pool_size, "RAM", notes);
+}
 
+/* The axis for what c collected (ax->lo, ax->hi set): breakpoints, widths,
+ * the outside boxes. A pool, if any, gets room for its name. */
+static bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes)
+{
+    Collect c = *c_;
     uint64_t *p = (uint64_t *)(void *)c.pts->data;
     unsigned n = c.pts->len;
     qsort(p, n, sizeof *p, cmp_u64);
@@ -723,17 +785,17 @@ static bool axis_build(Axis *ax, const ReportScenario *s, GString *notes)
     double scale = total > 0 ? avail_c / total : 1;
     double *w = g_new(double, spans ? spans : 1);
     double in_pool = 0;
-    uint64_t pool_end = end_of(s->pool_base, s->pool_size);
+    uint64_t pool_end = end_of(pool_base, pool_size);
     for (unsigned i = 0; i < spans; i++) {
         w[i] = ax->gap[i] ? gap_w : (base + step * lg[i]) * scale;
-        if (!ax->gap[i] && s->pool_size && ax->bp[i] >= s->pool_base && ax->bp[i + 1] <= pool_end) in_pool += w[i];
+        if (!ax->gap[i] && pool_size && ax->bp[i] >= pool_base && ax->bp[i + 1] <= pool_end) in_pool += w[i];
     }
     /* The pool is one big span next to many small ones when DMAs crowd the
      * axis; it must still have room for its name. */
     if (in_pool > 0 && in_pool < POOL_MIN && avail_c - in_pool > 2 * POOL_MIN) {
         double fp = POOL_MIN / in_pool, fo = (avail_c - POOL_MIN) / (avail_c - in_pool);
         for (unsigned i = 0; i < spans; i++)
-            if (!ax->gap[i]) w[i] *= ax->bp[i] >= s->pool_base && ax->bp[i + 1] <= pool_end ? fp : fo;
+            if (!ax->gap[i]) w[i] *= ax->bp[i] >= pool_base && ax->bp[i + 1] <= pool_end ? fp : fo;
     }
     ax->x = g_new(double, ax->n);
     ax->x[0] = left;
@@ -742,7 +804,7 @@ static bool axis_build(Axis *ax, const ReportScenario *s, GString *notes)
     g_free(w);
 
     if (c.below || c.above) {
-        g_string_append_printf(notes, "<li>Outside RAM [0x%" PRIx64 ", 0x%" PRIx64 "), DMAs and faults:", ax->lo, ax->hi);
+        g_string_append_printf(notes, "<li>Outside %s [0x%" PRIx64 ", 0x%" PRIx64 "), DMAs and faults:", space, ax->lo, ax->hi);
         put_seen(notes, &c, 0);
         put_seen(notes, &c, 1);
         g_string_append_printf(notes, "; they are drawn in the box%s at the %s.</li>\n", c.below && c.above ? "es" : "",
@@ -824,6 +886,11 @@ static void dma_text(GString *t, const ReportDma *d)
     size_str(sz, sizeof sz, d->len, false);
     g_string_append_printf(t, "line %u: %.*s %s 0x%" PRIx64 ", %s: %s", d->line, FX(d->device),
                            d->write ? "writes RAM" : "reads RAM", d->addr, sz, d->went_through ? "went through" : "blocked");
+    if (d->vm[0] && d->translated) /* a pass-through engine inside its VM's guest RAM */
+        g_string_append_printf(t, " (VM %.*s's guest-physical, backed at host 0x%" PRIx64 "; %s)", FX(d->vm), d->hpa,
+                               d->went_through ? "landed there" : d->guest_side ? "the guest was told" : "the host's record only");
+    else if (d->vm[0])
+        g_string_append_printf(t, " (passed through to VM %.*s, outside its guest RAM: the host's address)", FX(d->vm));
     if (unexpected(d)) g_string_append_printf(t, " - UNEXPECTED, the scenario expected it %s", d->expected_ok ? "to go through" : "to be blocked");
     else g_string_append(t, " (as expected)");
 }
@@ -833,6 +900,7 @@ static void fault_text(GString *t, const ReportFault *f)
     g_autofree char *why = report_reason_text(f);
     g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", %s, owner %.*s", FX(f->device),
                            f->write ? "write" : "read", f->addr, why, FX(f->owner));
+    if (f->seen_by[0]) g_string_append_printf(t, " (guest %.*s's record, guest-physical)", FX(f->seen_by));
 }
 
 static void put_title(GString *o, const GString *t)
@@ -886,7 +954,7 @@ static unsigned dma_row_draw(GString *o, const Axis *ax, const ReportScenario *s
         const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
         if (dma_row(d) != row) continue;
         Mark m = { 0, 0, 0, i };
-        x_range(ax, d->addr, dma_end(d), &m.x0, &m.x1);
+        x_range(ax, dma_at(d), dma_at_end(d), &m.x0, &m.x1);
         m.x = (m.x0 + m.x1) / 2;
         g_array_append_val(marks, m);
     }
@@ -945,6 +1013,7 @@ static unsigned fault_row_draw(GString *o, const Axis *ax, const ReportScenario 
     g_autoptr(GArray) marks = g_array_new(FALSE, FALSE, sizeof(Mark));
     for (guint i = 0; i < s->faults->len; i++) {
         const ReportFault *f = &g_array_index(s->faults, ReportFault, i);
+        if (!fault_on_map(s, f)) continue;
         Mark m = { 0, 0, 0, i };
         if (f->addr < ax->lo || f->addr >= ax->hi) x_range(ax, f->addr, end_of(f->addr, 1), &m.x0, &m.x1);
         else m.x0 = m.x1 = x_of(ax, f->addr);
@@ -1038,11 +1107,15 @@ static RegGeom *regions_layout(const Axis *ax, const ReportScenario *s, unsigned
     unsigned lanes = 0, undrawn = 0;
     g_autoptr(GString) clipped = g_string_new(NULL), outside = g_string_new(NULL);
     double right = MAP_W - 4;
+    guint host_n = 0, k = 0; /* a guest's regions (B) are guest-physical: the pass-through picture's */
+    for (guint i = 0; i < n; i++) host_n += !g_array_index(s->regions, ReportRegion, i).vm;
     for (guint i = 0; i < n; i++) {
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
         RegGeom *g = &rg[i];
         g->lane = -1;
         g->label = region_label(r, i);
+        if (r->vm) continue;
+        guint hk = k++;
         uint64_t e = end_of(r->addr, r->len);
         if (!r->len || e <= ax->lo || r->addr >= ax->hi) {
             g_string_append_printf(outside, " #%u", i + 1);
@@ -1066,9 +1139,9 @@ static RegGeom *regions_layout(const Axis *ax, const ReportScenario *s, unsigned
             g->tx = g->x0 - 4;
             lx0 = g->tx - lw, lx1 = g->x1;
         }
-        if (n <= ALL_LANES) {
-            g->lane = (int)i; /* read top to bottom, the lanes are the scenario's order */
-            lanes = i + 1;
+        if (host_n <= ALL_LANES) {
+            g->lane = (int)hk; /* read top to bottom, the lanes are the scenario's order */
+            lanes = hk + 1;
             continue;
         }
         unsigned l = 0;
@@ -1081,7 +1154,7 @@ static RegGeom *regions_layout(const Axis *ax, const ReportScenario *s, unsigned
             undrawn++;
         }
     }
-    if (n <= ALL_LANES) lanes = n; /* keep wholly-outside ones as empty lanes: the numbering stays */
+    if (host_n <= ALL_LANES) lanes = host_n; /* keep wholly-outside ones as empty lanes: the numbering stays */
     *nlanes = lanes;
     if (clipped->len)
         g_string_append_printf(notes, "<li>Region(s)%s reach outside RAM and are clipped at its edge.</li>\n", clipped->str);
@@ -1124,7 +1197,8 @@ static void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *n
             row_y[r] = y + ROW_H / 2;
             y += ROW_H;
         }
-    if (len_of(s->faults)) {
+    guint map_faults = faults_on_map(s);
+    if (map_faults) {
         fault_y = y + ROW_H / 2;
         y += ROW_H;
     }
@@ -1180,7 +1254,7 @@ static void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *n
     for (unsigned r = 0; r < 4; r++)
         if (has_row[r])
             g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">DMA %s</text>\n", px(row_y[r]) + 4, dma_row_name[r]);
-    if (len_of(s->faults)) g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">faults</text>\n", px(fault_y) + 4);
+    if (map_faults) g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">faults</text>\n", px(fault_y) + 4);
     g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\" font-weight=\"bold\">RAM</text>\n", px(ram_y + RAM_H / 2) + 4);
     if (nlanes) g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">grants</text>\n", px(lane_y + LANE_H / 2) + 4);
 
@@ -1244,7 +1318,7 @@ static void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *n
     }
 
     /* Faults and DMAs over everything else. */
-    if (len_of(s->faults)) fault_row_draw(o, &ax, s, fault_y);
+    if (map_faults) fault_row_draw(o, &ax, s, fault_y);
     unsigned markers = 0;
     bool guides = len_of(s->dmas) <= MAX_GUIDES;
     for (unsigned r = 0; r < 4; r++)
@@ -1270,6 +1344,432 @@ static void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *n
     for (guint i = 0; i < len_of(s->regions); i++) g_free(rg[i].label);
     g_free(rg);
     axis_free(&ax);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pass-through: A, B and C (seed 002) */
+
+/* For each engine passed through to a VM, one picture of the guest's side
+ * and the host's: the device's own addresses (guest-physical) with the
+ * VM's guest RAM (A) and what the guest's drivers mapped for it (B), and
+ * below, host-physical, where the VM backs A, what B translates to (C:
+ * all the device can reach once the guest's service runs), the other VMs'
+ * RAM and the table pool. Each DMA stands in both: where the device aimed
+ * it, and where its bytes landed or were kept from. */
+
+#define C_A "#d7ecd9"
+#define C_A_LINE "#4f8f5c"
+#define C_OTHER "#e2e2e2"
+#define BAND_H 40.0
+
+typedef struct {
+    uint64_t gpa, len, hpa;
+} Piece;
+
+/* [gpa, gpa + len) of a VM's guest RAM as host-physical pieces; what lies
+ * outside its RAM has no backing and is dropped. */
+static GArray *to_host(const ReportScenario *s, const char *vm, uint64_t gpa, uint64_t len)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(Piece));
+    uint64_t e = end_of(gpa, len);
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, vm, sizeof a->vm)) continue;
+        uint64_t lo = MAX(gpa, a->gpa), hi = MIN(e, end_of(a->gpa, a->size));
+        if (lo >= hi) continue;
+        Piece pc = { lo, hi - lo, a->hpa + (lo - a->gpa) };
+        g_array_append_val(out, pc);
+    }
+    return out;
+}
+
+/* B of this device: a guest's region for an object that held it. */
+static bool region_of_pass(const ReportRegion *r, const ReportPass *p)
+{
+    if (!r->vm || strncmp(r->vm, p->vm, sizeof p->vm) || !r->devices || !r->len) return false;
+    g_auto(GStrv) d = g_strsplit(r->devices, " ", -1);
+    return g_strv_contains((const char *const *)d, p->guest_dev);
+}
+
+static bool dma_of_pass(const ReportDma *d, const ReportPass *p)
+{
+    return strncmp(d->vm, p->vm, sizeof d->vm) == 0 && strncmp(d->device, p->engine, sizeof d->device) == 0;
+}
+
+/* Marker rows: the guest's view (where the device aimed) and the host's
+ * (where the bytes went). */
+static const char *const abc_row_name[2][3] = { { "DMA landed", "blocked: guest told", "blocked: host only" },
+                                                { "landed here", "kept from here", NULL } };
+static const char *const abc_row_class[2][3] = { { "landed", "blocked guest-side", "blocked host-side" },
+                                                 { "landed", "blocked", NULL } };
+
+static unsigned abc_row(const ReportDma *d, bool host)
+{
+    if (d->went_through) return 0;
+    return host || d->guest_side ? 1 : 2;
+}
+
+static void glyph(GString *o, double x, double cy, bool write, const char *fill, bool bad)
+{
+    if (bad) g_string_append_printf(o, "<circle cx=\"%d\" cy=\"%d\" r=\"10\" fill=\"#ffd400\" stroke=\"#000\" stroke-width=\"1.5\"/>", px(x), px(cy));
+    if (write) g_string_append_printf(o, "<path d=\"M%d %dh12l-6 10z\"", px(x) - 6, px(cy) - 5);
+    else g_string_append_printf(o, "<path d=\"M%d %dh12l-6 -10z\"", px(x) - 6, px(cy) + 5);
+    g_string_append_printf(o, " fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>", fill, bad ? "#000" : "#fff", bad ? "2" : "0.8");
+}
+
+static void abc_marks(GString *o, const Axis *ax, const ReportScenario *s, const ReportPass *p, bool host, unsigned row,
+                      double cy)
+{
+    g_autoptr(GArray) marks = g_array_new(FALSE, FALSE, sizeof(Mark));
+    for (guint i = 0; i < len_of(s->dmas); i++) {
+        const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
+        if (!dma_of_pass(d, p) || abc_row(d, host) != row) continue;
+        Mark m = { 0, 0, 0, i };
+        if (host) x_range(ax, dma_at(d), dma_at_end(d), &m.x0, &m.x1);
+        else x_range(ax, d->addr, dma_end(d), &m.x0, &m.x1);
+        m.x = (m.x0 + m.x1) / 2;
+        g_array_append_val(marks, m);
+    }
+    if (!marks->len) return;
+    g_autoptr(GArray) starts = groups_of(marks);
+    g_autoptr(GString) tip = g_string_new(NULL);
+    const char *fill = row == 0 ? C_OK : C_BAD;
+    for (guint g = 0; g + 1 < starts->len; g++) {
+        guint b = g_array_index(starts, guint, g), e = g_array_index(starts, guint, g + 1), n = e - b;
+        double x = 0;
+        unsigned bad = 0, writes = 0;
+        g_string_truncate(tip, 0);
+        if (n > 1) g_string_append_printf(tip, "%u DMAs here (%s)\n", n, abc_row_name[host][row]);
+        for (guint j = b; j < e; j++) {
+            const Mark *m = &g_array_index(marks, Mark, j);
+            const ReportDma *d = &g_array_index(s->dmas, ReportDma, m->i);
+            x += m->x / n;
+            bad += unexpected(d);
+            writes += d->write;
+            if (j - b < MAX_TIP) {
+                dma_text(tip, d);
+                g_string_append_c(tip, '\n');
+            }
+        }
+        if (n > MAX_TIP) g_string_append_printf(tip, "... and %u more\n", n - MAX_TIP);
+        g_string_truncate(tip, tip->len - 1);
+        bool write = writes * 2 >= n;
+        g_string_append_printf(o, "<g class=\"abc-dma %s %s %s%s\" data-n=\"%u\">", write ? "write" : "read",
+                               abc_row_class[host][row], host ? "host-view" : "guest-view", bad ? " unexpected" : "", n);
+        put_title(o, tip);
+        glyph(o, x, cy, write, fill, bad);
+        g_string_append(o, "</g>\n");
+    }
+}
+
+/* A bar on a track: class, its extent, fill, label if it fits, a tooltip. */
+static void abc_bar(GString *o, const Axis *ax, const char *cls, uint64_t a, uint64_t e, double y, double h, const char *fill,
+                    const char *stroke, const char *label, const char *tip, bool dashed)
+{
+    double x0, x1;
+    x_range(ax, a, e, &x0, &x1);
+    if (x1 - x0 < 3) x1 = x0 + 3;
+    g_string_append_printf(o, "<g class=\"%s\"><title>", cls);
+    put_esc(o, tip);
+    g_string_append_printf(o, "</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"%s\" stroke=\"%s\"%s/>",
+                           px(x0), px(y), MAX(1, px(x1) - px(x0)), px(h), fill, stroke,
+                           dashed ? " stroke-dasharray=\"4 2\" fill-opacity=\".7\"" : "");
+    if (label && (x1 - x0) >= g_utf8_strlen(label, -1) * CHAR_W + 8) {
+        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" fill=\"#1d1d1f\" font-size=\"10.5\">", px(x0) + 4, px(y + h / 2) + 4);
+        put_esc(o, label);
+        g_string_append(o, "</text>");
+    }
+    g_string_append(o, "</g>\n");
+}
+
+static void abc_row_label(GString *o, double y, const char *text)
+{
+    g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">", px(y) + 4);
+    put_esc(o, text);
+    g_string_append(o, "</text>\n");
+}
+
+static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, unsigned id, GString *notes)
+{
+    /* the guest's axis: its VM's guest RAM, and the device's DMAs beside it */
+    uint64_t glo = UINT64_MAX, ghi = 0;
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
+        glo = MIN(glo, a->gpa);
+        ghi = MAX(ghi, end_of(a->gpa, a->size));
+    }
+    uint64_t hlo = s->ram_base, hhi = end_of(s->ram_base, s->ram_size);
+    if (glo >= ghi || !s->ram_size || hhi <= hlo) {
+        g_string_append(notes, "<li>No guest RAM or no host RAM size known: nothing to draw.</li>\n");
+        return;
+    }
+    Axis gx, hx;
+    memset(&gx, 0, sizeof gx);
+    memset(&hx, 0, sizeof hx);
+    gx.lo = glo, gx.hi = ghi, gx.below_x = gx.above_x = -1;
+    hx.lo = hlo, hx.hi = hhi, hx.below_x = hx.above_x = -1;
+    Collect cg, ch;
+    collect_init(&cg, glo, ghi);
+    collect_init(&ch, hlo, hhi);
+    if (s->pool_size) take(&ch, s->pool_base, end_of(s->pool_base, s->pool_size), false);
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, p->vm, sizeof a->vm) == 0) take(&cg, a->gpa, end_of(a->gpa, a->size), false);
+        take(&ch, a->hpa, end_of(a->hpa, a->size), false);
+    }
+    g_autoptr(GArray) b_idx = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = 0; i < len_of(s->regions); i++) {
+        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
+        if (!region_of_pass(r, p)) continue;
+        g_array_append_val(b_idx, i);
+        take(&cg, r->addr, end_of(r->addr, r->len), false);
+        g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
+        for (guint k = 0; k < pcs->len; k++) {
+            const Piece *pc = &g_array_index(pcs, Piece, k);
+            take(&ch, pc->hpa, end_of(pc->hpa, pc->len), false);
+        }
+    }
+    bool rows[2][3] = { { false } };
+    for (guint i = 0; i < len_of(s->dmas); i++) {
+        const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
+        if (!dma_of_pass(d, p)) continue;
+        take(&cg, d->addr, dma_end(d), true);
+        take(&ch, dma_at(d), dma_at_end(d), true);
+        rows[0][abc_row(d, false)] = rows[1][abc_row(d, true)] = true;
+    }
+    g_autofree char *gspace = g_strdup_printf("VM %.*s's guest RAM (guest-physical)", FX(p->vm));
+    axis_layout(&gx, &cg, 0, 0, gspace, notes);
+    axis_layout(&hx, &ch, s->pool_base, s->pool_size, "host RAM", notes);
+    guint nb = MIN(b_idx->len, ALL_LANES);
+    if (b_idx->len > nb)
+        g_string_append_printf(notes, "<li>%u of the guest's regions for this device are drawn; all are in the table.</li>\n", nb);
+
+    /* top to bottom: guest DMA rows, A, B lanes, the guest axis, the
+     * translation, host RAM with A's backing, C lanes, host DMA rows, the
+     * host axis */
+    double y = 8, grow[3] = { 0 }, hrow[2] = { 0 };
+    for (unsigned r = 0; r < 3; r++)
+        if (rows[0][r]) grow[r] = y + ROW_H / 2, y += ROW_H;
+    double ga_y = y + 4, gl_y = ga_y + RAM_H + 4, gaxis = gl_y + nb * LANE_H + 2;
+    double band_y = gaxis + 18; /* under the guest axis's labels */
+    double hy = band_y + BAND_H, hl_y = hy + RAM_H + 4;
+    y = hl_y + nb * LANE_H + 4;
+    for (unsigned r = 0; r < 2; r++)
+        if (rows[1][r]) hrow[r] = y + ROW_H / 2, y += ROW_H;
+    double haxis = y + 2;
+    int digits = 1;
+    for (unsigned i = 0; i < hx.n; i++) digits = MAX(digits, (int)(bits64(hx.bp[i]) + 3) / 4);
+    double height = haxis + 10 + (digits + 2) * 6.6 + 6;
+
+    g_string_append_printf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"abc\" role=\"img\" "
+                              "font-family=\"system-ui,'DejaVu Sans',sans-serif\" font-size=\"11\" viewBox=\"0 0 %d %d\" "
+                              "width=\"%d\" height=\"%d\" aria-label=\"A, B and C of ",
+                           px(MAP_W), px(height), px(MAP_W), px(height));
+    put_attr(o, p->engine);
+    g_string_append(o, "\">\n");
+    g_string_append_printf(o, "<defs><pattern id=\"abchatch%u\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+                              "<rect width=\"6\" height=\"6\" fill=\"#dcdcdc\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#8c8c8c\" stroke-width=\"2.4\"/></pattern></defs>\n",
+                           id);
+    /* outside boxes of either axis */
+    const Axis *axes[2] = { &gx, &hx };
+    const double tops[2] = { 4, hy - 4 }, bottoms[2] = { gaxis + 4, haxis };
+    for (int a = 0; a < 2; a++)
+        for (int k = 0; k < 2; k++) {
+            double zx = k ? axes[a]->above_x : axes[a]->below_x;
+            if (zx < 0) continue;
+            g_string_append_printf(o, "<g class=\"outside\"><title>%s %s: not on the axis</title>"
+                                      "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbf1f1\" stroke=\"#c99\" stroke-dasharray=\"4 3\"/></g>\n",
+                                   k ? "above" : "below", a ? "host RAM" : "guest RAM", px(zx - ZONE_W / 2), px(tops[a]), px(ZONE_W),
+                                   px(bottoms[a] - tops[a]));
+        }
+
+    /* row names */
+    for (unsigned r = 0; r < 3; r++)
+        if (rows[0][r]) abc_row_label(o, grow[r], abc_row_name[0][r]);
+    abc_row_label(o, ga_y + RAM_H / 2, "A (guest)");
+    if (nb) abc_row_label(o, gl_y + LANE_H / 2, "B");
+    abc_row_label(o, hy + RAM_H / 2, "host RAM");
+    if (nb) abc_row_label(o, hl_y + LANE_H / 2, "C");
+    for (unsigned r = 0; r < 2; r++)
+        if (rows[1][r]) abc_row_label(o, hrow[r], abc_row_name[1][r]);
+
+    /* the translation: each range of A, guest-physical down to its backing */
+    g_autoptr(GString) tip = g_string_new(NULL);
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
+        double g0, g1, h0, h1;
+        x_range(&gx, a->gpa, end_of(a->gpa, a->size), &g0, &g1);
+        x_range(&hx, a->hpa, end_of(a->hpa, a->size), &h0, &h1);
+        g_string_append_printf(o, "<path class=\"abc-band\" d=\"M%d %dL%d %dL%d %dL%d %dz\" fill=\"" C_A_LINE "\" fill-opacity=\".13\" "
+                                  "stroke=\"" C_A_LINE "\" stroke-opacity=\".4\"/>\n",
+                               px(g0), px(band_y), px(g1), px(band_y), px(h1), px(hy), px(h0), px(hy));
+    }
+
+    /* the guest's side: A, then B */
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
+        char sz[32];
+        size_str(sz, sizeof sz, a->size, false);
+        g_string_truncate(tip, 0);
+        g_string_append_printf(tip, "A: VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s), backed at host 0x%" PRIx64
+                                    "; all of it the device's until the guest's service starts",
+                               FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa);
+        abc_bar(o, &gx, "abc-a", a->gpa, end_of(a->gpa, a->size), ga_y, RAM_H, C_A, C_A_LINE, "A", tip->str, false);
+    }
+    for (guint k = 0; k < nb; k++) {
+        guint i = g_array_index(b_idx, guint, k);
+        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
+        const char *cls = perm_class(r);
+        g_autofree char *label = region_label(r, i);
+        g_autofree char *bcls = g_strdup_printf("abc-b %s", cls);
+        g_string_truncate(tip, 0);
+        g_string_append_printf(tip, "B %s: guest-physical 0x%" PRIx64 " to 0x%" PRIx64 "%s", label, r->addr,
+                               end_of(r->addr, r->len), r->removed ? " (unmapped here)" : "");
+        abc_bar(o, &gx, bcls, r->addr, end_of(r->addr, r->len), gl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555", label,
+                tip->str, r->removed);
+    }
+    /* the guest axis: a tick at every breakpoint; labels where the ranges of
+     * A begin and end, where they fit (the rest: tooltips and tables) */
+    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(gx.x[0]), px(gaxis),
+                           px(gx.x[gx.n - 1]), px(gaxis));
+    double gl_last = -1e9;
+    for (unsigned i = 0; i < gx.n; i++) {
+        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"><title>guest-physical 0x%" PRIx64 "</title></line>",
+                               px(gx.x[i]), px(gaxis), px(gx.x[i]), px(gaxis) + 4, gx.bp[i]);
+        bool edge = false;
+        for (guint k = 0; k < len_of(s->vm_ram) && !edge; k++) {
+            const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, k);
+            edge = strncmp(a->vm, p->vm, sizeof a->vm) == 0 && (gx.bp[i] == a->gpa || gx.bp[i] == end_of(a->gpa, a->size));
+        }
+        char lab[24];
+        int w = snprintf(lab, sizeof lab, "0x%" PRIx64, gx.bp[i]);
+        double half = w * 5.6 / 2, x = MIN(MAX(gx.x[i], gx.x[0] + half), gx.x[gx.n - 1] - half);
+        if (!edge || x - half < gl_last + 6) continue;
+        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" class=\"addr\">%s</text>",
+                               px(x), px(gaxis) + 14, lab);
+        gl_last = x + half;
+    }
+    g_string_append_c(o, '\n');
+
+    /* the host's side: RAM, the pool, every VM's backing, then C */
+    for (unsigned i = 0; i + 1 < hx.n; i++) {
+        if (hx.gap[i]) continue;
+        unsigned j = i;
+        while (j + 1 < hx.n && !hx.gap[j]) j++;
+        g_string_append_printf(o, "<rect class=\"ram\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f3eee2\" stroke=\"#9b917a\"/>\n",
+                               px(hx.x[i]), px(hy), MAX(1, px(hx.x[j]) - px(hx.x[i])), px(RAM_H));
+        i = j - 1;
+    }
+    for (unsigned i = 0; i + 1 < hx.n; i++)
+        if (hx.gap[i]) {
+            char sz[32];
+            size_str(sz, sizeof sz, hx.bp[i + 1] - hx.bp[i], false);
+            g_string_append_printf(o, "<g class=\"break\"><title>not to scale: 0x%" PRIx64 " to 0x%" PRIx64 " (%s)</title>"
+                                      "<path d=\"M%d %dl6 %d\" stroke=\"#555\" stroke-width=\"1.6\"/></g>\n",
+                                   hx.bp[i], hx.bp[i + 1], sz, px((hx.x[i] + hx.x[i + 1]) / 2) - 3, px(hy + RAM_H) + 3, -(px(RAM_H) + 6));
+        }
+    if (s->pool_size) {
+        char sz[32];
+        size_str(sz, sizeof sz, s->pool_size, false);
+        g_string_truncate(tip, 0);
+        g_string_append_printf(tip, "table pool 0x%" PRIx64 " to 0x%" PRIx64 " (%s)", s->pool_base,
+                               end_of(s->pool_base, s->pool_size), sz);
+        g_autofree char *fill = g_strdup_printf("url(#abchatch%u)", id);
+        abc_bar(o, &hx, "pool", s->pool_base, end_of(s->pool_base, s->pool_size), hy, RAM_H, fill, "#555", NULL, tip->str, false);
+    }
+    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
+        bool mine = strncmp(a->vm, p->vm, sizeof a->vm) == 0;
+        char sz[32];
+        size_str(sz, sizeof sz, a->size, false);
+        g_string_truncate(tip, 0);
+        g_string_append_printf(tip, "%s VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s) is backed here: 0x%" PRIx64 " to 0x%" PRIx64,
+                               mine ? "A:" : "another VM:", FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa,
+                               end_of(a->hpa, a->size));
+        g_autofree char *label = mine ? g_strdup("A") : g_strndup(a->vm, sizeof a->vm);
+        abc_bar(o, &hx, mine ? "abc-a" : "abc-other", a->hpa, end_of(a->hpa, a->size), hy, RAM_H, mine ? C_A : C_OTHER,
+                mine ? C_A_LINE : "#9a9a9a", label, tip->str, false);
+    }
+    for (guint k = 0; k < nb; k++) {
+        guint i = g_array_index(b_idx, guint, k);
+        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
+        const char *cls = perm_class(r);
+        g_autofree char *label = region_label(r, i);
+        g_autofree char *ccls = g_strdup_printf("abc-c %s", cls);
+        g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
+        for (guint j = 0; j < pcs->len; j++) {
+            const Piece *pc = &g_array_index(pcs, Piece, j);
+            g_string_truncate(tip, 0);
+            g_string_append_printf(tip, "C %s: host-physical 0x%" PRIx64 " to 0x%" PRIx64 ", from guest-physical 0x%" PRIx64 "%s",
+                                   label, pc->hpa, end_of(pc->hpa, pc->len), pc->gpa, r->removed ? " (unmapped here)" : "");
+            abc_bar(o, &hx, ccls, pc->hpa, end_of(pc->hpa, pc->len), hl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555",
+                    j == 0 ? label : NULL, tip->str, r->removed);
+        }
+    }
+
+    /* the DMAs, on both sides */
+    for (unsigned r = 0; r < 3; r++)
+        if (rows[0][r]) abc_marks(o, &gx, s, p, false, r, grow[r]);
+    for (unsigned r = 0; r < 2; r++)
+        if (rows[1][r]) abc_marks(o, &hx, s, p, true, r, hrow[r]);
+
+    /* the host axis, labelled as the memory map's */
+    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(hx.x[0]), px(haxis),
+                           px(hx.x[hx.n - 1]), px(haxis));
+    double last = -1e9, xr = hx.x[hx.n - 1];
+    for (unsigned i = 0; i < hx.n; i++) {
+        double x = hx.x[i];
+        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", px(x), px(haxis), px(x), px(haxis) + 5);
+        if (i + 1 == hx.n || (x - last >= LABEL_STEP && xr - x >= LABEL_STEP)) {
+            put_hex_label(o, x, haxis + 8, hx.bp[i]);
+            last = x;
+        }
+    }
+    g_string_append(o, "</svg>\n");
+    axis_free(&gx);
+    axis_free(&hx);
+}
+
+static void abc_legend(GString *o)
+{
+    static const struct {
+        const char *svg, *text;
+    } items[] = {
+        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"" C_A "\" stroke=\"" C_A_LINE "\"/>",
+          "A: the VM's guest RAM (guest-physical above, its backing below)" },
+        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"#7b4fc9\"/>", "B: mapped by the guest's driver (colour: r, w, rw)" },
+        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"#7b4fc9\" stroke=\"#000\"/>",
+          "C: B where the VM backs it, what the device reaches" },
+        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"" C_OTHER "\" stroke=\"#9a9a9a\"/>", "another VM's RAM" },
+        { "<path d=\"M3 2h12l-6 10z\" fill=\"" C_OK "\"/>", "DMA landed" },
+        { "<path d=\"M3 2h12l-6 10z\" fill=\"" C_BAD "\"/>", "DMA blocked (its row says whose record)" },
+    };
+    g_string_append(o, "<figcaption class=\"legend\">");
+    for (unsigned i = 0; i < G_N_ELEMENTS(items); i++)
+        g_string_append_printf(o, "<span><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"18\" height=\"14\" viewBox=\"0 0 18 14\">%s</svg>%s</span>",
+                               items[i].svg, items[i].text);
+    g_string_append(o, "</figcaption>\n");
+}
+
+static void abc_section(GString *o, const ReportScenario *s, guint id)
+{
+    for (guint i = 0; i < len_of(s->passes); i++) {
+        const ReportPass *p = &g_array_index(s->passes, ReportPass, i);
+        g_string_append(o, "<h3>Pass-through: ");
+        put_escn(o, p->engine[0] ? p->engine : "?", (gssize)strnlen(p->engine, sizeof p->engine), false);
+        g_string_append(o, " as VM ");
+        put_escn(o, p->vm, (gssize)strnlen(p->vm, sizeof p->vm), false);
+        g_string_append_printf(o, "'s %.*s (host %.*s): A, B and C</h3>\n<figure class=\"map abc\">\n", FX(p->guest_dev),
+                               FX(p->host_dev));
+        g_autoptr(GString) notes = g_string_new(NULL);
+        svg_abc(o, s, p, id * 64 + i, notes);
+        abc_legend(o);
+        g_string_append(o, "</figure>\n");
+        if (notes->len) g_string_append_printf(o, "<ul class=\"notes\">\n%s</ul>\n", notes->str);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1381,6 +1881,16 @@ static void regions_table(GString *o, const ReportScenario *s)
         size_str(sz, sizeof sz, r->len, false);
         g_string_append_printf(o, "<tr><td class=\"num\">%u</td><td>", i + 1);
         put_esc(o, r->client);
+        if (r->vm) { /* B: a guest's, in its own addresses */
+            g_string_append(o, " <small>(a guest of VM ");
+            put_esc(o, r->vm);
+            g_string_append(o, ", guest-physical");
+            if (r->devices && *r->devices) {
+                g_string_append(o, ", for ");
+                put_esc(o, r->devices);
+            }
+            g_string_append(o, ")</small>");
+        }
         g_string_append_printf(o, "</td><td class=\"num\">%u</td><td class=\"addr\">0x%" PRIx64 "</td><td class=\"addr\">0x%" PRIx64
                                   "</td><td class=\"num\">%s</td><td>",
                                r->object, r->addr, end_of(r->addr, r->len), sz);
@@ -1423,6 +1933,7 @@ static int cmp_fault_key(const ReportFault *x, const ReportFault *y)
     if (x->write != y->write) return x->write ? 1 : -1;
     if (x->reason != y->reason) return x->reason < y->reason ? -1 : 1;
     int c = strncmp(x->device, y->device, sizeof x->device);
+    if (!c) c = strncmp(x->seen_by, y->seen_by, sizeof x->seen_by);
     return c ? c : strncmp(x->owner, y->owner, sizeof x->owner);
 }
 
@@ -1495,7 +2006,7 @@ static bool same_fault_kind(const void *a, const void *b)
 {
     const ReportFault *x = a, *y = b;
     return x->write == y->write && x->reason == y->reason && strncmp(x->device, y->device, sizeof x->device) == 0 &&
-           strncmp(x->owner, y->owner, sizeof x->owner) == 0;
+           strncmp(x->owner, y->owner, sizeof x->owner) == 0 && strncmp(x->seen_by, y->seen_by, sizeof x->seen_by) == 0;
 }
 
 static void put_range(GString *o, const Kind *k)
@@ -1507,8 +2018,17 @@ static void dma_row_html(GString *o, const ReportDma *d, guint n)
 {
     g_string_append_printf(o, "<tr%s><td class=\"num\">%u</td><td>", unexpected(d) ? " class=\"bad\"" : "", d->line);
     put_escn(o, d->device, (gssize)strnlen(d->device, sizeof d->device), false);
-    g_string_append_printf(o, "</td><td>%s</td><td class=\"addr\">0x%" PRIx64 "</td><td class=\"num\">%" PRIu64 "</td><td>%s</td><td>%s%s</td><td class=\"num\">%u</td></tr>\n",
-                           d->write ? "device writes RAM" : "device reads RAM", d->addr, d->len,
+    if (d->vm[0]) { /* a pass-through engine: its VM, and where its address is backed */
+        g_string_append(o, " <small>(VM ");
+        put_escn(o, d->vm, (gssize)strnlen(d->vm, sizeof d->vm), false);
+        g_string_append(o, d->guest_side ? ", the guest told" : "");
+        g_string_append(o, ")</small>");
+    }
+    g_string_append_printf(o, "</td><td>%s</td><td class=\"addr\">0x%" PRIx64, d->write ? "device writes RAM" : "device reads RAM",
+                           d->addr);
+    if (d->vm[0] && d->translated) g_string_append_printf(o, " <small>(host 0x%" PRIx64 ")</small>", d->hpa);
+    g_string_append_printf(o, "</td><td class=\"num\">%" PRIu64 "</td><td>%s</td><td>%s%s</td><td class=\"num\">%u</td></tr>\n",
+                           d->len,
                            d->expected_ok ? "allowed" : "blocked", d->went_through ? "went through" : "blocked",
                            unexpected(d) ? " \xe2\x9c\x97" : "", n);
 }
@@ -1610,6 +2130,11 @@ static void faults_table(GString *o, const ReportScenario *s)
         const ReportFault *f = detail ? g_array_index(g, Group, i).first : g_array_index(kinds, Kind, i).first;
         g_string_append(o, "<tr><td>");
         put_escn(o, f->device, (gssize)strnlen(f->device, sizeof f->device), false);
+        if (f->seen_by[0]) { /* a guest's record: its PCI address, guest-physical */
+            g_string_append(o, " <small>(guest ");
+            put_escn(o, f->seen_by, (gssize)strnlen(f->seen_by, sizeof f->seen_by), false);
+            g_string_append(o, "'s record)</small>");
+        }
         g_string_append(o, "</td>");
         if (detail) g_string_append_printf(o, "<td class=\"addr\">0x%" PRIx64 "</td>", f->addr);
         else put_range(o, &g_array_index(kinds, Kind, i));
@@ -1665,6 +2190,7 @@ static void section(GString *o, const ReportScenario *s, guint i, const char *an
     legend(o);
     g_string_append(o, "</figure>\n");
     if (notes->len) g_string_append_printf(o, "<ul class=\"notes\">\n%s</ul>\n", notes->str);
+    abc_section(o, s, i);
 
     regions_table(o, s);
     dmas_table(o, s);

@@ -20,7 +20,24 @@ typedef struct {
     bool removed;     /* an unmap: the range stopped being granted here */
     bool has_target;
     uint64_t target;
+    char *vm;         /* a guest's request (B): addr is guest-physical in this VM; NULL: the host's */
+    char *devices;    /* for a guest's: its object's guest PCI addresses ("pci:0:2.0 pci:0:3.0"), or NULL */
 } ReportRegion;
+
+/* Guest pass-through (docs/vm-config.md): a VM's guest RAM, one range of
+ * A each (guest-physical gpa..+size, backed at host-physical hpa). */
+typedef struct {
+    char vm[65];
+    uint64_t gpa, size, hpa;
+} ReportVmRam;
+
+/* A host DMA engine passed through to a VM's guest. */
+typedef struct {
+    char vm[65];
+    char engine[16];     /* "edu0" */
+    char host_dev[40];   /* "pci:0:4.0" */
+    char guest_dev[40];  /* "pci:0:2.0" */
+} ReportPass;
 
 typedef struct {
     unsigned line;    /* in the scenario file */
@@ -29,6 +46,15 @@ typedef struct {
     uint64_t addr, len;
     bool expected_ok; /* the scenario expected it to go through */
     bool went_through;/* what happened (RAM and records say) */
+    /* For an engine passed through to a VM (vm non-empty): addr is the
+     * device's address, guest-physical; translated when it lies inside
+     * that VM's guest RAM while the VM runs, the bytes then landing (or,
+     * blocked, kept from) hpa. guest_side: its record belonged to the
+     * guest's service (docs/scenarios.md, "VMs and guests"). */
+    char vm[65];
+    bool translated;
+    uint64_t hpa;
+    bool guest_side;
 } ReportDma;
 
 typedef struct {
@@ -38,6 +64,8 @@ typedef struct {
     uint64_t reason;  /* the hardware's code: VT-d fault reason, SMMUv3 event type */
     char reason_name[40]; /* its name ("root-entry-not-present", "F_TRANSLATION"), "" if the record gave none */
     char owner[40];   /* client name, "config" or "none" */
+    char seen_by[65]; /* "" the host service's record; else the guest whose service reported it
+                       * (device: its guest PCI address, addr: guest-physical) */
 } ReportFault;
 
 typedef struct {
@@ -50,6 +78,8 @@ typedef struct {
     GArray *dmas;     /* ReportDma */
     GArray *faults;   /* ReportFault */
     GPtrArray *log;   /* char*: the steps as played, one line each */
+    GArray *vm_ram;   /* ReportVmRam: each VM's A, once it ran */
+    GArray *passes;   /* ReportPass: each pass-through engine, once its VM ran */
 } ReportScenario;
 
 ReportScenario *report_scenario_new(const char *name, const char *file, const char *board);

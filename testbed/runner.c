@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 #include "launcher.h"
 #include "num.h"
 #include "ram-span.h"
+#include "tb-error.h"
+#include "vm-config.h"
 
 #define EDU_BUF 4096
 #define MAX_ENGINES 8
@@ -27,15 +30,63 @@
 #define FAULT_TIMEOUT_MS 3000
 #define STATE_TIMEOUT_MS 5000
 #define SETTLE_MS 30 /* a fault takes a poll interval (2 ms) to be drained */
+/* A guest's service that goes takes its VM with it (the VM's DSS) and the
+ * reverse: within this the other side has reacted, or it is not going to
+ * (a guest that never reached its vdev-smmu leaves its VM running). */
+#define REACT_MS 1000
+/* A guest's monitor is asked this long for a record that must not come: the
+ * VM forwards within a poll of the host's (2 ms) and a read of its socket. */
+#define GUEST_QUIET_MS 30
+/* Lines the runner writes at the top of a guest's configuration (start_guest). */
+#define GUEST_CONF_HEADER 6
+
+typedef struct RGuest RGuest;
 
 typedef struct {
     char *name;
     bool target;
+    RGuest *guest;       /* the guest service it attaches to; NULL: the host's */
     GPid pid;
     int in, out;
     GString *buf;
     GHashTable *objects; /* handle (string) -> GPtrArray of bdf strings */
 } Proc;
+
+/* Who owns which device, as a service will name it in its log: the host's
+ * table (host PCI addresses) or a guest's (guest PCI addresses). */
+typedef struct {
+    GHashTable *owner; /* "pci:B:D.F" -> client name, VM name, "config" */
+    GHashTable *home;  /* "pci:B:D.F" -> "config" for configured devices */
+} Owners;
+
+/* A VM: a smmu-qvm process, started by a step. */
+typedef struct {
+    const ScnVm *decl;
+    char *conf, *status, *log;
+    char *vdev;              /* its vdev-smmu socket, from its configuration; NULL: none */
+    GPtrArray *origin;       /* generated configuration line i+1 -> "FILE:LINE", NULL for a fixture */
+    VmConfig cfg;            /* read with smmu-qvm's own parser */
+    bool have_cfg;
+    char cfg_error[512];
+    GPid pid;
+    bool running;            /* started, and not seen to exit */
+    bool reported;           /* its A and pass-through devices are in the report */
+    int exit_status;         /* once it exited: 128 + signal for a signal */
+} RVm;
+
+/* A guest's service: the same smmuman, in guest mode, in a VM. */
+struct RGuest {
+    const ScnGuest *decl;
+    RVm *vm;
+    char *conf, *sock, *tsock, *status, *log;
+    GPtrArray *origin;
+    bool with_vdev;          /* started with SMMU_VDEV: it reached (or tried) its VM's vdev-smmu */
+    GPid pid;
+    bool running;
+    int exit_status;
+    Proc *monitor;           /* the runner's client of this guest's service */
+    Owners own;
+};
 
 typedef struct {
     const Scenario *scn;
@@ -49,16 +100,19 @@ typedef struct {
     GPid svc;
     bool svc_exited;
     int svc_status;
-    GPtrArray *clients;   /* Proc* */
+    GPtrArray *clients;   /* Proc*: the scenario's, the host's and the guests' */
     Proc *monitor;        /* the runner's own client: receives every record */
+    GPtrArray *vms;       /* RVm* */
+    GPtrArray *guests;    /* RGuest* */
+    GPtrArray *files;     /* char*: what the runner wrote in the run directory for VMs and guests */
+    unsigned conf_header;  /* lines of smmu.conf before the scenario's own */
     uint8_t engine[MAX_ENGINES][EDU_BUF]; /* what each engine's buffer holds */
     /* Stands in for RAM when a blocked DMA aims beyond it (nothing there to
      * corrupt): the runner still writes and compares "the target". Per run:
      * with --jobs, a buffer shared between threads would let one run's
      * complement bytes show up as another's "RAM changed". */
     uint8_t nowhere[EDU_BUF];
-    GHashTable *owner;    /* "pci:B:D.F" -> client name / "config" */
-    GHashTable *home;     /* "pci:B:D.F" -> "config" for configured devices */
+    Owners host;          /* the host service's devices */
     char failure[1024];
     const ScnStep *step;  /* the step being played, for messages */
 } Run;
@@ -95,17 +149,55 @@ static void logf_(Run *r, const char *fmt, ...)
 
 /* ---- processes ---------------------------------------------------------- */
 
-static Proc *proc_client(Run *r, const char *name, bool target)
+/* Every process the runner starts dies with the runner's thread that
+ * started it (a runner killed by a timeout leaves no service, VM or client
+ * behind; teardown kills them first in any other case). With a log, its
+ * stderr goes there: a VM's and a guest service's say why they ended. */
+static void child_setup(gpointer log)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (log) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) dup2(fd, 2);
+    }
+}
+
+/* Exited yet? Reaps it (once) and says how: exit status, or 128 + signal. */
+static bool reaped(GPid pid, bool *running, int *status)
+{
+    int st;
+    if (*running && pid && waitpid(pid, &st, WNOHANG) == pid) {
+        *running = false;
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    return !*running;
+}
+
+/* SIGKILL and reap: for what is still there at the end, in teardown's order. */
+static void kill_reap(GPid *pid, bool running)
+{
+    if (!*pid) return;
+    if (running) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    g_spawn_close_pid(*pid);
+    *pid = 0;
+}
+
+static Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest)
 {
     char *argv[] = { (char *)r->opt->client, NULL };
-    char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", target ? r->tsock : r->sock, TRUE);
+    char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", guest ? guest->sock : target ? r->tsock : r->sock, TRUE);
     Proc *p = g_new0(Proc, 1);
     p->name = g_strdup(name);
     p->target = target;
+    p->guest = guest;
     p->buf = g_string_new(NULL);
     p->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
     GError *e = NULL;
-    if (!g_spawn_async_with_pipes(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &p->pid, &p->in, &p->out, NULL, &e)) {
+    if (!g_spawn_async_with_pipes(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, &p->pid, &p->in, &p->out,
+                                  NULL, &e)) {
         failf(r, "client %s: %s", name, e->message);
         g_error_free(e);
         p->pid = 0;
@@ -157,15 +249,39 @@ static Proc *client(Run *r, const char *name)
     return NULL;
 }
 
-static char *status_field(Run *r, const char *key)
+static char *field_of(const char *status_file, const char *key)
 {
     g_autofree char *text = NULL;
-    if (!g_file_get_contents(r->status, &text, NULL, NULL)) return NULL;
+    if (!status_file || !g_file_get_contents(status_file, &text, NULL, NULL)) return NULL;
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     size_t n = strlen(key);
     for (unsigned i = 0; lines[i]; i++)
         if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
     return NULL;
+}
+
+static char *status_field(Run *r, const char *key) { return field_of(r->status, key); }
+
+/* Waits (bounded) for a line of a service's log: that a client has gone,
+ * say, which the service writes once its objects are destroyed. */
+static bool wait_log(const char *log, const char *needle, int ms)
+{
+    for (int waited = 0;; waited += 5) {
+        g_autofree char *text = NULL;
+        if (g_file_get_contents(log, &text, NULL, NULL) && strstr(text, needle)) return true;
+        if (waited >= ms) return false;
+        g_usleep(5000);
+    }
+}
+
+/* After a client of a service (a VM of the host, a driver of a guest) went:
+ * its service has destroyed its objects once it says so. Only if it ever
+ * attached (a VM refused for its configuration never did). */
+static void wait_gone(const char *log, GPid pid)
+{
+    g_autofree char *attached = g_strdup_printf("attached (pid %d ", (int)pid);
+    g_autofree char *gone = g_strdup_printf("(pid %d) gone", (int)pid);
+    if (wait_log(log, attached, 0)) wait_log(log, gone, STATE_TIMEOUT_MS);
 }
 
 static bool svc_running(Run *r)
@@ -202,44 +318,135 @@ static bool wait_state(Run *r, bool dss, const char *reason)
     return failf(r, "expected the service %s within %d ms", dss ? "in DSS" : "running", STATE_TIMEOUT_MS);
 }
 
-/* ---- addresses: "ram+OFF", "pool+OFF" or a number ------------------------ */
+/* ---- VMs and guests: lookups --------------------------------------------- */
+
+static RVm *vm_named(Run *r, const char *name)
+{
+    for (guint i = 0; r->vms && name && i < r->vms->len; i++) {
+        RVm *v = g_ptr_array_index(r->vms, i);
+        if (strcmp(v->decl->name, name) == 0) return v;
+    }
+    return NULL;
+}
+
+static RGuest *guest_named(Run *r, const char *name)
+{
+    for (guint i = 0; r->guests && name && i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        if (strcmp(g->decl->name, name) == 0) return g;
+    }
+    return NULL;
+}
+
+static RGuest *guest_of_vm(Run *r, const RVm *vm)
+{
+    for (guint i = 0; r->guests && i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        if (g->vm == vm) return g;
+    }
+    return NULL;
+}
+
+static void vm_exited(Run *r, RVm *vm);
+static void guest_exited(Run *r, RGuest *g);
+
+/* Still running? Its end, once seen, is taken care of at once (the host's
+ * bookkeeping of its devices, the guest's DSS that follows). */
+static bool vm_alive(Run *r, RVm *vm)
+{
+    if (!vm->running) return false;
+    if (reaped(vm->pid, &vm->running, &vm->exit_status)) vm_exited(r, vm);
+    return vm->running;
+}
+
+static bool guest_alive(Run *r, RGuest *g)
+{
+    if (!g->running) return false;
+    if (reaped(g->pid, &g->running, &g->exit_status)) guest_exited(r, g);
+    return g->running;
+}
+
+/* The guest RAM base of a VM: its lowest guest-physical address. */
+static bool gpa_base(Run *r, const char *name, uint64_t *base, GError **err)
+{
+    RVm *vm = vm_named(r, name);
+    if (!vm) {
+        g_set_error(err, TB_ERROR, ENOENT, "gpa(%s): no VM '%s'", name, name);
+        return false;
+    }
+    if (!vm->have_cfg) {
+        g_set_error(err, TB_ERROR, EINVAL, "gpa(%s): VM %s's configuration does not read: %s", name, name, vm->cfg_error);
+        return false;
+    }
+    uint64_t lo = UINT64_MAX;
+    for (unsigned i = 0; i < vm->cfg.n_ram; i++) lo = MIN(lo, vm->cfg.ram[i].gpa);
+    *base = lo;
+    return true;
+}
+
+/* ---- addresses: "ram+OFF", "pool+OFF", "gpa(VM)+OFF" or a number ---------- */
+
+static bool base_plus(Run *r, ScnBase b, const char *vm, uint64_t off, uint64_t *out, GError **err)
+{
+    uint64_t base = b == SCN_RAM ? r->inv.ram_base : b == SCN_POOL ? r->inv.pool_base : 0;
+    if (b == SCN_GPA && !gpa_base(r, vm, &base, err)) return false;
+    /* the base plus N must still be an address, not wrap round to a small
+     * one (which could be RAM) */
+    if (off > UINT64_MAX - base) {
+        g_set_error(err, TB_ERROR, ERANGE, "0x%llx + 0x%llx runs past the end of the 64-bit address space",
+                    (unsigned long long)base, (unsigned long long)off);
+        return false;
+    }
+    *out = base + off;
+    return true;
+}
 
 static bool addr_of(Run *r, const char *w, uint64_t *out)
 {
     ScnBase b;
     uint64_t off;
-    if (scenario_parse_addr(w, &b, &off)) return failf(r, "'%s': expected an address (N, ram+N or pool+N)", w);
-    uint64_t base = b == SCN_RAM ? r->inv.ram_base : b == SCN_POOL ? r->inv.pool_base : 0;
-    /* the board's base plus N must still be an address, not wrap round to a
-     * small one (which could be RAM) */
-    if (off > UINT64_MAX - base)
-        return failf(r, "'%s': 0x%llx + 0x%llx runs past the end of the 64-bit address space", w,
-                     (unsigned long long)base, (unsigned long long)off);
-    *out = base + off;
+    char vm[SCN_NAME_MAX + 1];
+    if (scenario_parse_addr_vm(w, &b, vm, sizeof vm, &off))
+        return failf(r, "'%s': expected an address (N, ram+N, pool+N or gpa(VM)+N)", w);
+    GError *e = NULL;
+    if (!base_plus(r, b, vm, off, out, &e)) {
+        failf(r, "'%s': %s", w, e->message);
+        g_error_free(e);
+        return false;
+    }
     return true;
 }
 
-/* Client commands pass through with addresses resolved: "ram+N", "pool+N"
- * (also after "key="), and lengths with K/M/G, which smmu-client does not
- * know. Words from index 1 on; the result has them joined by spaces. */
-static char *resolve(Run *r, char **w)
+/* scenario_subst_addrs()'s resolver: configuration lines get the board's
+ * (and a VM's) addresses. */
+static bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err)
+{
+    return base_plus(ctx, b, vm, off, addr, err);
+}
+
+/* Client commands pass through with addresses resolved: "ram+N", "pool+N",
+ * "gpa(VM)+N" (also after "key="), and, with sizes, lengths with K/M/G,
+ * which smmu-client does not know (an expected reply's numbers stay as
+ * written). Words from index first on; the result has them joined by
+ * spaces. */
+static char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
 {
     GString *s = g_string_new(NULL);
-    for (unsigned i = 1; w[i]; i++) {
+    for (unsigned i = first; w[i]; i++) {
         const char *word = w[i];
         const char *eq = strchr(word, '=');
         const char *val = eq ? eq + 1 : word;
         uint64_t v;
-        if (i > 1) g_string_append_c(s, ' ');
+        if (i > first) g_string_append_c(s, ' ');
         g_string_append_len(s, word, val - word);
         size_t n = strlen(val);
-        if (g_str_has_prefix(val, "ram+") || g_str_has_prefix(val, "pool+")) {
+        if (g_str_has_prefix(val, "ram+") || g_str_has_prefix(val, "pool+") || g_str_has_prefix(val, "gpa(")) {
             if (!addr_of(r, val, &v)) {
                 g_string_free(s, TRUE);
                 return NULL;
             }
             g_string_append_printf(s, "0x%llx", (unsigned long long)v);
-        } else if (n > 1 && strchr("kKmMgG", val[n - 1]) && !tb_parse_size(val, &v)) {
+        } else if (sizes && n > 1 && strchr("kKmMgG", val[n - 1]) && !tb_parse_size(val, &v)) {
             g_string_append_printf(s, "%llu", (unsigned long long)v);
         } else {
             g_string_append(s, val);
@@ -247,6 +454,8 @@ static char *resolve(Run *r, char **w)
     }
     return g_string_free(s, FALSE);
 }
+
+static char *resolve(Run *r, char **w) { return resolve_from(r, w, 1, true); }
 
 /* Where [a, a + len) is in the mapped RAM file: *p set when wholly inside.
  * The only place scenario numbers become pointers into RAM. */
@@ -277,28 +486,56 @@ static uint8_t *ram_or_fail(Run *r, const char *what, uint64_t a, uint64_t len)
 
 /* ---- bookkeeping of what the clients did -------------------------------- */
 
+/* The table a client's requests change: its service's. */
+static Owners *owners_of(Run *r, const Proc *p) { return p->guest ? &p->guest->own : &r->host; }
+
 /* A device a client let go goes back to what the configuration gives it. */
-static void release(Run *r, const char *devid)
+static void release(Owners *o, const char *devid)
 {
-    const char *home = g_hash_table_lookup(r->home, devid);
-    g_hash_table_insert(r->owner, g_strdup(devid), g_strdup(home ? home : "none"));
+    const char *home = g_hash_table_lookup(o->home, devid);
+    g_hash_table_insert(o->owner, g_strdup(devid), g_strdup(home ? home : "none"));
 }
 
-static void release_all_of(Run *r, Proc *p)
+static void release_all_owned_by(Owners *o, const char *name)
 {
     g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;
     gpointer k, v;
-    g_hash_table_iter_init(&it, r->owner);
+    g_hash_table_iter_init(&it, o->owner);
     while (g_hash_table_iter_next(&it, &k, &v))
-        if (strcmp(v, p->name) == 0) g_ptr_array_add(mine, g_strdup(k));
-    for (guint i = 0; i < mine->len; i++) release(r, g_ptr_array_index(mine, i));
+        if (strcmp(v, name) == 0) g_ptr_array_add(mine, g_strdup(k));
+    for (guint i = 0; i < mine->len; i++) release(o, g_ptr_array_index(mine, i));
+}
+
+static void release_all_of(Run *r, Proc *p)
+{
+    release_all_owned_by(owners_of(r, p), p->name);
     g_hash_table_remove_all(p->objects);
+}
+
+/* A guest's request, kept for the report's picture of B: its object's
+ * devices as they are now; a device added later joins them (below). */
+static void note_guest_devices(Run *r, Proc *p, const char *handle)
+{
+    GPtrArray *devs = g_hash_table_lookup(p->objects, handle);
+    for (guint i = 0; i < r->rep->regions->len; i++) {
+        ReportRegion *rg = &g_array_index(r->rep->regions, ReportRegion, i);
+        if (!rg->vm || strcmp(rg->client, p->name) || rg->object != (unsigned)atoi(handle)) continue;
+        for (guint k = 0; devs && k < devs->len; k++) {
+            const char *d = g_ptr_array_index(devs, k);
+            g_auto(GStrv) have = g_strsplit(rg->devices ? rg->devices : "", " ", -1);
+            if (g_strv_contains((const char *const *)have, d)) continue;
+            char *more = rg->devices && *rg->devices ? g_strconcat(rg->devices, " ", d, NULL) : g_strdup(d);
+            g_free(rg->devices);
+            rg->devices = more;
+        }
+    }
 }
 
 static void note_command(Run *r, Proc *p, char **w, const char *reply)
 {
     if (!g_str_has_prefix(reply, "ok")) return;
+    Owners *o = owners_of(r, p);
     const char *cmd = w[1];
     unsigned n = g_strv_length(w);
     if (strcmp(cmd, "obj") == 0) {
@@ -314,11 +551,12 @@ static void note_command(Run *r, Proc *p, char **w, const char *reply)
         while (g_hash_table_iter_next(&it, NULL, &v)) g_ptr_array_remove_fast(v, bdf); /* moves */
         GPtrArray *devs = g_hash_table_lookup(p->objects, w[2]);
         if (devs) g_ptr_array_add(devs, g_strdup(bdf));
-        if (strcmp(w[2], "-") == 0) release(r, bdf);
-        else g_hash_table_insert(r->owner, g_strdup(bdf), g_strdup(p->name));
+        if (strcmp(w[2], "-") == 0) release(o, bdf);
+        else g_hash_table_insert(o->owner, g_strdup(bdf), g_strdup(p->name));
+        if (p->guest && devs) note_guest_devices(r, p, w[2]);
     } else if (strcmp(cmd, "destroy") == 0 && n == 3) {
         GPtrArray *devs = g_hash_table_lookup(p->objects, w[2]);
-        for (guint i = 0; devs && i < devs->len; i++) release(r, g_ptr_array_index(devs, i));
+        for (guint i = 0; devs && i < devs->len; i++) release(o, g_ptr_array_index(devs, i));
         g_hash_table_remove(p->objects, w[2]);
     } else if (strcmp(cmd, "fini") == 0) { /* disconnected: the service cleans up */
         release_all_of(r, p);
@@ -329,6 +567,7 @@ static void note_command(Run *r, Proc *p, char **w, const char *reply)
         bool has_target = false;
         for (unsigned i = first; i < n; i++)
             if (g_str_has_prefix(w[i], "target=") && addr_of(r, w[i] + 7, &target)) has_target = true;
+        GPtrArray *devs = p->guest ? g_hash_table_lookup(p->objects, w[2]) : NULL;
         for (unsigned i = first; i + 1 < n; i += 2) {
             if (g_str_has_prefix(w[i], "target=")) break;
             ReportRegion rg = { .client = g_strdup(p->name), .object = (unsigned)atoi(w[2]), .removed = unmap ||
@@ -342,25 +581,45 @@ static void note_command(Run *r, Proc *p, char **w, const char *reply)
             if (!unmap) g_strlcpy(rg.perms, strcmp(w[3], "none") ? w[3] : "", sizeof rg.perms);
             rg.has_target = has_target;
             rg.target = target;
+            if (p->guest) { /* B: guest-physical, for the devices of its object */
+                rg.vm = g_strdup(p->guest->vm->decl->name);
+                GString *d = g_string_new(NULL);
+                for (guint k = 0; devs && k < devs->len; k++)
+                    g_string_append_printf(d, "%s%s", k ? " " : "", (char *)g_ptr_array_index(devs, k));
+                rg.devices = g_string_free(d, FALSE);
+            }
             g_array_append_val(r->rep->regions, rg);
         }
     }
 }
 
-/* The owners the configuration gives: "device pci:B:D.F ..." lines. */
-static void config_owners(Run *r)
+/* The owners a configuration gives: "device pci:B:D.F ..." lines. */
+static void config_owners(Owners *o, const GPtrArray *config)
 {
-    for (guint i = 0; i < r->scn->config->len; i++) {
-        g_autofree char *line = g_strstrip(g_strdup(g_ptr_array_index(r->scn->config, i)));
+    for (guint i = 0; i < config->len; i++) {
+        g_autofree char *line = g_strstrip(g_strdup(g_ptr_array_index(config, i)));
         g_auto(GStrv) w = g_strsplit(line, " ", -1);
         if (w[0] && strcmp(w[0], "device") == 0 && w[1] && g_str_has_prefix(w[1], "pci:")) {
             unsigned b, d, f;
             if (sscanf(w[1], "pci:%u:%u.%u", &b, &d, &f) == 3) {
-                g_hash_table_insert(r->owner, g_strdup_printf("pci:%u:%u.%u", b, d, f), g_strdup("config"));
-                g_hash_table_insert(r->home, g_strdup_printf("pci:%u:%u.%u", b, d, f), g_strdup("config"));
+                g_hash_table_insert(o->owner, g_strdup_printf("pci:%u:%u.%u", b, d, f), g_strdup("config"));
+                g_hash_table_insert(o->home, g_strdup_printf("pci:%u:%u.%u", b, d, f), g_strdup("config"));
             }
         }
     }
+}
+
+static void owners_init(Owners *o)
+{
+    o->owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    o->home = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void owners_clear(Owners *o)
+{
+    if (o->owner) g_hash_table_unref(o->owner);
+    if (o->home) g_hash_table_unref(o->home);
+    o->owner = o->home = NULL;
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -381,11 +640,13 @@ static char *devid_of(const TbInvDevice *d)
     return g_strdup_printf("pci:%u:%u.%u", bus, dev, fn);
 }
 
-/* The owner the service logged for its latest fault of this device. */
-static char *logged_owner(Run *r, const char *devid)
+/* The owner a service (the host's, or a guest's: log) logged for its latest
+ * fault of this device, by the scenario's names: a client, a VM (the
+ * host's owner of a pass-through device), a monitor, "config". */
+static char *logged_owner(Run *r, const char *log, const char *devid)
 {
     g_autofree char *text = NULL;
-    if (!g_file_get_contents(r->log, &text, NULL, NULL)) return NULL;
+    if (!g_file_get_contents(log, &text, NULL, NULL)) return NULL;
     g_autofree char *needle = g_strdup_printf(" fault: device %s ", devid);
     char *last = NULL;
     for (char *p = text; (p = strstr(p, needle)); p++) last = p;
@@ -401,6 +662,14 @@ static char *logged_owner(Run *r, const char *devid)
             if (p->pid == pid) return g_strdup(p->name);
         }
         if (r->monitor && r->monitor->pid == pid) return g_strdup("the runner's monitor client");
+        for (guint i = 0; i < r->vms->len; i++) {
+            RVm *v = g_ptr_array_index(r->vms, i);
+            if (v->pid == pid) return g_strdup(v->decl->name);
+        }
+        for (guint i = 0; i < r->guests->len; i++) {
+            RGuest *g = g_ptr_array_index(r->guests, i);
+            if (g->monitor && g->monitor->pid == pid) return g_strdup_printf("the runner's monitor client of %s", g->decl->name);
+        }
         return g_strdup_printf("pid %d", pid);
     }
     if (g_str_has_prefix(o, "configuration")) return g_strdup("config");
@@ -426,20 +695,55 @@ static char *unexpected_record(const char *rec)
     return record_text(&f);
 }
 
-/* A record at the monitor: device, page and access as expected. */
-static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
+/* A record at a monitor (the host's, or guest g's): device, page and
+ * access as expected. */
+static bool check_record_on(Run *r, RGuest *g, const char *devid, uint64_t addr, bool write, ReportFault *f)
 {
-    if (!r->monitor) return failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
-    g_autofree char *rec = ask(r, r->monitor, "wait-fault 3000");
-    if (!rec) return failf(r, "the runner's monitor client is gone");
-    if (strcmp(rec, "none") == 0)
-        return failf(r, "expected a fault record for %s %s at 0x%llx; none came", devid, write ? "write" : "read",
-                     (unsigned long long)addr);
+    Proc *mon = g ? g->monitor : r->monitor;
+    g_autofree char *who = g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
+    if (!mon) {
+        if (g) return failf(r, "no record can come from %s: it has no monitor client", who);
+        return failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
+    }
+    g_autofree char *rec = ask(r, mon, "wait-fault 3000");
+    if (!rec) return g ? failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
+                       : failf(r, "the runner's monitor client is gone");
+    if (strcmp(rec, "none") == 0 || !g_str_has_prefix(rec, "fault "))
+        return failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
+                     (unsigned long long)addr, g ? " from " : "", g ? who : "",
+                     strcmp(rec, "none") == 0 ? "none came" : rec);
     if (report_fault_parse(rec, f)) return failf(r, "unreadable record '%s'", rec);
+    if (g) g_strlcpy(f->seen_by, g->decl->name, sizeof f->seen_by);
     if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
         g_autofree char *got = record_text(f);
-        return failf(r, "expected a record for %s %s at page 0x%llx, got %s", devid, write ? "write" : "read",
-                     (unsigned long long)(addr & ~0xfffull), got);
+        return failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
+                     (unsigned long long)(addr & ~0xfffull), g ? " from " : "", g ? who : "", got);
+    }
+    return true;
+}
+
+static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
+{
+    return check_record_on(r, NULL, devid, addr, write, f);
+}
+
+/* A running guest's service must not have shown its monitor a record: a
+ * fault of another VM's device, of the host's, or outside its RAM. */
+static bool guest_quiet(Run *r, RGuest *g, unsigned ms, const char *what)
+{
+    if (!g->monitor || !guest_alive(r, g)) return true;
+    g_autofree char *q = g_strdup_printf("wait-fault %u", ms);
+    g_autofree char *rec = ask(r, g->monitor, q);
+    if (!rec || !g_str_has_prefix(rec, "fault ")) return true; /* none, or its service just went */
+    g_autofree char *got = unexpected_record(rec);
+    return failf(r, "guest %s was shown %s: %s", g->decl->name, what, got);
+}
+
+static bool guests_quiet(Run *r, RGuest *except, unsigned ms, const char *what)
+{
+    for (guint i = 0; i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        if (g != except && !guest_quiet(r, g, ms, what)) return false;
     }
     return true;
 }
@@ -488,6 +792,116 @@ static char *blocked_because(Run *r)
     return g_strdup_printf("; the IOMMU recorded %s", text);
 }
 
+/* Where a DMA by an engine lands, and whose its record is (docs/scenarios.md,
+ * "VMs and guests"). An engine passed through to a VM that runs uses guest-physical
+ * addresses: inside the VM's guest RAM they are translated to where the VM
+ * backs it; anywhere else, or for any other engine, the address is the
+ * host's. The record of a blocked DMA inside the guest RAM, while the
+ * guest's service runs with its vdev-smmu, is also the guest's, with its
+ * PCI address. */
+typedef struct {
+    RVm *vm;             /* the VM it is passed to (configuration read), or NULL */
+    const VmPass *pass;
+    bool in_guest;       /* [addr, addr + len) lies in that VM's guest RAM ... */
+    uint64_t hpa;        /* ... backed from here */
+    bool translated;     /* and the VM runs: the bytes go to hpa */
+    RGuest *guest;       /* and its guest's service runs: the record is the guest's too */
+    char host_dev[40], guest_dev[40];
+} Landing;
+
+static bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l)
+{
+    memset(l, 0, sizeof *l);
+    unsigned bus = d->rid >> 8, dv = (d->rid >> 3) & 31, fn = d->rid & 7;
+    snprintf(l->host_dev, sizeof l->host_dev, "pci:%u:%u.%u", bus, dv, fn);
+    for (guint i = 0; i < r->vms->len; i++) { /* a running VM first: two may name one device, one holds it */
+        RVm *vm = g_ptr_array_index(r->vms, i);
+        const VmPass *p = vm->have_cfg ? vm_pass_by_host(&vm->cfg, bus, dv, fn) : NULL;
+        if (p && (!l->vm || (!vm_alive(r, l->vm) && vm_alive(r, vm)))) l->vm = vm, l->pass = p;
+    }
+    if (!l->vm) return true;
+    snprintf(l->guest_dev, sizeof l->guest_dev, "pci:%u:%u.%u", l->pass->guest.bus, l->pass->guest.dev, l->pass->guest.func);
+    VmPiece pc[2];
+    unsigned n = 0;
+    int rc = vm_translate(&l->vm->cfg, addr, len, pc, 2, &n);
+    const char *name = l->vm->decl->name;
+    if ((rc == 0 && n > 1) || rc == -E2BIG)
+        return failf(r, "0x%llx + %llu bytes crosses two ram ranges of VM %s backed apart: split it", (unsigned long long)addr,
+                     (unsigned long long)len, name);
+    if (rc == -ERANGE && (vm_gpa_is_ram(&l->vm->cfg, addr) || vm_gpa_is_ram(&l->vm->cfg, addr + len - 1)))
+        return failf(r, "0x%llx + %llu bytes runs over the edge of VM %s's guest RAM (%s is passed through to it): split it",
+                     (unsigned long long)addr, (unsigned long long)len, name, d->name);
+    if (rc == 0) {
+        l->in_guest = true;
+        l->hpa = pc[0].hpa;
+    }
+    l->translated = l->in_guest && vm_alive(r, l->vm);
+    RGuest *g = l->translated ? guest_of_vm(r, l->vm) : NULL;
+    if (g && g->with_vdev && g->monitor && guest_alive(r, g)) l->guest = g;
+    return true;
+}
+
+/* The attribution of a record, as its service logged it, against the
+ * runner's bookkeeping. */
+static bool check_owner(Run *r, RGuest *g, const char *devid, ReportFault *f)
+{
+    Owners *o = g ? &g->own : &r->host;
+    g_autofree char *want = g_strdup(g_hash_table_lookup(o->owner, devid));
+    g_autofree char *got = logged_owner(r, g ? g->log : r->log, devid);
+    g_strlcpy(f->owner, got ? got : "?", sizeof f->owner);
+    if (!want) want = g_strdup("none");
+    if (got && strcmp(want, got) == 0) return true;
+    if (g)
+        return failf(r, "guest %s: the fault of %s was attributed to '%s', expected '%s'", g->decl->name, devid,
+                     got ? got : "nobody", want);
+    return failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
+}
+
+static void log_record(Run *r, const ReportFault *f, bool attribution, const char *tail)
+{
+    if (!attribution) { /* expect-fault: the record alone */
+        g_autofree char *rec = record_text(f);
+        logf_(r, "recorded: %s%s", rec, tail);
+        return;
+    }
+    g_autofree char *why = report_reason_text(f);
+    logf_(r, "recorded: %.*s %s at page 0x%llx, %s, attributed to %.*s%s", (int)strnlen(f->device, sizeof f->device),
+          f->device, f->write ? "write" : "read", (unsigned long long)f->addr, why, (int)strnlen(f->owner, sizeof f->owner),
+          f->owner, tail);
+}
+
+/* A blocked DMA's records, on the side they belong to (and only there):
+ * the guest's (guest PCI address, guest-physical address, its driver as
+ * the owner) when it is the guest's, and always the host's (host PCI
+ * address, the device address, the VM as the owner of a pass-through
+ * device). attribution: the owners are checked too (a blocked DMA's third
+ * proof; expect-fault checks the records only). */
+static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, bool attribution)
+{
+    if (l->guest) {
+        ReportFault f = { 0 };
+        if (!check_record_on(r, l->guest, l->guest_dev, addr, write, &f)) return false;
+        bool ok = !attribution || check_owner(r, l->guest, l->guest_dev, &f);
+        g_array_append_val(r->rep->faults, f);
+        g_autofree char *tail = g_strdup_printf(", by guest %s's service (its device, guest-physical)", l->guest->decl->name);
+        log_record(r, &f, attribution, tail);
+        if (!ok) return false;
+    }
+    ReportFault f = { 0 };
+    if (!check_record(r, l->host_dev, addr, write, &f)) return false;
+    bool ok = !attribution || check_owner(r, NULL, l->host_dev, &f);
+    g_array_append_val(r->rep->faults, f);
+    const char *vm = l->vm ? l->vm->decl->name : NULL;
+    g_autofree char *tail = !vm ? g_strdup("")
+                            : l->guest ? g_strdup_printf(", by the host service (VM %s forwarded it)", vm)
+                            : !l->vm->running ? g_strdup_printf(l->vm->reported ? ", by the host service (VM %s, whose device it was, is gone)"
+                                                                                : ", by the host service (VM %s never ran)", vm)
+                                              : g_strdup_printf(", by the host service (%s of VM %s; %s)", l->guest_dev, vm,
+                                                                l->in_guest ? "no guest service to tell" : "outside its guest RAM");
+    log_record(r, &f, attribution, tail);
+    return ok && guests_quiet(r, l->guest, GUEST_QUIET_MS, "a record that is not its own");
+}
+
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
 {
     unsigned e;
@@ -498,26 +912,48 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     if (len == 0 || len > EDU_BUF || offset > EDU_BUF - len)
         return failf(r, "offset=%llu with LEN %llu runs past the engine's %d-byte buffer", (unsigned long long)offset,
                      (unsigned long long)len, EDU_BUF);
-    uint8_t *mem;
-    TbSpan sp = ram_span(r, addr, len, &mem);
-    if (sp == TB_SPAN_WRAPS)
+    if (tb_span_wraps(addr, len))
         return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
+                     (unsigned long long)len);
+    Landing l;
+    if (!landing(r, d, addr, len, &l)) return false;
+    uint64_t land = l.translated ? l.hpa : addr;
+    g_autofree char *as = l.translated ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
+                                                         (unsigned long long)land)
+                                       : g_strdup("");
+    uint8_t *mem;
+    TbSpan sp = ram_span(r, land, len, &mem);
+    if (sp == TB_SPAN_WRAPS)
+        return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)land,
                      (unsigned long long)len);
     /* Part RAM, part not: the RAM part could change unseen. */
     if (sp == TB_SPAN_STRADDLES)
-        return failf(r, "0x%llx + %llu bytes runs past the edge of RAM (0x%llx..0x%llx): split it in two",
-                     (unsigned long long)addr, (unsigned long long)len, (unsigned long long)r->inv.ram_base,
+        return failf(r, "0x%llx + %llu bytes%s runs past the edge of RAM (0x%llx..0x%llx): split it in two",
+                     (unsigned long long)land, (unsigned long long)len, as, (unsigned long long)r->inv.ram_base,
                      (unsigned long long)(r->inv.ram_base + r->inv.ram_size - 1));
     /* Beyond RAM (beyond the address width, say) there is nothing to
      * corrupt or leak: a blocked DMA is then proven by its record alone. */
     bool in_ram = sp == TB_SPAN_INSIDE;
-    if (!in_ram && expect_ok) return failf(r, "0x%llx+%llu is not RAM: '=> ok' cannot be checked", (unsigned long long)addr, (unsigned long long)len);
+    if (!in_ram && expect_ok) return failf(r, "0x%llx+%llu%s is not RAM: '=> ok' cannot be checked", (unsigned long long)land, (unsigned long long)len, as);
     if (!in_ram) mem = r->nowhere;
+    /* The other place the bytes of a pass-through device could reach: the
+     * untranslated address when translated, the VM's backing when not (its
+     * VM gone, say). A blocked write must reach neither; an allowed one
+     * that lands there instead is named in the failure. */
+    uint8_t *alt = NULL;
+    uint64_t alt_addr = l.translated ? addr : l.hpa;
+    if (l.in_guest && alt_addr != land && (alt_addr + len <= land || land + len <= alt_addr) &&
+        ram_span(r, alt_addr, len, &alt) != TB_SPAN_INSIDE)
+        alt = NULL;
     /* A write can only be seen if the target differs from what the engine
      * holds: make it the complement. */
     if (write)
-        for (uint64_t i = 0; i < len; i++) mem[i] = (uint8_t)~r->engine[e][offset + i];
+        for (uint64_t i = 0; i < len; i++) {
+            mem[i] = (uint8_t)~r->engine[e][offset + i];
+            if (alt && !expect_ok) alt[i] = mem[i];
+        }
     g_autofree uint8_t *before = g_memdup2(mem, len);
+    g_autofree uint8_t *alt_before = alt ? g_memdup2(alt, len) : NULL;
     TbReply rep;
     GError *err = NULL;
     if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
@@ -529,47 +965,44 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     tb_reply_clear(&rep);
     bool crossed = write && memcmp(mem, r->engine[e] + offset, len) == 0;
     bool untouched = !write || memcmp(mem, before, len) == 0;
-    ReportDma rd = { .line = r->step->line, .write = write, .addr = addr, .len = len, .expected_ok = expect_ok };
+    bool alt_untouched = !alt || !write || memcmp(alt, alt_before, len) == 0;
+    ReportDma rd = { .line = r->step->line, .write = write, .addr = addr, .len = len, .expected_ok = expect_ok,
+                     .translated = l.translated, .hpa = l.in_guest ? l.hpa : addr, .guest_side = l.guest != NULL };
     g_strlcpy(rd.device, dev, sizeof rd.device);
+    if (l.vm) g_strlcpy(rd.vm, l.vm->decl->name, sizeof rd.vm);
     g_autofree char *devid = devid_of(d);
     bool ok = true;
     if (expect_ok) {
         if (write && !crossed) {
             /* The IOMMU's record, if it made one, says why: fetch it for the message. */
             g_autofree char *why = blocked_because(r);
-            ok = failf(r, "%s write to 0x%llx should have gone through; RAM shows %s%s", dev, (unsigned long long)addr,
-                       untouched ? "nothing written" : "a partial write", why);
+            g_autofree char *astray = alt_untouched ? g_strdup("")
+                                                    : g_strdup_printf("; the bytes reached 0x%llx instead", (unsigned long long)alt_addr);
+            g_autofree char *hpa = l.translated ? g_strdup_printf(" (host-physical 0x%llx)", (unsigned long long)land) : g_strdup("");
+            ok = failf(r, "%s write to 0x%llx%s should have gone through; RAM shows %s%s%s", dev, (unsigned long long)addr,
+                       hpa, untouched ? "nothing written" : "a partial write", astray, why);
         }
         if (!write) memcpy(r->engine[e] + offset, mem, len);
         rd.went_through = ok;
     } else {
-        if (!untouched)
-            ok = failf(r, "%s write to 0x%llx should have been blocked; RAM changed", dev, (unsigned long long)addr);
+        if (!untouched || !alt_untouched)
+            ok = failf(r, "%s write to 0x%llx%s should have been blocked; RAM changed at 0x%llx", dev, (unsigned long long)addr,
+                       as, (unsigned long long)(untouched ? alt_addr : land));
         if (!write) memset(r->engine[e] + offset, 0, len); /* edu keeps nothing of a blocked read */
-        rd.went_through = !untouched;
-        logf_(r, "%s %s 0x%llx %llu: %s", dev, write ? "write" : "read", (unsigned long long)addr,
-              (unsigned long long)len, rd.went_through ? "WENT THROUGH" : "blocked, RAM untouched");
-        if (ok && svc_running(r)) {
-            ReportFault f = { 0 };
-            ok = check_record(r, devid, addr, write, &f);
-            if (ok) {
-                g_autofree char *want = g_strdup(g_hash_table_lookup(r->owner, devid));
-                g_autofree char *got = logged_owner(r, devid);
-                g_strlcpy(f.owner, got ? got : "?", sizeof f.owner);
-                if (!want) want = g_strdup("none");
-                if (!got || strcmp(want, got))
-                    ok = failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
-                g_array_append_val(r->rep->faults, f);
-                g_autofree char *why = report_reason_text(&f);
-                logf_(r, "recorded: %s %s at page 0x%llx, %s, attributed to %s", f.device, f.write ? "write" : "read",
-                      (unsigned long long)f.addr, why, f.owner);
-            }
-        }
+        rd.went_through = !untouched || !alt_untouched;
+        logf_(r, "%s %s 0x%llx %llu%s: %s", dev, write ? "write" : "read", (unsigned long long)addr,
+              (unsigned long long)len, as, rd.went_through ? "WENT THROUGH" : "blocked, RAM untouched");
+        if (ok && svc_running(r)) ok = expect_records(r, &l, addr, write, true);
     }
     g_array_append_val(r->rep->dmas, rd);
-    if (expect_ok)
-        logf_(r, "%s %s 0x%llx %llu: %s", dev, write ? "write" : "read", (unsigned long long)addr,
-              (unsigned long long)len, rd.went_through ? "went through" : "BLOCKED");
+    if (expect_ok) {
+        g_autofree char *where = l.translated && rd.went_through
+                                     ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
+                                                       l.vm->decl->name)
+                                     : g_strdup("");
+        logf_(r, "%s %s 0x%llx %llu: %s%s", dev, write ? "write" : "read", (unsigned long long)addr,
+              (unsigned long long)len, rd.went_through ? "went through" : "BLOCKED", where);
+    }
     return ok;
 }
 
@@ -607,21 +1040,513 @@ static bool step_dma(Run *r, char **w, char **expect, bool storm)
     return true;
 }
 
+/* One host-physical piece of a ram step. */
+static bool ram_piece(Run *r, const char *what, bool fill, uint64_t addr, uint64_t len, uint8_t byte, const char *as)
+{
+    uint8_t *m = ram_or_fail(r, what, addr, len);
+    if (!m) return false;
+    if (fill) {
+        memset(m, byte, len);
+        return true;
+    }
+    for (uint64_t i = 0; i < len; i++)
+        if (m[i] != byte)
+            return failf(r, "RAM 0x%llx%s holds 0x%02x, expected 0x%02x", (unsigned long long)(addr + i), as, m[i], (unsigned)byte);
+    return true;
+}
+
 static bool step_ram(Run *r, char **w)
 {
     uint64_t addr, len, byte;
     if (!addr_of(r, w[2], &addr)) return false;
     if (tb_parse_size(w[3], &len) || tb_parse_u64(w[4], &byte) || byte > 255) return failf(r, "expected LEN and a BYTE");
     g_autofree char *what = g_strdup_printf("ram %s", w[1]);
-    uint8_t *m = ram_or_fail(r, what, addr, len);
-    if (!m) return false;
-    if (strcmp(w[1], "fill") == 0) {
-        memset(m, (int)byte, len);
+    bool fill = strcmp(w[1], "fill") == 0;
+    ScnBase b;
+    char name[SCN_NAME_MAX + 1];
+    scenario_parse_addr_vm(w[2], &b, name, sizeof name, &(uint64_t){ 0 });
+    if (b != SCN_GPA || len == 0) return ram_piece(r, what, fill, addr, len, (uint8_t)byte, "");
+    /* guest-physical: the RAM where the VM backs it, piece by piece */
+    RVm *vm = vm_named(r, name);
+    VmPiece pc[VM_MAX_RAM];
+    unsigned n = 0;
+    if (vm_translate(&vm->cfg, addr, len, pc, VM_MAX_RAM, &n))
+        return failf(r, "%s: 0x%llx + %llu bytes is not all guest RAM of VM %s", what, (unsigned long long)addr,
+                     (unsigned long long)len, name);
+    for (unsigned i = 0; i < n; i++) {
+        g_autofree char *as = g_strdup_printf(" (guest-physical 0x%llx of VM %s)",
+                                              (unsigned long long)pc[i].gpa, name);
+        if (!ram_piece(r, what, fill, pc[i].hpa, pc[i].len, (uint8_t)byte, as)) return false;
+    }
+    return true;
+}
+
+/* ---- VMs and guests: their lives ---------------------------------------- */
+
+/* A reason a VM or a guest's service gives names lines of configurations
+ * the runner wrote ("/tmp/.../smmu.conf:11"): they are given as the
+ * scenario's lines they came from ("host-startup-mapping.scn:7"), so that
+ * a scenario can expect them. A line the runner made itself stays as it is. */
+typedef struct {
+    const char *path;
+    unsigned header;          /* lines the runner wrote before the scenario's */
+    const GPtrArray *origin;  /* "FILE:LINE" of each scenario line */
+} GenFile;
+
+static void explain_one(GString *t, const GenFile *gf)
+{
+    if (!gf->path || !gf->origin) return;
+    size_t pl = strlen(gf->path);
+    for (char *p = strstr(t->str, gf->path); p; p = strstr(p + 1, gf->path)) {
+        const char *q = p + pl;
+        unsigned line, col;
+        int used = 0, used2 = 0;
+        if (*q != ':' || sscanf(q + 1, "%u%n", &line, &used) != 1) continue;
+        size_t n = pl + 1 + (size_t)used;
+        if (q[1 + used] == ':' && sscanf(q + 2 + used, "%u%n", &col, &used2) == 1) n += 1 + (size_t)used2;
+        if (line <= gf->header || line - gf->header > gf->origin->len) continue;
+        g_autofree char *base = g_path_get_basename(g_ptr_array_index(gf->origin, line - gf->header - 1));
+        gsize at = (gsize)(p - t->str);
+        g_string_erase(t, (gssize)at, (gssize)n);
+        g_string_insert(t, (gssize)at, base);
+        p = t->str + at;
+    }
+}
+
+static char *explain(Run *r, const char *reason)
+{
+    GString *t = g_string_new(reason ? reason : "");
+    GenFile host = { r->conf, r->conf_header, r->scn->config_origin };
+    explain_one(t, &host);
+    for (guint i = 0; i < r->vms->len; i++) {
+        RVm *v = g_ptr_array_index(r->vms, i);
+        GenFile f = { v->conf, 1, v->origin };
+        explain_one(t, &f);
+    }
+    for (guint i = 0; i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        GenFile f = { g->conf, GUEST_CONF_HEADER, g->origin };
+        explain_one(t, &f);
+    }
+    return g_string_free(t, FALSE);
+}
+
+static char *vm_reason(Run *r, RVm *vm)
+{
+    g_autofree char *why = field_of(vm->status, "reason");
+    return explain(r, why);
+}
+
+static char *guest_reason(Run *r, RGuest *g)
+{
+    g_autofree char *why = field_of(g->status, "reason");
+    return explain(r, why);
+}
+
+/* A VM ended: its devices are no longer its on the host (once the host
+ * has destroyed its objects, which it says in its log), and a guest
+ * service that used its vdev-smmu loses it: the guest's DSS follows. */
+static void vm_exited(Run *r, RVm *vm)
+{
+    g_autofree char *state = field_of(vm->status, "state"), *why = vm_reason(r, vm);
+    logf_(r, "VM %s ended: exit status %d, state=%s%s%s", vm->decl->name, vm->exit_status, state ? state : "?",
+          why && *why ? ": " : "", why ? why : "");
+    if (svc_running(r)) wait_gone(r->log, vm->pid);
+    release_all_owned_by(&r->host, vm->decl->name);
+    RGuest *g = guest_of_vm(r, vm);
+    if (g && g->running && g->with_vdev)
+        for (int waited = 0; waited < REACT_MS && guest_alive(r, g); waited += 5) g_usleep(5000);
+}
+
+/* A guest's service ended: its VM's DSS follows (if it had reached the
+ * VM's vdev-smmu), which blocks the VM's devices before the VM exits. */
+static void guest_exited(Run *r, RGuest *g)
+{
+    g_autofree char *state = field_of(g->status, "state"), *why = guest_reason(r, g);
+    logf_(r, "guest %s's service ended: exit status %d, state=%s%s%s", g->decl->name, g->exit_status, state ? state : "?",
+          why && *why ? ": " : "", why ? why : "");
+    if (g->with_vdev && g->vm->running)
+        for (int waited = 0; waited < REACT_MS && vm_alive(r, g->vm); waited += 5) g_usleep(5000);
+}
+
+/* Set-up: each VM's configuration written (inline lines, addresses
+ * resolved) or found (a fixture), and read with smmu-qvm's parser: the
+ * runner knows its guest RAM and pass-through devices before it starts,
+ * for gpa(VM)+N and for where DMA lands. A configuration that does not
+ * read is smmu-qvm's to refuse (start VM => refused ...). */
+static void vms_prepare(Run *r, const char *board)
+{
+    const char *run = tb_board_run_dir(r->board);
+    for (guint i = 0; i < r->scn->vms->len; i++) {
+        const ScnVm *d = g_ptr_array_index(r->scn->vms, i);
+        RVm *vm = g_new0(RVm, 1);
+        vm->decl = d;
+        g_ptr_array_add(r->vms, vm);
+        vm->status = g_strdup_printf("%s/%s.status", run, d->name);
+        vm->log = g_strdup_printf("%s/%s.log", run, d->name);
+        g_ptr_array_add(r->files, g_strdup(vm->status));
+        g_ptr_array_add(r->files, g_strdup_printf("%s.tmp", vm->status));
+        g_ptr_array_add(r->files, g_strdup(vm->log));
+        if (d->fixture) { /* "{board}": one scenario, each board's fixture */
+            g_auto(GStrv) parts = g_strsplit(d->fixture, "{board}", -1);
+            vm->conf = g_strjoinv(board, parts);
+        } else {
+            /* NAME.vm: the file's base name is the VM's name unless a
+             * 'system' line says otherwise (docs/vm-config.md) */
+            vm->conf = g_strdup_printf("%s/%s.vm", run, d->name);
+            g_ptr_array_add(r->files, g_strdup(vm->conf));
+            vm->origin = d->origin;
+            GString *c = g_string_new(NULL);
+            g_string_append_printf(c, "# VM %s of scenario %s (%s:%u)\n", d->name, r->scn->name, d->file, d->line);
+            for (guint k = 0; k < d->config->len; k++) {
+                GError *e = NULL;
+                g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(d->config, k), false, subst_cb, r, &e);
+                if (!l) {
+                    failf(r, "%s: qvm-config %s: %s", (char *)g_ptr_array_index(d->origin, k), d->name, e->message);
+                    g_error_free(e);
+                    l = g_strdup("# (not resolved)");
+                }
+                g_string_append_printf(c, "%s\n", l);
+            }
+            g_file_set_contents(vm->conf, c->str, -1, NULL);
+            g_string_free(c, TRUE);
+        }
+        GError *e = NULL;
+        if (vm_config_load(vm->conf, &vm->cfg, &e) == 0) {
+            vm->have_cfg = true;
+            if (vm->cfg.smmu >= 0) {
+                const char *loc = vm->cfg.vdev[vm->cfg.smmu].loc;
+                /* relative: from the run directory, which the runner gives smmu-qvm as --run-dir */
+                vm->vdev = g_path_is_absolute(loc) ? g_strdup(loc) : g_build_filename(run, loc, NULL);
+                g_ptr_array_add(r->files, g_strdup(vm->vdev));
+            }
+        } else { /* by the scenario's lines, as smmu-qvm's refusal will be */
+            g_autofree char *why = explain(r, e->message);
+            g_strlcpy(vm->cfg_error, why, sizeof vm->cfg_error);
+            g_error_free(e);
+        }
+    }
+    for (guint i = 0; i < r->scn->guests->len; i++) {
+        const ScnGuest *d = g_ptr_array_index(r->scn->guests, i);
+        RGuest *g = g_new0(RGuest, 1);
+        g->decl = d;
+        g->vm = vm_named(r, d->vm);
+        g->origin = d->origin;
+        owners_init(&g->own);
+        g_ptr_array_add(r->guests, g);
+        g->conf = g_strdup_printf("%s/%s.conf", run, d->name);
+        g->sock = g_strdup_printf("%s/%s.sock", run, d->name);
+        g->tsock = g_strdup_printf("%s/%s-target.sock", run, d->name);
+        g->status = g_strdup_printf("%s/%s.status", run, d->name);
+        g->log = g_strdup_printf("%s/%s.log", run, d->name);
+        const char *mine[] = { g->conf, g->sock, g->tsock, g->status, g->log, NULL };
+        for (unsigned k = 0; mine[k]; k++) g_ptr_array_add(r->files, g_strdup(mine[k]));
+        g_ptr_array_add(r->files, g_strdup_printf("%s.tmp", g->status));
+        g_ptr_array_add(r->files, g_strdup_printf("%s/%s.err", run, d->name));
+    }
+}
+
+/* The report's picture of A: the VM's guest RAM and its pass-through
+ * engines, once it runs. */
+static void vm_report(Run *r, RVm *vm)
+{
+    if (vm->reported) return;
+    vm->reported = true;
+    for (unsigned i = 0; i < vm->cfg.n_ram; i++) {
+        ReportVmRam a = { .gpa = vm->cfg.ram[i].gpa, .size = vm->cfg.ram[i].size, .hpa = vm->cfg.ram[i].hpa };
+        g_strlcpy(a.vm, vm->decl->name, sizeof a.vm);
+        g_array_append_val(r->rep->vm_ram, a);
+    }
+    for (unsigned i = 0; i < vm->cfg.n_pass; i++) {
+        const VmPass *p = &vm->cfg.pass[i];
+        ReportPass rp = { .engine = "" };
+        g_strlcpy(rp.vm, vm->decl->name, sizeof rp.vm);
+        snprintf(rp.host_dev, sizeof rp.host_dev, "pci:%u:%u.%u", p->host.bus, p->host.dev, p->host.func);
+        snprintf(rp.guest_dev, sizeof rp.guest_dev, "pci:%u:%u.%u", p->guest.bus, p->guest.dev, p->guest.func);
+        unsigned rid = p->host.bus << 8 | p->host.dev << 3 | p->host.func;
+        for (unsigned k = 0; k < r->inv.n_devices; k++)
+            if (r->inv.devices[k].is_edu && r->inv.devices[k].rid == rid) g_strlcpy(rp.engine, r->inv.devices[k].name, sizeof rp.engine);
+        g_array_append_val(r->rep->passes, rp);
+    }
+}
+
+/* Waits (bounded) for a process to leave a state: running (ready) or
+ * gone. alive: the process's own check (which reaps it). */
+static bool wait_up(Run *r, bool (*alive)(Run *, void *), void *obj, const char *status)
+{
+    for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
+        if (!alive(r, obj)) return false;
+        g_autofree char *state = field_of(status, "state");
+        if (state && strcmp(state, "running") == 0) return true;
+        g_usleep(5000);
+    }
+    return alive(r, obj);
+}
+
+static bool vm_alive_cb(Run *r, void *vm) { return vm_alive(r, vm); }
+static bool guest_alive_cb(Run *r, void *g) { return guest_alive(r, g); }
+
+/* "=> TEXT" of a start step: the expected words after the state, with
+ * addresses resolved as in expect-state. NULL: none given. */
+static char *expected_text(Run *r, char **expect)
+{
+    if (!expect[0] || !expect[1]) return NULL;
+    return resolve_from(r, expect, 1, true);
+}
+
+static bool start_vm(Run *r, RVm *vm, char **expect)
+{
+    bool want_running = strcmp(expect[0], "running") == 0;
+    g_autofree char *text = expected_text(r, expect);
+    const char *name = vm->decl->name;
+    if (vm->pid) return failf(r, "start %s: a VM starts once in a scenario", name);
+    if (!r->tsock) return failf(r, "start %s: no host service", name);
+    unlink(vm->status);
+    const char *run = tb_board_run_dir(r->board);
+    char *argv[] = { (char *)r->opt->qvm, (char *)"--host-socket", r->tsock, (char *)"--run-dir", (char *)run,
+                     (char *)"--status-file", vm->status, vm->conf, NULL };
+    GError *e = NULL;
+    if (!g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, vm->log, &vm->pid, &e)) {
+        failf(r, "start %s: %s", name, e->message);
+        g_error_free(e);
+        return false;
+    }
+    vm->running = true;
+    bool up = wait_up(r, vm_alive_cb, vm, vm->status);
+    if (up) {
+        if (!want_running) return failf(r, "expected VM %s to refuse to start; it runs", name);
+        if (!vm->have_cfg) return failf(r, "VM %s runs, but the runner cannot read its configuration: %s", name, vm->cfg_error);
+        for (unsigned i = 0; i < vm->cfg.n_pass; i++) {
+            const VmBdf *h = &vm->cfg.pass[i].host;
+            g_hash_table_insert(r->host.owner, g_strdup_printf("pci:%u:%u.%u", h->bus, h->dev, h->func), g_strdup(name));
+        }
+        vm_report(r, vm);
+        g_autofree char *ram = vm_ram_text(&vm->cfg), *pass = vm_pass_text(&vm->cfg);
+        logf_(r, "VM %s running (pid %d): guest RAM %s, pass-through %s, vdev-smmu %s", name, (int)vm->pid, ram, pass,
+              vm->vdev ? vm->vdev : "none");
         return true;
     }
-    for (uint64_t i = 0; i < len; i++)
-        if (m[i] != byte)
-            return failf(r, "RAM 0x%llx holds 0x%02x, expected 0x%02x", (unsigned long long)(addr + i), m[i], (unsigned)byte);
+    if (vm->running) return failf(r, "VM %s neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
+    g_autofree char *why = vm_reason(r, vm);
+    if (want_running) return failf(r, "expected VM %s running; it did not start (exit status %d): %s", name, vm->exit_status, why);
+    if (vm->exit_status != 1)
+        return failf(r, "expected VM %s to refuse to start (exit status 1), it exited with %d: %s", name, vm->exit_status, why);
+    if (text && !strstr(why, text)) return failf(r, "expected VM %s to refuse for '%s', the reason was '%s'", name, text, why);
+    logf_(r, "VM %s refused to start: %s", name, why);
+    return true;
+}
+
+/* The startup mappings of a guest's configuration, for the report's
+ * picture of B: "allow NAME START,LEN[,PERMS]" given to "device pci:...
+ * NAME ..." (START hexadecimal, LEN decimal by default, as smmuman reads
+ * them; the runner wrote every address word as 0x...). */
+static bool conf_num(const char *w, bool hex, uint64_t *v)
+{
+    if (g_str_has_prefix(w, "0x") || g_str_has_prefix(w, "0X")) return tb_parse_size(w, v) == 0;
+    if (g_str_has_prefix(w, "0d")) return tb_parse_size(w + 2, v) == 0;
+    if (!hex) return tb_parse_size(w, v) == 0;
+    g_autofree char *x = g_strconcat("0x", w, NULL);
+    return tb_parse_size(x, v) == 0;
+}
+
+static void guest_startup_regions(Run *r, RGuest *g, GPtrArray *lines)
+{
+    g_autoptr(GHashTable) allow = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < lines->len; i++) {
+        g_auto(GStrv) w = g_strsplit_set(g_ptr_array_index(lines, i), " \t", -1);
+        if (w[0] && strcmp(w[0], "allow") == 0 && w[1] && w[2]) g_hash_table_insert(allow, g_strdup(w[1]), g_strdup(w[2]));
+        if (!w[0] || strcmp(w[0], "device") || !w[1] || !g_str_has_prefix(w[1], "pci:")) continue;
+        for (unsigned k = 2; w[k] && strcmp(w[k], "use"); k++) {
+            const char *spec = g_hash_table_lookup(allow, w[k]);
+            g_auto(GStrv) f = spec ? g_strsplit(spec, ",", 3) : NULL;
+            uint64_t start, len;
+            if (!f || !f[0] || !f[1] || !conf_num(f[0], true, &start) || !conf_num(f[1], false, &len)) continue;
+            ReportRegion rg = { .client = g_strdup("config"), .addr = start, .len = len, .vm = g_strdup(g->vm->decl->name),
+                                .devices = g_strdup(w[1]) };
+            bool s = f[2] && strchr(f[2], 's'), t = f[2] && strchr(f[2], 't');
+            g_strlcpy(rg.perms, s == t ? "rw" : s ? "r" : "w", sizeof rg.perms);
+            g_array_append_val(r->rep->regions, rg);
+        }
+    }
+}
+
+static bool start_guest(Run *r, RGuest *g, char **expect)
+{
+    bool want_running = strcmp(expect[0], "running") == 0;
+    g_autofree char *text = expected_text(r, expect);
+    const char *name = g->decl->name;
+    if (g->pid) return failf(r, "start %s: a guest's service starts once in a scenario", name);
+    GString *c = g_string_new(NULL);
+    g_string_append_printf(c, "# guest %s in VM %s of scenario %s\nforeground\nattach-socket %s\ntarget-socket %s\n"
+                              "status-file %s\nlog-file %s\n",
+                           name, g->vm->decl->name, r->scn->name, g->sock, g->tsock, g->status, g->log);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < g->decl->config->len; k++) {
+        GError *e = NULL;
+        char *l = scenario_subst_addrs(g_ptr_array_index(g->decl->config, k), true, subst_cb, r, &e);
+        if (!l) {
+            failf(r, "%s: guest-config %s: %s", (char *)g_ptr_array_index(g->decl->origin, k), name, e->message);
+            g_error_free(e);
+            g_string_free(c, TRUE);
+            return false;
+        }
+        g_string_append_printf(c, "%s\n", l);
+        g_ptr_array_add(lines, l);
+    }
+    g_file_set_contents(g->conf, c->str, -1, NULL);
+    g_string_free(c, TRUE);
+    unlink(g->status);
+    g_autofree char *exe = g_build_filename(r->opt->build_dir, g->decl->service, NULL);
+    g_autofree char *at = g_strconcat("@", g->conf, NULL);
+    g_autofree char *err_log = g_strdup_printf("%s/%s.err", tb_board_run_dir(r->board), name);
+    char *argv[] = { exe, at, NULL };
+    /* nothing of the host's: no platform, no socket; vdev-smmu only where the VM has one */
+    char **envp = g_environ_unsetenv(g_get_environ(), "SMMU_PLATFORM");
+    envp = g_environ_unsetenv(envp, "SMMU_SOCKET");
+    envp = g_environ_unsetenv(envp, "SMMU_VDEV");
+    envp = g_environ_setenv(envp, "SMMU_STATUS_FILE", g->status, TRUE);
+    envp = g_environ_setenv(envp, "SMMU_HW_DIR", r->opt->build_dir, TRUE);
+    g->with_vdev = g->vm->vdev && !g->decl->no_vdev;
+    if (g->with_vdev) envp = g_environ_setenv(envp, "SMMU_VDEV", g->vm->vdev, TRUE);
+    GError *e = NULL;
+    bool spawned = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, err_log, &g->pid, &e);
+    g_strfreev(envp);
+    if (!spawned) {
+        failf(r, "start %s: %s", name, e->message);
+        g_error_free(e);
+        return false;
+    }
+    g->running = true;
+    bool up = wait_up(r, guest_alive_cb, g, g->status);
+    if (up) {
+        if (!want_running) return failf(r, "expected guest %s's service in DSS; it runs", name);
+        config_owners(&g->own, lines);
+        guest_startup_regions(r, g, lines);
+        logf_(r, "guest %s's service running (pid %d, %s) in VM %s, %s", name, (int)g->pid, g->decl->service,
+              g->vm->decl->name, g->with_vdev ? "on its vdev-smmu" : "without SMMU_VDEV");
+        /* the runner's monitor first: it sees every record the guest gets */
+        g_autofree char *mon = g_strdup_printf("runner-monitor-of-%s", name);
+        g->monitor = proc_client(r, mon, false, g);
+        g_autofree char *ok = ask(r, g->monitor, "init");
+        if (!ok || strcmp(ok, "ok")) return failf(r, "the runner's monitor could not attach to guest %s: %s", name, ok ? ok : "gone");
+        for (guint i = 0; i < r->scn->clients->len; i++) {
+            g_auto(GStrv) cw = g_strsplit(g_ptr_array_index(r->scn->clients, i), " ", 2);
+            if (!cw[1] || strcmp(cw[1] + (g_str_has_prefix(cw[1], "guest=") ? 6 : 0), name) || !g_str_has_prefix(cw[1], "guest="))
+                continue;
+            Proc *p = proc_client(r, cw[0], false, g);
+            g_ptr_array_add(r->clients, p);
+            g_autofree char *rep = ask(r, p, "init");
+            if (!rep || strcmp(rep, "ok")) return failf(r, "client %s could not attach to guest %s: %s", cw[0], name, rep ? rep : "gone");
+        }
+        return true;
+    }
+    if (g->running) return failf(r, "guest %s's service neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
+    g_autofree char *why = guest_reason(r, g);
+    if (want_running)
+        return failf(r, "expected guest %s's service running; it exited (%d): %s", name, g->exit_status, why);
+    if (g->exit_status != 3)
+        return failf(r, "expected guest %s's service in DSS (exit status 3), it exited with %d (%s)", name, g->exit_status, why);
+    if (text && !strstr(why, text)) return failf(r, "expected guest %s's DSS for '%s', the reason was '%s'", name, text, why);
+    logf_(r, "guest %s's service in DSS: %s", name, why);
+    return true;
+}
+
+static bool step_start(Run *r, char **w, char **expect)
+{
+    RVm *vm = vm_named(r, w[1]);
+    if (vm) return start_vm(r, vm, expect);
+    RGuest *g = guest_named(r, w[1]);
+    if (g) return start_guest(r, g, expect);
+    return failf(r, "start: no VM or guest '%s'", w[1]);
+}
+
+/* expect-state VM|GUEST STATE: waits (bounded) for the state, or for the
+ * process to end when the state is an end. */
+static bool state_of(Run *r, const char *kind, const char *name, bool alive, int exit_status, const char *status_file,
+                     const char *why, char **w, const char *text)
+{
+    const char *want = w[0];
+    g_autofree char *state = field_of(status_file, "state");
+    if (strcmp(want, "running") == 0) {
+        if (alive && state && strcmp(state, "running") == 0) return true;
+        if (alive) return failf(r, "expected %s %s running; its status says state=%s", kind, name, state ? state : "(none)");
+        return failf(r, "expected %s %s running; it ended (exit status %d, state=%s): %s", kind, name, exit_status,
+                     state ? state : "?", why);
+    }
+    if (alive) return failf(r, "expected %s %s %s within %d ms; it still runs", kind, name, want, STATE_TIMEOUT_MS);
+    if (strcmp(want, "exited") == 0) {
+        uint64_t code = 0;
+        tb_parse_u64(w[1], &code);
+        if ((uint64_t)exit_status != code)
+            return failf(r, "expected %s %s to exit with %llu, it exited with %d (%s)", kind, name, (unsigned long long)code,
+                         exit_status, why);
+        return true;
+    }
+    bool vm = kind[0] == 'V';
+    /* a VM's DSS: exit 3 (its guest went) or 4 (its host went); a guest's: 3 */
+    bool exit_ok = strcmp(want, "dss") == 0 ? exit_status == 3 || (vm && exit_status == 4)
+                   : strcmp(want, "refused") == 0 ? exit_status == 1
+                   : strcmp(want, "stopped") == 0 ? exit_status == 0 : false;
+    const char *want_state = strcmp(want, "dss") == 0 ? "dss" : "stopped";
+    if (!exit_ok || !state || strcmp(state, want_state))
+        return failf(r, "expected %s %s %s; it exited with %d, state=%s: %s", kind, name, want, exit_status, state ? state : "?",
+                     why);
+    if (text && !strstr(why, text)) return failf(r, "expected %s %s %s for '%s', the reason was '%s'", kind, name, want, text, why);
+    logf_(r, "%s %s %s: %s", kind, name, want, why);
+    return true;
+}
+
+static bool step_state(Run *r, char **w)
+{
+    RVm *vm = vm_named(r, w[1]);
+    RGuest *g = vm ? NULL : guest_named(r, w[1]);
+    char **st = vm || g || strcmp(w[1], "service") == 0 ? w + 2 : w + 1;
+    /* addresses in the expected reason may be written ram+N / pool+N */
+    g_autofree char *why = st[0] && st[1] && strcmp(st[0], "exited") ? resolve(r, st) : NULL;
+    if (!vm && !g) {
+        if (strcmp(st[0], "exited") == 0) {
+            for (int i = 0; i < STATE_TIMEOUT_MS / 5 && svc_running(r); i++) g_usleep(5000);
+            uint64_t code = 0;
+            tb_parse_u64(st[1], &code);
+            if (svc_running(r)) return failf(r, "expected the service to exit within %d ms; it still runs", STATE_TIMEOUT_MS);
+            if ((uint64_t)r->svc_status != code)
+                return failf(r, "expected the service to exit with %llu, it exited with %d", (unsigned long long)code, r->svc_status);
+            return true;
+        }
+        return wait_state(r, strcmp(st[0], "dss") == 0, why);
+    }
+    if (!(vm ? vm->pid : g->pid)) return failf(r, "expect-state %s: it was never started", w[1]);
+    bool running = strcmp(st[0], "running") == 0;
+    for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
+        bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
+        g_autofree char *state = field_of(vm ? vm->status : g->status, "state");
+        if (running ? !alive || (state && strcmp(state, "running") == 0) : !alive) break;
+        g_usleep(5000);
+    }
+    bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
+    g_autofree char *reason = vm ? vm_reason(r, vm) : guest_reason(r, g);
+    return state_of(r, vm ? "VM" : "guest", w[1], alive, vm ? vm->exit_status : g->exit_status, vm ? vm->status : g->status,
+                    reason, st, why);
+}
+
+/* kill VM|GUEST [SIG]: the signal, its end (bounded), and the other side's
+ * reaction (a guest's DSS, a VM's DSS) before the next step. */
+static bool kill_process(Run *r, const char *name, const char *signame)
+{
+    int sig = !signame || strcmp(signame, "KILL") == 0 ? SIGKILL
+              : strcmp(signame, "TERM") == 0 ? SIGTERM
+              : strcmp(signame, "INT") == 0 ? SIGINT
+              : strcmp(signame, "HUP") == 0 ? SIGHUP : 0;
+    if (!sig) return failf(r, "kill %s: expected TERM, INT, HUP or KILL", name);
+    RVm *vm = vm_named(r, name);
+    RGuest *g = vm ? NULL : guest_named(r, name);
+    bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
+    if (!alive) return failf(r, "kill %s: it is not running", name);
+    kill(vm ? vm->pid : g->pid, sig);
+    for (int i = 0; i < STATE_TIMEOUT_MS / 5 && (vm ? vm_alive(r, vm) : guest_alive(r, g)); i++) g_usleep(5000);
+    if (vm ? vm->running : g->running) return failf(r, "%s %s did not exit within %d ms of signal %d", vm ? "VM" : "guest", name,
+                                                    STATE_TIMEOUT_MS, sig);
+    logf_(r, "%s %s sent signal %d: exit status %d", vm ? "VM" : "guest", name, sig, vm ? vm->exit_status : g->exit_status);
     return true;
 }
 
@@ -632,7 +1557,10 @@ static bool step_client(Run *r, char **w, char **expect)
     if (!line) return false;
     g_autofree char *reply = ask(r, p, line);
     if (!reply) return failf(r, "client %s: gone (asked '%s')", w[0], line);
-    g_autofree char *want = expect && expect[0] ? g_strjoinv(" ", expect) : g_strdup("ok");
+    /* an expected reply may name addresses too ("fault device=pci:0:2.0
+     * address=gpa(vm1)+0x100000"); its numbers stay as written */
+    g_autofree char *want = expect && expect[0] ? resolve_from(r, expect, 0, false) : g_strdup("ok");
+    if (!want) return false;
     logf_(r, "%s: %s -> %s", w[0], line, reply);
     if (!g_str_has_prefix(reply, want)) return failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
     note_command(r, p, w, reply);
@@ -652,10 +1580,15 @@ static bool step_kill(Run *r, char **w)
         logf_(r, "service sent signal %d", sig);
         return svc_running(r) ? failf(r, "the service did not exit") : true;
     }
+    if (vm_named(r, w[1]) || guest_named(r, w[1])) return kill_process(r, w[1], w[2]);
     Proc *p = client(r, w[1]);
     if (!p) return failf(r, "kill: no client '%s' was started", w[1]);
+    GPid pid = p->pid;
     proc_kill(p);
     release_all_of(r, p);
+    /* a guest's driver: its service undoes its objects through the VM,
+     * and says so when done */
+    if (p->guest && guest_alive(r, p->guest)) wait_gone(p->guest->log, pid);
     g_usleep(SETTLE_MS * 1000); /* the service notices the hang-up */
     logf_(r, "client %s killed", p->name);
     return true;
@@ -675,11 +1608,8 @@ static bool play_step(Run *r, const ScnStep *st)
         g_usleep((gulong)ms * 1000);
         return true;
     }
-    if (strcmp(v, "expect-state") == 0) {
-        /* addresses in the expected reason may be written ram+N / pool+N */
-        g_autofree char *why = w[2] ? resolve(r, w + 1) : NULL;
-        return wait_state(r, strcmp(w[1], "dss") == 0, why);
-    }
+    if (strcmp(v, "expect-state") == 0) return step_state(r, w);
+    if (strcmp(v, "start") == 0) return step_start(r, w, st->expect);
     if (strcmp(v, "corrupt-table") == 0) {
         /* a reserved word of the first pool page (a root table on VT-d) */
         if (r->inv.pool_size < 4096) return failf(r, "corrupt-table: this board has no table pool");
@@ -694,13 +1624,8 @@ static bool play_step(Run *r, const ScnStep *st)
         uint64_t addr;
         const TbInvDevice *d = engine(r, w[1], &e);
         if (!d || !addr_of(r, w[2], &addr)) return false;
-        g_autofree char *devid = devid_of(d);
-        ReportFault f = { 0 };
-        if (!check_record(r, devid, addr, strcmp(w[3], "write") == 0, &f)) return false;
-        g_array_append_val(r->rep->faults, f);
-        g_autofree char *rec = record_text(&f);
-        logf_(r, "recorded: %s", rec);
-        return true;
+        Landing l; /* whose record it is: the guest's and the host's, or the host's alone */
+        return landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, strcmp(w[3], "write") == 0, false);
     }
     if (strcmp(v, "expect-no-fault") == 0) {
         uint64_t ms = 50; /* the parser bounds it well inside REPLY_TIMEOUT_MS */
@@ -713,7 +1638,7 @@ static bool play_step(Run *r, const ScnStep *st)
             g_autofree char *got = unexpected_record(rec);
             return failf(r, "expected no fault record, got %s", got);
         }
-        return true;
+        return guests_quiet(r, NULL, (unsigned)ms, "a record where none was expected");
     }
     return step_client(r, w, st->expect);
 }
@@ -732,10 +1657,25 @@ static bool start_service(Run *r, const char *board_kind)
     g_string_append_printf(c, "# scenario %s\nforeground\nplatform board:%s\nattach-socket %s\ntarget-socket %s\n"
                               "status-file %s\nlog-file %s\nfault-poll-ms 2\n",
                            r->scn->name, run, r->sock, r->tsock, r->status, r->log);
+    r->conf_header = 8;
     bool has_smmu = false;
     for (guint i = 0; i < r->scn->config->len; i++) has_smmu |= g_str_has_prefix(g_ptr_array_index(r->scn->config, i), "smmu ");
-    if (!has_smmu && board_kind) g_string_append_printf(c, "smmu %s\n", board_kind);
-    for (guint i = 0; i < r->scn->config->len; i++) g_string_append_printf(c, "%s\n", (char *)g_ptr_array_index(r->scn->config, i));
+    if (!has_smmu && board_kind) {
+        g_string_append_printf(c, "smmu %s\n", board_kind);
+        r->conf_header++;
+    }
+    for (guint i = 0; i < r->scn->config->len; i++) {
+        /* addresses written ram+N, pool+N, gpa(VM)+N: this board's */
+        GError *e = NULL;
+        g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(r->scn->config, i), true, subst_cb, r, &e);
+        if (!l) {
+            failf(r, "%s: config: %s", (char *)g_ptr_array_index(r->scn->config_origin, i), e->message);
+            g_error_free(e);
+            g_string_free(c, TRUE);
+            return false;
+        }
+        g_string_append_printf(c, "%s\n", l);
+    }
     g_file_set_contents(r->conf, c->str, -1, NULL);
     g_string_free(c, TRUE);
     g_autofree char *exe = g_build_filename(r->opt->build_dir, r->scn->service, NULL);
@@ -748,7 +1688,8 @@ static bool start_service(Run *r, const char *board_kind)
      * not those of an installed smmuman */
     envp = g_environ_setenv(envp, "SMMU_HW_DIR", r->opt->build_dir, TRUE);
     GError *e = NULL;
-    bool ok = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &r->svc, &e);
+    bool ok = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL,
+                            &r->svc, &e);
     g_strfreev(envp);
     if (!ok) {
         failf(r, "cannot start %s: %s", r->scn->service, e->message);
@@ -757,8 +1698,29 @@ static bool start_service(Run *r, const char *board_kind)
     return ok;
 }
 
+/* Everything the scenario started goes, also after a failure, from the
+ * guests' side down: guest drivers, guest monitors, guest services, VMs,
+ * host clients, the host's monitor, the host service, the board. Each is
+ * SIGKILLed and reaped before the next. */
 static void teardown(Run *r)
 {
+    for (guint i = 0; r->clients && i < r->clients->len; i++) {
+        Proc *p = g_ptr_array_index(r->clients, i);
+        if (p->guest) proc_kill(p);
+    }
+    for (guint i = 0; r->guests && i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        if (g->monitor) proc_free(g->monitor);
+        g->monitor = NULL;
+    }
+    for (guint i = 0; r->guests && i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        kill_reap(&g->pid, g->running);
+    }
+    for (guint i = 0; r->vms && i < r->vms->len; i++) {
+        RVm *v = g_ptr_array_index(r->vms, i);
+        kill_reap(&v->pid, v->running);
+    }
     if (r->clients) g_ptr_array_unref(r->clients);
     if (r->monitor) proc_free(r->monitor);
     if (r->svc) {
@@ -772,6 +1734,22 @@ static void teardown(Run *r)
         g_autofree char *tmp = g_strconcat(r->status, ".tmp", NULL);
         unlink(tmp);
     }
+    /* the VMs' and guests' files likewise: sockets always, the rest unless kept */
+    for (guint i = 0; r->files && i < r->files->len; i++) {
+        const char *f = g_ptr_array_index(r->files, i);
+        if (!r->opt->keep || g_str_has_suffix(f, ".sock") || g_str_has_suffix(f, ".tmp")) unlink(f);
+    }
+    /* A status written write-then-rename by a process killed meanwhile
+     * (teardown's SIGKILL can land there) leaves "NAME.status.tmp.XXXXXX",
+     * GLib's own temporary: the board's run directory would not go. The
+     * directory is this run's alone. */
+    GDir *d = r->board ? g_dir_open(tb_board_run_dir(r->board), 0, NULL) : NULL;
+    for (const char *n; d && (n = g_dir_read_name(d));) {
+        if (!strstr(n, ".status.tmp.")) continue;
+        g_autofree char *p = g_build_filename(tb_board_run_dir(r->board), n, NULL);
+        unlink(p);
+    }
+    if (d) g_dir_close(d);
     if (r->ram) munmap(r->ram, r->inv.ram_size);
     tb_agent_close(r->agent);
     if (r->board) {
@@ -784,8 +1762,29 @@ static void teardown(Run *r)
     g_free(r->tsock);
     g_free(r->status);
     g_free(r->log);
-    g_hash_table_unref(r->owner);
-    g_hash_table_unref(r->home);
+    owners_clear(&r->host);
+    for (guint i = 0; r->vms && i < r->vms->len; i++) {
+        RVm *v = g_ptr_array_index(r->vms, i);
+        if (v->have_cfg) vm_config_clear(&v->cfg);
+        g_free(v->conf);
+        g_free(v->status);
+        g_free(v->log);
+        g_free(v->vdev);
+        g_free(v);
+    }
+    for (guint i = 0; r->guests && i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        owners_clear(&g->own);
+        g_free(g->conf);
+        g_free(g->sock);
+        g_free(g->tsock);
+        g_free(g->status);
+        g_free(g->log);
+        g_free(g);
+    }
+    if (r->vms) g_ptr_array_unref(r->vms);
+    if (r->guests) g_ptr_array_unref(r->guests);
+    if (r->files) g_ptr_array_unref(r->files);
 }
 
 static bool library_built(const RunOptions *opt, const char *kind)
@@ -815,8 +1814,10 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     Run r = { .scn = s, .opt = opt };
     r.rep = report_scenario_new(s->name, s->file, board);
     r.rep->purpose = g_strdup(s->purpose ? s->purpose : "");
-    r.owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    r.home = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    owners_init(&r.host);
+    r.vms = g_ptr_array_new();
+    r.guests = g_ptr_array_new();
+    r.files = g_ptr_array_new_with_free_func(g_free);
     gint64 t0 = g_get_monotonic_time();
     GError *e = NULL;
     TbLaunchOptions lo = { .keep = opt->keep };
@@ -839,18 +1840,20 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
         r.rep->pool_size = r.inv.pool_size;
     }
     r.clients = g_ptr_array_new_with_free_func((GDestroyNotify)proc_free);
-    config_owners(&r);
+    if (!r.failure[0]) vms_prepare(&r, board);
+    config_owners(&r.host, s->config);
     if (opt->narrate) printf("\n== %s on %s\n   %s\n", s->name, board, s->purpose ? s->purpose : "");
     const char *kind = r.inv.n_units ? r.inv.units[0].kind : NULL;
     if (!r.failure[0] && start_service(&r, kind) && wait_state(&r, s->start_dss, s->start_reason)) {
         if (!s->start_dss) { /* the runner's monitor first: it sees every record */
-            r.monitor = proc_client(&r, "runner-monitor", false);
+            r.monitor = proc_client(&r, "runner-monitor", false, NULL);
             g_autofree char *ok = ask(&r, r.monitor, "init");
             if (!ok || strcmp(ok, "ok")) failf(&r, "the runner's monitor could not attach: %s", ok ? ok : "gone");
         }
         for (guint i = 0; i < s->clients->len && !r.failure[0]; i++) {
             g_auto(GStrv) cw = g_strsplit(g_ptr_array_index(s->clients, i), " ", 2);
-            Proc *p = proc_client(&r, cw[0], cw[1] != NULL);
+            if (cw[1] && g_str_has_prefix(cw[1], "guest=")) continue; /* attached when their guest's service starts */
+            Proc *p = proc_client(&r, cw[0], cw[1] != NULL, NULL);
             g_ptr_array_add(r.clients, p);
             if (!s->start_dss) {
                 g_autofree char *ok = ask(&r, p, "init");
@@ -871,6 +1874,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
                 failf(&r, "a fault no step expected: %s", got);
             }
         }
+        if (!r.failure[0]) guests_quiet(&r, NULL, GUEST_QUIET_MS, "a fault no step expected");
     }
     r.rep->status = r.failure[0] ? RS_FAIL : RS_PASS;
     r.rep->message = r.failure[0] ? g_strdup(r.failure) : NULL;

@@ -162,7 +162,7 @@ int main(int argc, char **argv)
     for (guint i = 0; i < paths->len; i++) collect(g_ptr_array_index(paths, i), files);
 
     RunOptions opt = { .build_dir = getenv("SMMU_BUILD_DIR") ? getenv("SMMU_BUILD_DIR") : SMMU_BUILD_DIR,
-                       .client = SMMU_CLIENT, .keep = keep, .seed = seed, .narrate = narrate };
+                       .client = SMMU_CLIENT, .qvm = SMMU_QVM, .keep = keep, .seed = seed, .narrate = narrate };
     if (narrate) jobs = 1; /* one story at a time */
     GPtrArray *items = g_ptr_array_new();
     int bad = 0;

@@ -731,7 +731,8 @@ START_TEST(json_event_names_reasons)
     ck_assert_ptr_nonnull(strstr(jv, "\"status\":\"fail\""));
     ck_assert_ptr_nonnull(strstr(jv, "\"faults\":3,"));
     ck_assert_ptr_nonnull(strstr(jv, "{\"device\":\"pci:0:4.0\",\"address\":\"0x100000\",\"access\":\"write\","
-                                     "\"reason\":\"0x1\",\"reason_name\":\"root-entry-not-present\",\"owner\":\"alice\"}"));
+                                     "\"reason\":\"0x1\",\"reason_name\":\"root-entry-not-present\",\"owner\":\"alice\","
+                                     "\"seen_by\":null}"));
     ck_assert_ptr_nonnull(strstr(jv, "\"reason\":\"0x5\",\"reason_name\":null"));
     ck_assert_ptr_nonnull(strstr(jv, "\"message\":\"file.scn:7: expected <ok>, got \\\"err\\\" & 'EBUSY'"));
     ck_assert_ptr_nonnull(strstr(ja, "\"reason\":\"0x10\",\"reason_name\":\"F_TRANSLATION\""));
@@ -758,6 +759,153 @@ START_TEST(json_event_names_reasons)
 }
 END_TEST
 
+/* ---- guest pass-through: A, B and C ---- */
+
+static void vm_ram(ReportScenario *r, const char *vm, uint64_t gpa, uint64_t size, uint64_t hpa)
+{
+    ReportVmRam a = { .gpa = gpa, .size = size, .hpa = hpa };
+    g_strlcpy(a.vm, vm, sizeof a.vm);
+    g_array_append_val(r->vm_ram, a);
+}
+
+static void guest_region(ReportScenario *r, const char *client, uint64_t addr, uint64_t len, const char *perms)
+{
+    ReportRegion rg = { .client = g_strdup(client), .addr = addr, .len = len, .removed = perms == NULL,
+                        .vm = g_strdup("vm1"), .devices = g_strdup("pci:0:2.0") };
+    g_strlcpy(rg.perms, perms ? perms : "", sizeof rg.perms);
+    g_array_append_val(r->regions, rg);
+}
+
+static void guest_dma(ReportScenario *r, bool write, uint64_t addr, bool translated, uint64_t hpa, bool landed, bool guest_side)
+{
+    ReportDma d = { .line = r->dmas->len + 30, .write = write, .addr = addr, .len = 256, .expected_ok = landed,
+                    .went_through = landed, .translated = translated, .hpa = hpa, .guest_side = guest_side };
+    g_strlcpy(d.device, "edu0", sizeof d.device);
+    g_strlcpy(d.vm, "vm1", sizeof d.vm);
+    g_array_append_val(r->dmas, d);
+}
+
+/* vm1: guest RAM at RAM_BASE, two 32 MiB ranges backed at +64 MiB and
+ * +128 MiB, edu0 as its pci:0:2.0; vm2 beside it at +192 MiB (no engine
+ * of its own here). */
+static ReportScenario *pass_run(void)
+{
+    ReportScenario *a = scn("guest/b", "b.scn", "virt-smmuv3", RS_PASS, 1);
+    vm_ram(a, "vm1", RAM_BASE, 32u << 20, RAM_BASE + (64u << 20));
+    vm_ram(a, "vm1", RAM_BASE + (32u << 20), 32u << 20, RAM_BASE + (128u << 20));
+    vm_ram(a, "vm2", RAM_BASE, 64u << 20, RAM_BASE + (192u << 20));
+    ReportPass p = { .vm = "vm1", .engine = "edu0", .host_dev = "pci:0:4.0", .guest_dev = "pci:0:2.0" };
+    g_array_append_val(a->passes, p);
+    region(a, "host", RAM_BASE + 0x10000000, 4096, "rw");                       /* the host's own */
+    guest_region(a, "drv", RAM_BASE + (32u << 20) - 4096, 8192, "rw");           /* B across both ranges */
+    guest_region(a, "drv", RAM_BASE + (32u << 20) - 4096, 4096, NULL);           /* half of it unmapped */
+    guest_dma(a, true, RAM_BASE + (32u << 20), true, RAM_BASE + (128u << 20), true, false);    /* C */
+    guest_dma(a, true, RAM_BASE + 0x100000, true, RAM_BASE + (64u << 20) + 0x100000, false, true); /* A, not B */
+    guest_dma(a, false, RAM_BASE + 0x10000000, false, RAM_BASE + 0x10000000, false, false);    /* the host's memory */
+    fault(a, RAM_BASE + 0x100000, true, "drv");
+    ReportFault *g = &g_array_index(a->faults, ReportFault, 0); /* the guest's record */
+    g_strlcpy(g->seen_by, "g1", sizeof g->seen_by);
+    g_strlcpy(g->device, "pci:0:2.0", sizeof g->device);
+    fault(a, RAM_BASE + 0x100000, true, "vm1");    /* the host's record of it: guest-physical, not on the map */
+    fault(a, RAM_BASE + 0x10000000, false, "vm1"); /* outside the guest's RAM: the host's address, on the map */
+    return a;
+}
+
+static const Node *in_svg(Doc *x, const char *svg_class, const char *name, const char *cls, unsigned nth)
+{
+    for (guint i = 0; i < x->nodes->len; i++) {
+        const Node *n = g_ptr_array_index(x->nodes, i);
+        if (strcmp(n->name, name) || !has_class(n, cls)) continue;
+        const Node *up = n->parent;
+        while (up && !(strcmp(up->name, "svg") == 0 && has_class(up, svg_class))) up = up->parent;
+        if (up && nth-- == 0) return n;
+    }
+    return NULL;
+}
+
+static unsigned count_svg(Doc *x, const char *svg_class, const char *name, const char *cls)
+{
+    unsigned k = 0;
+    while (in_svg(x, svg_class, name, cls, k)) k++;
+    return k;
+}
+
+START_TEST(html_pass_through_draws_a_b_and_c)
+{
+    g_autoptr(GPtrArray) run = run_new();
+    g_ptr_array_add(run, pass_run());
+    g_ptr_array_add(run, scn("host/plain", "p.scn", "virt-smmuv3", RS_PASS, 1));
+    g_autofree char *text = write_html(run, NULL);
+    Doc *x = parse(text);
+    /* one picture, for the one pass-through engine, named by both its addresses */
+    ck_assert_uint_eq(count(x, 0, "svg", "abc"), 1);
+    ck_assert_uint_eq(count(x, 1, "svg", "abc"), 0);
+    const Node *h3 = NULL;
+    for (unsigned k = 0; (h3 = find(x, 0, "h3", NULL, k)); k++)
+        if (strstr(h3->text->str, "Pass-through")) break;
+    ck_assert_ptr_nonnull(h3);
+    ck_assert_str_eq(h3->text->str, "Pass-through: edu0 as VM vm1's pci:0:2.0 (host pci:0:4.0): A, B and C");
+    /* A: two ranges, guest-physical and where they are backed; the other VM's RAM beside */
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "abc-a"), 4);
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "abc-other"), 1);
+    ck_assert_uint_eq(count_svg(x, "abc", "path", "abc-band"), 2);
+    ck_assert_ptr_nonnull(strstr(in_svg(x, "abc", "g", "abc-a", 0)->text->str, "backed at host 0x44000000"));
+    ck_assert_ptr_nonnull(strstr(in_svg(x, "abc", "g", "abc-other", 0)->text->str, "vm2"));
+    /* B: the guest's grant and its unmap, never the host's region */
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "abc-b"), 2);
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "removed"), 1 + 1); /* B's unmap and its C */
+    ck_assert_ptr_null(strstr(in_svg(x, "abc", "g", "abc-b", 0)->text->str, "host obj"));
+    /* C: B translated; across the two ranges, two pieces, each where its range is backed */
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "abc-c"), 3);
+    ck_assert_ptr_nonnull(strstr(in_svg(x, "abc", "g", "abc-c", 0)->text->str, "host-physical 0x45fff000 to 0x46000000"));
+    ck_assert_ptr_nonnull(strstr(in_svg(x, "abc", "g", "abc-c", 1)->text->str, "host-physical 0x48000000 to 0x48001000"));
+    /* each DMA twice: where the device aimed it, where it went (or was kept from) */
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "guest-view"), 3);
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "host-view"), 3);
+    const Node *told = in_svg(x, "abc", "g", "guest-side", 0);
+    ck_assert(told && has_class(told, "blocked") && has_class(told, "guest-view"));
+    ck_assert_ptr_nonnull(strstr(told->text->str, "backed at host 0x44100000; the guest was told"));
+    const Node *host_only = in_svg(x, "abc", "g", "host-side", 0);
+    ck_assert(host_only && has_class(host_only, "read"));
+    ck_assert_ptr_nonnull(strstr(host_only->text->str, "outside its guest RAM"));
+    ck_assert_uint_eq(count_svg(x, "abc", "g", "landed"), 2);
+    /* the host-physical memory map: the DMAs where they landed, the guest's
+     * grants not at all, only the host's records of host addresses */
+    ck_assert_uint_eq(count_svg(x, "mmap", "g", "region"), 1);
+    ck_assert_uint_eq(count_svg(x, "mmap", "g", "fault"), 1);
+    bool at_backing = false;
+    for (unsigned k = 0; in_svg(x, "mmap", "text", "addr", k); k++)
+        at_backing |= strcmp(in_svg(x, "mmap", "text", "addr", k)->text->str, "0x48000000") == 0;
+    ck_assert_msg(at_backing, "the landed DMA is not drawn at its host-physical address");
+    /* the tables say whose */
+    ck_assert_ptr_nonnull(strstr(find(x, 0, "table", "regions", 0)->text->str, "(a guest of VM vm1, guest-physical, for pci:0:2.0)"));
+    ck_assert_ptr_nonnull(strstr(find(x, 0, "table", "faults", 0)->text->str, "pci:0:2.0 (guest g1's record)"));
+    ck_assert_ptr_nonnull(strstr(find(x, 0, "table", "dmas", 0)->text->str, "(host 0x48000000)"));
+    doc_free(x);
+    /* and the event line */
+    g_autofree char *j = report_json_scenario(g_ptr_array_index(run, 0));
+    ck_assert_ptr_nonnull(strstr(j, "\"owner\":\"drv\",\"seen_by\":\"g1\"}"));
+    ck_assert_ptr_nonnull(strstr(j, "\"owner\":\"vm1\",\"seen_by\":null}"));
+}
+END_TEST
+
+/* A pass-through engine of a VM without RAM recorded, or a board of
+ * unknown RAM: a note, still well-formed, nothing made up. */
+START_TEST(html_pass_through_without_ram)
+{
+    g_autoptr(GPtrArray) run = run_new();
+    ReportScenario *a = scn("guest/odd", "o.scn", "q35-vtd", RS_FAIL, 1);
+    ReportPass p = { .vm = "vm9", .engine = "", .host_dev = "pci:0:6.0", .guest_dev = "pci:0:1.0" };
+    g_array_append_val(a->passes, p);
+    g_ptr_array_add(run, a);
+    g_autofree char *text = write_html(run, NULL);
+    Doc *x = parse(text);
+    ck_assert_uint_eq(count(x, 0, "svg", "abc"), 0);
+    ck_assert_ptr_nonnull(strstr(text, "No guest RAM or no host RAM size known"));
+    doc_free(x);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -777,6 +925,8 @@ static Suite *report_suite(void)
     tcase_add_test(tc, html_faults_name_their_reason);
     tcase_add_test(tc, junit_failure_names_reasons);
     tcase_add_test(tc, json_event_names_reasons);
+    tcase_add_test(tc, html_pass_through_draws_a_b_and_c);
+    tcase_add_test(tc, html_pass_through_without_ram);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,7 +84,7 @@ static const struct {
     { "include self.scn\n", "nested deeper than 8" },
     { "ram poke 0 1 2\n", ":1: ram: expected fill|expect ADDR LEN BYTE" },
     { "kill nobody\n", ":1: kill: expected a client name" },
-    { "expect-state tired\n", ":1: expect-state: expected running | dss" },
+    { "expect-state tired\n", ":1: expect-state: expected [service] running | dss" },
     /* Numbers that would take the runner outside RAM, the engine's buffer or
      * the 64-bit space are refused before any board starts. */
     { "ram fill ram+0x1000 0xfffffffffffff800 0x5a\n", ":1: ram fill: ram+0x1000 + LEN 18446744073709549568 runs past the end of the 64-bit address space" },
@@ -92,8 +92,8 @@ static const struct {
     { "ram fill pool+0xffffffffffffffff 2 0\n", ":1: ram fill: pool+0xffffffffffffffff + LEN 2 runs past the end" },
     { "ram fill ram+0 16 256\n", ":1: ram fill: BYTE: expected 0..255, got '256'" },
     { "ram fill ram+0 lots 1\n", ":1: ram fill: LEN: expected a size, got 'lots'" },
-    { "ram expect somewhere 16 1\n", ":1: ram expect: ADDR: expected N, ram+N or pool+N, got 'somewhere'" },
-    { "ram fill ram+0x100000000000000000 1 1\n", ":1: ram fill: ADDR: expected N, ram+N or pool+N" },
+    { "ram expect somewhere 16 1\n", ":1: ram expect: ADDR: expected N, ram+N, pool+N or gpa(VM)+N, got 'somewhere'" },
+    { "ram fill ram+0x100000000000000000 1 1\n", ":1: ram fill: ADDR: expected N, ram+N, pool+N or gpa(VM)+N" },
     { "dma edu0 write ram+0 4097 => ok\n", ":1: dma: LEN: expected 1..4096 (the engine's buffer), got '4097'" },
     { "dma edu0 write ram+0 0 => ok\n", ":1: dma: LEN: expected 1..4096" },
     { "dma edu0 read ram+0 64 offset=4033 => ok\n", ":1: dma: offset=4033 with LEN 64 runs past the engine's 4096-byte buffer" },
@@ -110,8 +110,44 @@ static const struct {
     { "wait 60001\n", ":1: wait: expected milliseconds 0..60000, got '60001'" },
     { "expect-no-fault 5001\n", ":1: expect-no-fault: expected milliseconds 0..5000, got '5001'" },
     { "expect-no-fault 1 2\n", ":1: expect-no-fault: expected [MS]" },
-    { "expect-fault edu0 nowhere write\n", ":1: expect-fault: ADDR: expected N, ram+N or pool+N, got 'nowhere'" },
-    { "kill service STOP\n", ":1: kill: expected a client name or 'service [TERM|INT|HUP|KILL]'" },
+    { "expect-fault edu0 nowhere write\n", ":1: expect-fault: ADDR: expected N, ram+N, pool+N or gpa(VM)+N, got 'nowhere'" },
+    { "kill service STOP\n", ":1: kill: expected a client name or 'service|VM|GUEST [TERM|INT|HUP|KILL]'" },
+    /* VMs, guests and their clients (docs/scenarios.md, "Guests") */
+    { "qvm\n", ":1: qvm: expected NAME [fixture=PATH]" },
+    { "qvm v1 fixture=\n", ":1: qvm: expected NAME [fixture=PATH]" },
+    { "qvm running\n", ":1: qvm: 'running' is not a name" },
+    { "qvm dma\n", ":1: qvm: 'dma' is not a name" },
+    { "qvm .v\n", ":1: qvm: '.v' is not a name" },
+    { "client a\nqvm a\n", ":2: qvm: 'a' declared twice (VMs, guests and clients share one set of names)" },
+    { "qvm-config v1 ram 0,4K=0\n", ":1: qvm-config: no VM 'v1' declared before" },
+    { "qvm v1\nqvm-config v1\n", ":2: qvm-config: expected NAME and a configuration line" },
+    { "qvm v1\nqvm-config v1 ram 0,4K=ram+zz\n", ":2: qvm-config: 'ram+zz': expected ram+N, pool+N" },
+    { "qvm v1\nqvm-config v1 ram gpa(v1)+0,4K=0\n", ":2: qvm-config: 'gpa(v1)+0': a guest-physical address has no meaning here" },
+    { "qvm v1 fixture=x.vm\nqvm-config v1 system v1\n", ":2: qvm-config: VM 'v1' takes its configuration from fixture=" },
+    { "guest g1 vm=v1\n", ":1: guest: no VM 'v1' declared before (qvm NAME)" },
+    { "qvm v1\nguest g1\n", ":2: guest: expected NAME vm=VM [smmuman|smmuman-safety] [vdev=none]" },
+    { "qvm v1\nguest g1 vm=v1 smmuman-turbo\n", ":2: guest: expected NAME vm=VM [smmuman|smmuman-safety] [vdev=none], got 'smmuman-turbo'" },
+    { "qvm v1\nguest g1 vm=v1\nguest g2 vm=v1\n", ":3: guest: VM 'v1' already has a guest service (vdev-smmu takes one)" },
+    { "qvm v1\nguest g1 vm=v1\nguest-config g1 allow b gpa(v2)+0,4096\n", ":3: guest-config: gpa(v2): no VM 'v2' declared before" },
+    { "guest-config g1 allow b 0,4096\n", ":1: guest-config: no guest 'g1' declared before" },
+    { "config allow b gpa(v9)+0,4096\n", ":1: config: gpa(v9): no VM 'v9' declared before" },
+    { "config allow b pool+,4096\n", ":1: config: 'pool+': expected ram+N, pool+N or gpa(VM)+N" },
+    { "client d guest=g1\n", ":1: client: no guest 'g1' declared before (guest NAME vm=VM)" },
+    { "client d guest\n", ":1: client: expected NAME [target] or NAME guest=GUEST" },
+    { "start v1 => running\n", ":1: start: expected VM or GUEST (declared before)" },
+    { "qvm v1\nstart v1 => dss\n", ":2: start v1: expected '=> running' or '=> refused [REASON TEXT]'" },
+    { "qvm v1\nguest g1 vm=v1\nstart g1 => refused\n", ":3: start g1: expected '=> running' or '=> dss [REASON TEXT]'" },
+    { "qvm v1\nstart v1 => running now\n", ":2: start v1: expected '=> running' or '=> refused" },
+    { "qvm v1\nstart v1\n", ":2: start v1: a VM or guest starts at a step of its own: 'start v1 => running'" },
+    { "qvm v1\nexpect-state v1 running now\n", ":2: expect-state: expected VM running | dss [TEXT] | refused [TEXT] | stopped [TEXT] | exited N" },
+    { "qvm v1\nguest g1 vm=v1\nexpect-state g1 stopped\n", ":3: expect-state: expected GUEST running | dss [REASON TEXT] | exited N" },
+    { "qvm v1\nexpect-state v1 exited 256\n", ":2: expect-state: expected VM running" },
+    { "expect-state refused\n", ":1: expect-state: expected [service] running | dss [REASON TEXT] | exited N" },
+    { "qvm v1\nkill v1 STOP\n", ":2: kill: expected a client name or 'service|VM|GUEST [TERM|INT|HUP|KILL]'" },
+    { "dma edu0 write gpa(v1)+0 64 => blocked\n", ":1: dma: gpa(v1)+0: no VM 'v1' declared before" },
+    { "qvm v1\nram fill gpa(v1) 16 0\n", ":2: ram fill: ADDR: expected N, ram+N, pool+N or gpa(VM)+N, got 'gpa(v1)'" },
+    { "qvm v1\nexpect-fault edu0 gpa()+0 write\n", ":2: expect-fault: ADDR: expected N, ram+N, pool+N or gpa(VM)+N" },
+    { "qvm v1\nguest g1 vm=v1\nclient d guest=g1\nd map 0 rw gpa(v2)+0 4096\n", ":4: d: gpa(v2)+0: no VM 'v2' declared before" },
 };
 
 START_TEST(errors_name_file_and_line)
@@ -147,6 +183,86 @@ START_TEST(limits_are_inclusive)
 }
 END_TEST
 
+/* The language of VMs and guests: declarations, their configuration
+ * lines with their origins, guest clients, and the steps that start,
+ * watch and kill them. */
+START_TEST(parses_vms_and_guests)
+{
+    g_autofree char *inc = write_file("vm.inc", "qvm v1\nqvm-config v1 ram ram+0,32M=ram+0x4000000\n"
+                                                "qvm-config v1 pass loc pci:0:2.0=pci:0:4.0\n");
+    g_autofree char *path = write_file("g.scn", "include vm.inc\nqvm v2 fixture=../{board}-pair-b.vm\n"
+                                                "guest g1 vm=v1 smmuman-safety\nguest g2 vm=v2 vdev=none\n"
+                                                "guest-config g1 allow b gpa(v1)+0x300000,4096\nclient drv guest=g1\nclient a\n"
+                                                "config allow h ram+0x10000000,4K\n"
+                                                "start v1 => running\nstart v2 => refused startup mapping (x.scn:3)\n"
+                                                "start g1 => dss safety: uncertified\nexpect-state v1 dss the guest's service\n"
+                                                "expect-state v1 exited 3\nexpect-state g1 running\nexpect-state service exited 137\n"
+                                                "kill g1 TERM\nkill v1\nkill drv\n"
+                                                "dma edu0 write gpa(v1)+0x1000 64 => blocked\nram expect gpa(v2)+4K 16 0\n"
+                                                "drv map 0 rw gpa(v1)+0x300000 4096\nexpect-fault edu0 gpa(v1)+0 read\n");
+    GError *e = NULL;
+    Scenario *s = scenario_load(path, &e);
+    ck_assert_msg(s, "%s", e ? e->message : "");
+    ck_assert_uint_eq(s->vms->len, 2);
+    const ScnVm *v1 = scenario_vm(s, "v1"), *v2 = scenario_vm(s, "v2");
+    ck_assert(v1 && v2 && !scenario_vm(s, "g1"));
+    ck_assert_ptr_null(v1->fixture);
+    ck_assert_uint_eq(v1->config->len, 2);
+    ck_assert_str_eq(g_ptr_array_index(v1->config, 0), "ram ram+0,32M=ram+0x4000000");
+    ck_assert(g_str_has_suffix(g_ptr_array_index(v1->origin, 1), "vm.inc:3"));
+    ck_assert(g_str_has_suffix(v2->fixture, "/../{board}-pair-b.vm")); /* relative to the scenario's file */
+    const ScnGuest *g1 = scenario_guest(s, "g1"), *g2 = scenario_guest(s, "g2");
+    ck_assert_str_eq(g1->vm, "v1");
+    ck_assert_str_eq(g1->service, "smmuman-safety");
+    ck_assert(!g1->no_vdev && g2->no_vdev);
+    ck_assert_str_eq(g2->service, "smmuman");
+    ck_assert_str_eq(g_ptr_array_index(g1->config, 0), "allow b gpa(v1)+0x300000,4096");
+    ck_assert(g_str_has_suffix(g_ptr_array_index(g1->origin, 0), "g.scn:5"));
+    ck_assert_str_eq(scenario_client_guest(s, "drv"), "g1");
+    ck_assert_ptr_null(scenario_client_guest(s, "a"));
+    ck_assert(g_str_has_suffix(g_ptr_array_index(s->config_origin, 0), "g.scn:8"));
+    ck_assert_uint_eq(s->steps->len, 14);
+    ScnStep *st = g_ptr_array_index(s->steps, 1);
+    ck_assert_str_eq(st->words[0], "start");
+    ck_assert_str_eq(st->expect[0], "refused");
+    scenario_free(s);
+}
+END_TEST
+
+/* Address words inside configuration lines: each at a word's start or
+ * after ',' or '=', resolved by the caller; the rest untouched. */
+static bool fake_resolve(void *ctx, ScnBase base, const char *vm, uint64_t off, uint64_t *addr, GError **err)
+{
+    (void)ctx;
+    if (base == SCN_GPA && strcmp(vm, "nope") == 0) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no VM '%s'", vm);
+        return false;
+    }
+    *addr = (base == SCN_RAM ? 0x40000000u : base == SCN_POOL ? 0x5f000000u : base == SCN_GPA ? 0x80000000u : 0) + off;
+    return true;
+}
+
+START_TEST(config_address_words)
+{
+    GError *e = NULL;
+    g_autofree char *a = scenario_subst_addrs("ram ram+0,32M=ram+0x4000000", false, fake_resolve, NULL, &e);
+    ck_assert_str_eq(a, "ram 0x40000000,32M=0x44000000");
+    g_autofree char *b = scenario_subst_addrs("allow b gpa(vm1)+0x300000,4K,st", true, fake_resolve, NULL, &e);
+    ck_assert_str_eq(b, "allow b 0x80300000,4K,st");
+    /* inside a word ("myram+1") it is no address word; a keyword "ram" is none either */
+    g_autofree char *c = scenario_subst_addrs("allow myram+1 pool+4K,4096", true, fake_resolve, NULL, &e);
+    ck_assert_str_eq(c, "allow myram+1 0x5f001000,4096");
+    g_autofree char *d = scenario_subst_addrs("allow b ram+1,2", true, NULL, NULL, &e); /* checking only */
+    ck_assert_str_eq(d, "allow b ram+1,2");
+    ck_assert_ptr_null(scenario_subst_addrs("allow b gpa(nope)+0,1", true, fake_resolve, NULL, &e));
+    ck_assert_str_eq(e->message, "no VM 'nope'");
+    g_clear_error(&e);
+    ck_assert_ptr_null(scenario_subst_addrs("allow b gpa(vm1)0,1", true, NULL, NULL, &e));
+    ck_assert_ptr_nonnull(strstr(e->message, "'gpa(vm1)0': expected ram+N, pool+N or gpa(VM)+N"));
+    g_clear_error(&e);
+}
+END_TEST
+
 START_TEST(address_words)
 {
     ScnBase b;
@@ -161,6 +277,15 @@ START_TEST(address_words)
     ck_assert_int_eq(scenario_parse_addr("rom+1", &b, &off), -EINVAL);
     ck_assert_int_eq(scenario_parse_addr("ram+0x10000000000000000", &b, &off), -ERANGE);
     ck_assert_int_eq(scenario_parse_addr(NULL, &b, &off), -EINVAL);
+    char vm[SCN_NAME_MAX + 1];
+    ck_assert_int_eq(scenario_parse_addr_vm("gpa(vm-a)+0x2000", &b, vm, sizeof vm, &off), 0);
+    ck_assert(b == SCN_GPA && off == 0x2000);
+    ck_assert_str_eq(vm, "vm-a");
+    ck_assert_int_eq(scenario_parse_addr_vm("ram+1", &b, vm, sizeof vm, &off), 0);
+    ck_assert_str_eq(vm, "");
+    ck_assert_int_eq(scenario_parse_addr("gpa()+1", &b, &off), -EINVAL);
+    ck_assert_int_eq(scenario_parse_addr("gpa(x)", &b, &off), -EINVAL);
+    ck_assert_int_eq(scenario_parse_addr("gpa(x)+", &b, &off), -EINVAL);
 }
 END_TEST
 
@@ -208,6 +333,8 @@ static Suite *scenario_suite(void)
     tcase_add_test(tc, parses_header_steps_and_includes);
     tcase_add_loop_test(tc, errors_name_file_and_line, 0, G_N_ELEMENTS(bad));
     tcase_add_test(tc, limits_are_inclusive);
+    tcase_add_test(tc, parses_vms_and_guests);
+    tcase_add_test(tc, config_address_words);
     tcase_add_test(tc, address_words);
     suite_add_tcase(su, tc);
     TCase *sp = tcase_create("spans");
