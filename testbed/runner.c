@@ -21,6 +21,7 @@
 #include "launcher.h"
 #include "num.h"
 #include "ram-span.h"
+#include "status-text.h"
 #include "tb-error.h"
 #include "vm-config.h"
 
@@ -249,18 +250,7 @@ static Proc *client(Run *r, const char *name)
     return NULL;
 }
 
-static char *field_of(const char *status_file, const char *key)
-{
-    g_autofree char *text = NULL;
-    if (!status_file || !g_file_get_contents(status_file, &text, NULL, NULL)) return NULL;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    size_t n = strlen(key);
-    for (unsigned i = 0; lines[i]; i++)
-        if (strncmp(lines[i], key, n) == 0 && lines[i][n] == '=') return g_strdup(lines[i] + n + 1);
-    return NULL;
-}
-
-static char *status_field(Run *r, const char *key) { return field_of(r->status, key); }
+static char *status_field(Run *r, const char *key) { return status_file_value(r->status, key); }
 
 /* Waits (bounded) for a line of a service's log: that a client has gone,
  * say, which the service writes once its objects are destroyed. */
@@ -1133,13 +1123,13 @@ static char *explain(Run *r, const char *reason)
 
 static char *vm_reason(Run *r, RVm *vm)
 {
-    g_autofree char *why = field_of(vm->status, "reason");
+    g_autofree char *why = status_file_value(vm->status, "reason");
     return explain(r, why);
 }
 
 static char *guest_reason(Run *r, RGuest *g)
 {
-    g_autofree char *why = field_of(g->status, "reason");
+    g_autofree char *why = status_file_value(g->status, "reason");
     return explain(r, why);
 }
 
@@ -1148,7 +1138,7 @@ static char *guest_reason(Run *r, RGuest *g)
  * service that used its vdev-smmu loses it: the guest's DSS follows. */
 static void vm_exited(Run *r, RVm *vm)
 {
-    g_autofree char *state = field_of(vm->status, "state"), *why = vm_reason(r, vm);
+    g_autofree char *state = status_file_value(vm->status, "state"), *why = vm_reason(r, vm);
     logf_(r, "VM %s ended: exit status %d, state=%s%s%s", vm->decl->name, vm->exit_status, state ? state : "?",
           why && *why ? ": " : "", why ? why : "");
     if (svc_running(r)) wait_gone(r->log, vm->pid);
@@ -1162,7 +1152,7 @@ static void vm_exited(Run *r, RVm *vm)
  * VM's vdev-smmu), which blocks the VM's devices before the VM exits. */
 static void guest_exited(Run *r, RGuest *g)
 {
-    g_autofree char *state = field_of(g->status, "state"), *why = guest_reason(r, g);
+    g_autofree char *state = status_file_value(g->status, "state"), *why = guest_reason(r, g);
     logf_(r, "guest %s's service ended: exit status %d, state=%s%s%s", g->decl->name, g->exit_status, state ? state : "?",
           why && *why ? ": " : "", why ? why : "");
     if (g->with_vdev && g->vm->running)
@@ -1276,7 +1266,7 @@ static bool wait_up(Run *r, bool (*alive)(Run *, void *), void *obj, const char 
 {
     for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
         if (!alive(r, obj)) return false;
-        g_autofree char *state = field_of(status, "state");
+        g_autofree char *state = status_file_value(status, "state");
         if (state && strcmp(state, "running") == 0) return true;
         g_usleep(5000);
     }
@@ -1466,7 +1456,7 @@ static bool state_of(Run *r, const char *kind, const char *name, bool alive, int
                      const char *why, char **w, const char *text)
 {
     const char *want = w[0];
-    g_autofree char *state = field_of(status_file, "state");
+    g_autofree char *state = status_file_value(status_file, "state");
     if (strcmp(want, "running") == 0) {
         if (alive && state && strcmp(state, "running") == 0) return true;
         if (alive) return failf(r, "expected %s %s running; its status says state=%s", kind, name, state ? state : "(none)");
@@ -1519,7 +1509,7 @@ static bool step_state(Run *r, char **w)
     bool running = strcmp(st[0], "running") == 0;
     for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
         bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
-        g_autofree char *state = field_of(vm ? vm->status : g->status, "state");
+        g_autofree char *state = status_file_value(vm ? vm->status : g->status, "state");
         if (running ? !alive || (state && strcmp(state, "running") == 0) : !alive) break;
         g_usleep(5000);
     }

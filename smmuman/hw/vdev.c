@@ -49,9 +49,10 @@ static int vm_error(SmmuHwUnit *u, int rc, const char *what, char *err, size_t e
     const char *gone = smmu_conn_dss_reason(u->conn);
     if (gone)
         snprintf(err, errlen, "%s: lost vdev-smmu: %s", u->name, gone);
+    else if (why && *why) /* the VM's words; the errno itself travels beside them */
+        snprintf(err, errlen, "%s: %s: %s", u->name, what, why);
     else
-        snprintf(err, errlen, "%s: %s: %s%s%s", u->name, what, g_strerror(-rc), why && *why ? ": " : "",
-                 why ? why : "");
+        snprintf(err, errlen, "%s: %s: %s", u->name, what, g_strerror(-rc));
     return gone ? -EIO : rc;
 }
 
