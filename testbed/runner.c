@@ -21,16 +21,11 @@
 #include "launcher.h"
 #include "num.h"
 #include "ram-span.h"
+#include "runner-internal.h"
 #include "status-text.h"
 #include "tb-error.h"
 #include "vm-config.h"
 
-#define EDU_BUF 4096
-#define MAX_ENGINES 8
-#define REPLY_TIMEOUT_MS 10000
-#define FAULT_TIMEOUT_MS 3000
-#define STATE_TIMEOUT_MS 5000
-#define SETTLE_MS 30 /* a fault takes a poll interval (2 ms) to be drained */
 /* A guest's service that goes takes its VM with it (the VM's DSS) and the
  * reverse: within this the other side has reacted, or it is not going to
  * (a guest that never reached its vdev-smmu leaves its VM running). */
@@ -40,83 +35,6 @@
 #define GUEST_QUIET_MS 30
 /* Lines the runner writes at the top of a guest's configuration (start_guest). */
 #define GUEST_CONF_HEADER 6
-
-typedef struct RGuest RGuest;
-
-typedef struct {
-    char *name;
-    bool target;
-    RGuest *guest;       /* the guest service it attaches to; NULL: the host's */
-    GPid pid;
-    int in, out;
-    GString *buf;
-    GHashTable *objects; /* handle (string) -> GPtrArray of bdf strings */
-} Proc;
-
-/* Who owns which device, as a service will name it in its log: the host's
- * table (host PCI addresses) or a guest's (guest PCI addresses). */
-typedef struct {
-    GHashTable *owner; /* "pci:B:D.F" -> client name, VM name, "config" */
-    GHashTable *home;  /* "pci:B:D.F" -> "config" for configured devices */
-} Owners;
-
-/* A VM: a smmu-qvm process, started by a step. */
-typedef struct {
-    const ScnVm *decl;
-    char *conf, *status, *log;
-    char *vdev;              /* its vdev-smmu socket, from its configuration; NULL: none */
-    GPtrArray *origin;       /* generated configuration line i+1 -> "FILE:LINE", NULL for a fixture */
-    VmConfig cfg;            /* read with smmu-qvm's own parser */
-    bool have_cfg;
-    char cfg_error[512];
-    GPid pid;
-    bool running;            /* started, and not seen to exit */
-    bool reported;           /* its A and pass-through devices are in the report */
-    int exit_status;         /* once it exited: 128 + signal for a signal */
-} RVm;
-
-/* A guest's service: the same smmuman, in guest mode, in a VM. */
-struct RGuest {
-    const ScnGuest *decl;
-    RVm *vm;
-    char *conf, *sock, *tsock, *status, *log;
-    GPtrArray *origin;
-    bool with_vdev;          /* started with SMMU_VDEV: it reached (or tried) its VM's vdev-smmu */
-    GPid pid;
-    bool running;
-    int exit_status;
-    Proc *monitor;           /* the runner's client of this guest's service */
-    Owners own;
-};
-
-typedef struct {
-    const Scenario *scn;
-    const RunOptions *opt;
-    ReportScenario *rep;
-    TbBoard *board;
-    TbAgent *agent;
-    TbInventory inv;
-    uint8_t *ram;
-    char *conf, *sock, *tsock, *status, *log;
-    GPid svc;
-    bool svc_exited;
-    int svc_status;
-    GPtrArray *clients;   /* Proc*: the scenario's, the host's and the guests' */
-    Proc *monitor;        /* the runner's own client: receives every record */
-    GPtrArray *vms;       /* RVm* */
-    GPtrArray *guests;    /* RGuest* */
-    GPtrArray *files;     /* char*: what the runner wrote in the run directory for VMs and guests */
-    unsigned conf_header;  /* lines of smmu.conf before the scenario's own */
-    uint8_t engine[MAX_ENGINES][EDU_BUF]; /* what each engine's buffer holds */
-    /* Stands in for RAM when a blocked DMA aims beyond it (nothing there to
-     * corrupt): the runner still writes and compares "the target". Per run:
-     * with --jobs, a buffer shared between threads would let one run's
-     * complement bytes show up as another's "RAM changed". */
-    uint8_t nowhere[EDU_BUF];
-    Owners host;          /* the host service's devices */
-    char failure[1024];
-    const ScnStep *step;  /* the step being played, for messages */
-} Run;
 
 /* ---- failures name FILE:LINE and what was expected ---------------------- */
 
