@@ -1,7 +1,8 @@
-/* The scenario runner's own, shared by its files and by nothing else (not
- * installed): what a run holds (the board, the service, the clients, the
- * VMs and their guests' services) and the sizes and timeouts it plays by.
- * runner.h is the runner's interface. */
+/* The scenario runner's own, shared by its files (runner.c, runner-vm.c)
+ * and by nothing else (not installed): what a run holds (the board, the
+ * service, the clients, the VMs and their guests' services), the sizes and
+ * timeouts it plays by, and the functions one of its files calls in the
+ * other. runner.h is the runner's interface. */
 #ifndef TB_RUNNER_INTERNAL_H
 #define TB_RUNNER_INTERNAL_H
 
@@ -97,5 +98,50 @@ typedef struct {
     char failure[1024];
     const ScnStep *step;  /* the step being played, for messages */
 } Run;
+
+/* Where a DMA by an engine lands, and whose its record is (docs/scenarios.md,
+ * "VMs and guests"). An engine passed through to a VM that runs uses guest-physical
+ * addresses: inside the VM's guest RAM they are translated to where the VM
+ * backs it; anywhere else, or for any other engine, the address is the
+ * host's. The record of a blocked DMA inside the guest RAM, while the
+ * guest's service runs with its vdev-smmu, is also the guest's, with its
+ * PCI address. */
+typedef struct {
+    RVm *vm;             /* the VM it is passed to (configuration read), or NULL */
+    const VmPass *pass;
+    bool in_guest;       /* [addr, addr + len) lies in that VM's guest RAM ... */
+    uint64_t hpa;        /* ... backed from here */
+    bool translated;     /* and the VM runs: the bytes go to hpa */
+    RGuest *guest;       /* and its guest's service runs: the record is the guest's too */
+    char host_dev[40], guest_dev[40];
+} Landing;
+
+/* runner.c: failures, processes, the host's service, addresses, bookkeeping */
+bool failf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void logf_(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void child_setup(gpointer log);
+bool reaped(GPid pid, bool *running, int *status);
+Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest);
+char *ask(Run *r, Proc *p, const char *line);
+void wait_gone(const char *log, GPid pid);
+bool svc_running(Run *r);
+bool wait_state(Run *r, bool dss, const char *reason);
+bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err);
+char *resolve_from(Run *r, char **w, unsigned first, bool sizes);
+char *resolve(Run *r, char **w);
+void release_all_owned_by(Owners *o, const char *name);
+void config_owners(Owners *o, const GPtrArray *config);
+void owners_init(Owners *o);
+
+/* runner-vm.c: VMs and guests */
+RVm *vm_named(Run *r, const char *name);
+RGuest *guest_named(Run *r, const char *name);
+bool guest_alive(Run *r, RGuest *g);
+bool gpa_base(Run *r, const char *name, uint64_t *base, GError **err);
+bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l);
+void vms_prepare(Run *r, const char *board);
+bool step_start(Run *r, char **w, char **expect);
+bool step_state(Run *r, char **w);
+bool kill_process(Run *r, const char *name, const char *signame);
 
 #endif
