@@ -11,9 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fixed-size char arrays in the records may be filled to the brim; "%.*s"
- * never reads past them. */
-#define FX(a) (int)sizeof(a), (a)
+#include "report-internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* Scenario records */
@@ -69,7 +67,7 @@ static const char *str(const char *s) { return s ? s : ""; }
 /* The runner may hand over NULL slots or arrays; a report must still come out. */
 static const ReportScenario *nth(GPtrArray *a, guint i) { return g_ptr_array_index(a, i); }
 static guint count_of(GPtrArray *a) { return a ? a->len : 0; }
-static guint len_of(const GArray *a) { return a ? a->len : 0; }
+guint len_of(const GArray *a) { return a ? a->len : 0; }
 static guint log_len(const ReportScenario *s) { return s->log ? s->log->len : 0; }
 
 /* Escapes for XML and for the HTML page alike (the page is kept well-formed
@@ -78,7 +76,7 @@ static guint log_len(const ReportScenario *s) { return s->log ? s->log->len : 0;
  * as &#x1; that XML 1.0 forbids, and logs hold whatever a device printed.
  * Those, and invalid UTF-8, become U+FFFD. In attributes newlines and tabs
  * are references, or parsers would fold them into spaces. */
-static void put_escn(GString *o, const char *s, gssize len, bool attr)
+void put_escn(GString *o, const char *s, gssize len, bool attr)
 {
     if (!s) return;
     if (len < 0) len = (gssize)strlen(s);
@@ -112,8 +110,8 @@ static void put_escn(GString *o, const char *s, gssize len, bool attr)
     g_string_append_len(o, run, end - run);
 }
 
-static void put_esc(GString *o, const char *s) { put_escn(o, s, -1, false); }
-static void put_attr(GString *o, const char *s) { put_escn(o, s, -1, true); }
+void put_esc(GString *o, const char *s) { put_escn(o, s, -1, false); }
+void put_attr(GString *o, const char *s) { put_escn(o, s, -1, true); }
 
 static double clean_secs(double s) { return s >= 0 && s < 1e12 ? s : 0; /* also NaN */ }
 
@@ -126,7 +124,7 @@ static void put_secs(GString *o, double s, const char *fmt)
 
 /* "4 KiB", "3824 B", "255.9 MiB"; compact: "4K", "1.7M", "464M" for tight
  * spots. Exact where it is cheap, rounded to a tenth otherwise. */
-static void size_str(char *buf, size_t cap, uint64_t v, bool compact)
+void size_str(char *buf, size_t cap, uint64_t v, bool compact)
 {
     static const char units[] = "KMGTPE";
     unsigned u = 0; /* the largest unit v reaches */
@@ -483,27 +481,19 @@ int report_write_junit(const char *path, GPtrArray *scenarios, GError **err)
 /* ------------------------------------------------------------------------ */
 /* Memory map: the axis */
 
-/* Pixel sizes, in the SVG's own units (the page scales the picture). */
-#define MAP_W 1160.0
+/* Pixel sizes, in the SVG's own units (the page scales the picture); those
+ * the pass-through picture draws with too are in report-internal.h. */
 #define GUTTER 100.0   /* row names on the left */
 #define MARGIN_R 12.0
 #define MIN_SPAN 16.0  /* the narrowest span: a 4 KiB page must show next to 512 MiB */
 #define MIN_READ 12.0  /* below this, neighbouring markers run together */
 #define LOG_STEP 6.0   /* extra width per doubling of a span's size */
 #define GAP_W 46.0     /* a skipped stretch, whatever its size */
-#define ZONE_W 64.0    /* the "below RAM" / "above RAM" boxes */
 #define POOL_MIN 76.0  /* room for "table pool" */
-#define ROW_H 22.0
-#define RAM_H 26.0
-#define LANE_H 20.0
 #define MERGE_PX 9.0   /* markers closer than a glyph's width become one */
-#define CHAR_W 6.4     /* rough width of a character at 11px, for placing labels */
-#define LABEL_STEP 13.0 /* vertical address labels need this much room */
 
 #define MAX_BP 72u     /* breakpoints on the axis: more spans than this are unreadable */
 #define MAX_LANES 24u
-#define ALL_LANES 16u  /* up to this many regions: a lane each, in request order */
-#define MAX_TIP 4u     /* detail lines in an aggregated marker's tooltip */
 #define MAX_ROWS 200u  /* table rows before "... and N more" */
 #define MAX_GUIDES 150u
 #define PAGE UINT64_C(4096)
@@ -513,35 +503,23 @@ typedef struct {
     uint64_t lo, hi;
 } Iv;
 
-/* A piecewise-linear ("broken") address axis: the interesting addresses are
- * breakpoints, each span between two of them gets a width that grows with the
- * log of its size, and empty stretches become fixed-width breaks. */
-typedef struct {
-    uint64_t lo, hi;         /* what the axis covers: RAM, or the recorded range */
-    unsigned n;              /* breakpoints; n - 1 spans */
-    uint64_t *bp;            /* ascending, bp[0] = lo, bp[n - 1] = hi */
-    double *x;
-    bool *gap;               /* span i is an empty stretch drawn as a break */
-    double below_x, above_x; /* centres of the outside-RAM boxes, or < 0 */
-} Axis;
-
 /* floor(log2(v)) + 1; g_bit_storage() takes a long, 32 bits on some hosts. */
-static unsigned bits64(uint64_t v)
+unsigned bits64(uint64_t v)
 {
     unsigned n = 0;
     for (; v; v >>= 1) n++;
     return n;
 }
 
-static int px(double v) { return (int)(v < 0 ? v - 0.5 : v + 0.5); }
+int px(double v) { return (int)(v < 0 ? v - 0.5 : v + 0.5); }
 
-static uint64_t end_of(uint64_t a, uint64_t len) { return len > UINT64_MAX - a ? UINT64_MAX : a + len; }
-static uint64_t dma_end(const ReportDma *d) { return end_of(d->addr, d->len ? d->len : 1); }
+uint64_t end_of(uint64_t a, uint64_t len) { return len > UINT64_MAX - a ? UINT64_MAX : a + len; }
+uint64_t dma_end(const ReportDma *d) { return end_of(d->addr, d->len ? d->len : 1); }
 /* The memory map is host-physical: a pass-through engine's DMA inside its
  * VM's guest RAM is drawn where the VM backs that address (where it landed,
  * or would have); its guest-physical view is the pass-through picture's. */
-static uint64_t dma_at(const ReportDma *d) { return d->translated ? d->hpa : d->addr; }
-static uint64_t dma_at_end(const ReportDma *d) { return end_of(dma_at(d), d->len ? d->len : 1); }
+uint64_t dma_at(const ReportDma *d) { return d->translated ? d->hpa : d->addr; }
+uint64_t dma_at_end(const ReportDma *d) { return end_of(dma_at(d), d->len ? d->len : 1); }
 static uint64_t page_of(uint64_t a) { return a & ~(PAGE - 1); }
 
 static int cmp_u64(const void *a, const void *b)
@@ -549,16 +527,6 @@ static int cmp_u64(const void *a, const void *b)
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
-
-typedef struct {
-    uint64_t lo, hi;
-    GArray *pts;  /* uint64_t */
-    GArray *cover; /* Iv: stretches something is drawn in */
-    unsigned below, above; /* markers wholly outside [lo, hi) */
-    uint64_t seen[2][4];   /* a few of their addresses, to name in the notes */
-    unsigned nseen[2];
-    bool more[2];          /* and others */
-} Collect;
 
 static void outside(Collect *c, uint64_t a)
 {
@@ -580,7 +548,7 @@ static void put_seen(GString *notes, const Collect *c, unsigned side)
     g_string_append(notes, c->more[side] ? ", ...)" : ")");
 }
 
-static void take(Collect *c, uint64_t a, uint64_t e, bool marker)
+void take(Collect *c, uint64_t a, uint64_t e, bool marker)
 {
     if (e <= c->lo || a >= c->hi) {
         if (marker) outside(c, a);
@@ -671,22 +639,20 @@ static bool recorded_extent(const ReportScenario *s, uint64_t *lo, uint64_t *hi)
     return any && h > l;
 }
 
-static void axis_free(Axis *ax)
+void axis_free(Axis *ax)
 {
     g_free(ax->bp);
     g_free(ax->x);
     g_free(ax->gap);
 }
 
-static void collect_init(Collect *c, uint64_t lo, uint64_t hi)
+void collect_init(Collect *c, uint64_t lo, uint64_t hi)
 {
     *c = (Collect){ .lo = lo, .hi = hi, .pts = g_array_new(FALSE, FALSE, sizeof(uint64_t)),
                     .cover = g_array_new(FALSE, FALSE, sizeof(Iv)) };
     g_array_append_val(c->pts, lo);
     g_array_append_val(c->pts, hi);
 }
-
-static bool axis_layout(Axis *ax, Collect *c, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes);
 
 /* Lays the axis out across the picture, with boxes at the ends for what lies
  * outside RAM; false if there is nothing to draw. notes gets <li> items for
@@ -721,7 +687,7 @@ static bool axis_build(Axis *ax, const ReportScenario *s, GString *notes)
 
 /* The axis for what c collected (ax->lo, ax->hi set): breakpoints, widths,
  * the outside boxes. A pool, if any, gets room for its name. */
-static bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes)
+bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes)
 {
     Collect c = *c_;
     uint64_t *p = (uint64_t *)(void *)c.pts->data;
@@ -832,7 +798,7 @@ static double x_of(const Axis *ax, uint64_t a)
 
 /* x extent of [a, e); an extent wholly outside the axis collapses into its
  * outside box. */
-static void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1)
+void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1)
 {
     if (a >= ax->hi) {
         *x0 = *x1 = ax->above_x >= 0 ? ax->above_x : ax->x[ax->n - 1];
@@ -849,11 +815,6 @@ static void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *
 /* ------------------------------------------------------------------------ */
 /* Memory map: markers */
 
-typedef struct {
-    double x, x0, x1;
-    guint i;
-} Mark;
-
 static int cmp_mark(const void *a, const void *b)
 {
     const Mark *m = a, *k = b;
@@ -864,7 +825,7 @@ static int cmp_mark(const void *a, const void *b)
 /* Marks sorted by x, cut where the next is MERGE_PX or further from the
  * first of its group: one marker per group, so a storm of DMAs on one page
  * is one shape with a count, not thousands on top of each other. */
-static GArray *groups_of(GArray *marks)
+GArray *groups_of(GArray *marks)
 {
     qsort(marks->data, marks->len, sizeof(Mark), cmp_mark);
     GArray *starts = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -878,9 +839,9 @@ static GArray *groups_of(GArray *marks)
 
 static const char *const dma_row_name[4] = { "write allowed", "write blocked", "read allowed", "read blocked" };
 static unsigned dma_row(const ReportDma *d) { return (d->write ? 0 : 2) + (d->went_through ? 0 : 1); }
-static bool unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
+bool unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
 
-static void dma_text(GString *t, const ReportDma *d)
+void dma_text(GString *t, const ReportDma *d)
 {
     char sz[32];
     size_str(sz, sizeof sz, d->len, false);
@@ -903,7 +864,7 @@ static void fault_text(GString *t, const ReportFault *f)
     if (f->seen_by[0]) g_string_append_printf(t, " (guest %.*s's record, guest-physical)", FX(f->seen_by));
 }
 
-static void put_title(GString *o, const GString *t)
+void put_title(GString *o, const GString *t)
 {
     g_string_append(o, "<title>");
     put_esc(o, t->str);
@@ -941,8 +902,6 @@ static void dma_tip(GString *tip, const ReportScenario *s, GArray *marks, guint 
     g_string_truncate(tip, tip->len - 1);
 }
 
-#define C_OK "#1f9d3a"
-#define C_BAD "#d62b2b"
 #define C_FAULT "#8e0f16"
 
 /* One row of DMA markers; returns how many markers it drew. */
@@ -1070,7 +1029,7 @@ typedef struct {
     char *label;
 } RegGeom;
 
-static const char *perm_class(const ReportRegion *r)
+const char *perm_class(const ReportRegion *r)
 {
     if (r->removed) return "removed";
     if (strncmp(r->perms, "rw", sizeof r->perms) == 0) return "rw";
@@ -1079,7 +1038,7 @@ static const char *perm_class(const ReportRegion *r)
     return "none";
 }
 
-static const char *perm_fill(const char *cls)
+const char *perm_fill(const char *cls)
 {
     if (!strcmp(cls, "r")) return "#3b78d8";
     if (!strcmp(cls, "w")) return "#e39a1c";
@@ -1088,7 +1047,7 @@ static const char *perm_fill(const char *cls)
     return "#9a9a9a";
 }
 
-static char *region_label(const ReportRegion *r, guint i)
+char *region_label(const ReportRegion *r, guint i)
 {
     GString *t = g_string_new(NULL);
     g_string_append_printf(t, "#%u ", i + 1);
@@ -1169,7 +1128,7 @@ static RegGeom *regions_layout(const Axis *ax, const ReportScenario *s, unsigned
 /* ------------------------------------------------------------------------ */
 /* Memory map: the picture */
 
-static void put_hex_label(GString *o, double x, double y, uint64_t a)
+void put_hex_label(GString *o, double x, double y, uint64_t a)
 {
     g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-90 %d %d)\" text-anchor=\"end\" class=\"addr\">0x%" PRIx64 "</text>\n",
                            px(x) + 4, px(y), px(x) + 4, px(y), a);
@@ -1344,432 +1303,6 @@ static void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *n
     for (guint i = 0; i < len_of(s->regions); i++) g_free(rg[i].label);
     g_free(rg);
     axis_free(&ax);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Pass-through: A, B and C (seed 002) */
-
-/* For each engine passed through to a VM, one picture of the guest's side
- * and the host's: the device's own addresses (guest-physical) with the
- * VM's guest RAM (A) and what the guest's drivers mapped for it (B), and
- * below, host-physical, where the VM backs A, what B translates to (C:
- * all the device can reach once the guest's service runs), the other VMs'
- * RAM and the table pool. Each DMA stands in both: where the device aimed
- * it, and where its bytes landed or were kept from. */
-
-#define C_A "#d7ecd9"
-#define C_A_LINE "#4f8f5c"
-#define C_OTHER "#e2e2e2"
-#define BAND_H 40.0
-
-typedef struct {
-    uint64_t gpa, len, hpa;
-} Piece;
-
-/* [gpa, gpa + len) of a VM's guest RAM as host-physical pieces; what lies
- * outside its RAM has no backing and is dropped. */
-static GArray *to_host(const ReportScenario *s, const char *vm, uint64_t gpa, uint64_t len)
-{
-    GArray *out = g_array_new(FALSE, FALSE, sizeof(Piece));
-    uint64_t e = end_of(gpa, len);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, vm, sizeof a->vm)) continue;
-        uint64_t lo = MAX(gpa, a->gpa), hi = MIN(e, end_of(a->gpa, a->size));
-        if (lo >= hi) continue;
-        Piece pc = { lo, hi - lo, a->hpa + (lo - a->gpa) };
-        g_array_append_val(out, pc);
-    }
-    return out;
-}
-
-/* B of this device: a guest's region for an object that held it. */
-static bool region_of_pass(const ReportRegion *r, const ReportPass *p)
-{
-    if (!r->vm || strncmp(r->vm, p->vm, sizeof p->vm) || !r->devices || !r->len) return false;
-    g_auto(GStrv) d = g_strsplit(r->devices, " ", -1);
-    return g_strv_contains((const char *const *)d, p->guest_dev);
-}
-
-static bool dma_of_pass(const ReportDma *d, const ReportPass *p)
-{
-    return strncmp(d->vm, p->vm, sizeof d->vm) == 0 && strncmp(d->device, p->engine, sizeof d->device) == 0;
-}
-
-/* Marker rows: the guest's view (where the device aimed) and the host's
- * (where the bytes went). */
-static const char *const abc_row_name[2][3] = { { "DMA landed", "blocked: guest told", "blocked: host only" },
-                                                { "landed here", "kept from here", NULL } };
-static const char *const abc_row_class[2][3] = { { "landed", "blocked guest-side", "blocked host-side" },
-                                                 { "landed", "blocked", NULL } };
-
-static unsigned abc_row(const ReportDma *d, bool host)
-{
-    if (d->went_through) return 0;
-    return host || d->guest_side ? 1 : 2;
-}
-
-static void glyph(GString *o, double x, double cy, bool write, const char *fill, bool bad)
-{
-    if (bad) g_string_append_printf(o, "<circle cx=\"%d\" cy=\"%d\" r=\"10\" fill=\"#ffd400\" stroke=\"#000\" stroke-width=\"1.5\"/>", px(x), px(cy));
-    if (write) g_string_append_printf(o, "<path d=\"M%d %dh12l-6 10z\"", px(x) - 6, px(cy) - 5);
-    else g_string_append_printf(o, "<path d=\"M%d %dh12l-6 -10z\"", px(x) - 6, px(cy) + 5);
-    g_string_append_printf(o, " fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>", fill, bad ? "#000" : "#fff", bad ? "2" : "0.8");
-}
-
-static void abc_marks(GString *o, const Axis *ax, const ReportScenario *s, const ReportPass *p, bool host, unsigned row,
-                      double cy)
-{
-    g_autoptr(GArray) marks = g_array_new(FALSE, FALSE, sizeof(Mark));
-    for (guint i = 0; i < len_of(s->dmas); i++) {
-        const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
-        if (!dma_of_pass(d, p) || abc_row(d, host) != row) continue;
-        Mark m = { 0, 0, 0, i };
-        if (host) x_range(ax, dma_at(d), dma_at_end(d), &m.x0, &m.x1);
-        else x_range(ax, d->addr, dma_end(d), &m.x0, &m.x1);
-        m.x = (m.x0 + m.x1) / 2;
-        g_array_append_val(marks, m);
-    }
-    if (!marks->len) return;
-    g_autoptr(GArray) starts = groups_of(marks);
-    g_autoptr(GString) tip = g_string_new(NULL);
-    const char *fill = row == 0 ? C_OK : C_BAD;
-    for (guint g = 0; g + 1 < starts->len; g++) {
-        guint b = g_array_index(starts, guint, g), e = g_array_index(starts, guint, g + 1), n = e - b;
-        double x = 0;
-        unsigned bad = 0, writes = 0;
-        g_string_truncate(tip, 0);
-        if (n > 1) g_string_append_printf(tip, "%u DMAs here (%s)\n", n, abc_row_name[host][row]);
-        for (guint j = b; j < e; j++) {
-            const Mark *m = &g_array_index(marks, Mark, j);
-            const ReportDma *d = &g_array_index(s->dmas, ReportDma, m->i);
-            x += m->x / n;
-            bad += unexpected(d);
-            writes += d->write;
-            if (j - b < MAX_TIP) {
-                dma_text(tip, d);
-                g_string_append_c(tip, '\n');
-            }
-        }
-        if (n > MAX_TIP) g_string_append_printf(tip, "... and %u more\n", n - MAX_TIP);
-        g_string_truncate(tip, tip->len - 1);
-        bool write = writes * 2 >= n;
-        g_string_append_printf(o, "<g class=\"abc-dma %s %s %s%s\" data-n=\"%u\">", write ? "write" : "read",
-                               abc_row_class[host][row], host ? "host-view" : "guest-view", bad ? " unexpected" : "", n);
-        put_title(o, tip);
-        glyph(o, x, cy, write, fill, bad);
-        g_string_append(o, "</g>\n");
-    }
-}
-
-/* A bar on a track: class, its extent, fill, label if it fits, a tooltip. */
-static void abc_bar(GString *o, const Axis *ax, const char *cls, uint64_t a, uint64_t e, double y, double h, const char *fill,
-                    const char *stroke, const char *label, const char *tip, bool dashed)
-{
-    double x0, x1;
-    x_range(ax, a, e, &x0, &x1);
-    if (x1 - x0 < 3) x1 = x0 + 3;
-    g_string_append_printf(o, "<g class=\"%s\"><title>", cls);
-    put_esc(o, tip);
-    g_string_append_printf(o, "</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"%s\" stroke=\"%s\"%s/>",
-                           px(x0), px(y), MAX(1, px(x1) - px(x0)), px(h), fill, stroke,
-                           dashed ? " stroke-dasharray=\"4 2\" fill-opacity=\".7\"" : "");
-    if (label && (x1 - x0) >= g_utf8_strlen(label, -1) * CHAR_W + 8) {
-        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" fill=\"#1d1d1f\" font-size=\"10.5\">", px(x0) + 4, px(y + h / 2) + 4);
-        put_esc(o, label);
-        g_string_append(o, "</text>");
-    }
-    g_string_append(o, "</g>\n");
-}
-
-static void abc_row_label(GString *o, double y, const char *text)
-{
-    g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">", px(y) + 4);
-    put_esc(o, text);
-    g_string_append(o, "</text>\n");
-}
-
-static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, unsigned id, GString *notes)
-{
-    /* the guest's axis: its VM's guest RAM, and the device's DMAs beside it */
-    uint64_t glo = UINT64_MAX, ghi = 0;
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
-        glo = MIN(glo, a->gpa);
-        ghi = MAX(ghi, end_of(a->gpa, a->size));
-    }
-    uint64_t hlo = s->ram_base, hhi = end_of(s->ram_base, s->ram_size);
-    if (glo >= ghi || !s->ram_size || hhi <= hlo) {
-        g_string_append(notes, "<li>No guest RAM or no host RAM size known: nothing to draw.</li>\n");
-        return;
-    }
-    Axis gx, hx;
-    memset(&gx, 0, sizeof gx);
-    memset(&hx, 0, sizeof hx);
-    gx.lo = glo, gx.hi = ghi, gx.below_x = gx.above_x = -1;
-    hx.lo = hlo, hx.hi = hhi, hx.below_x = hx.above_x = -1;
-    Collect cg, ch;
-    collect_init(&cg, glo, ghi);
-    collect_init(&ch, hlo, hhi);
-    if (s->pool_size) take(&ch, s->pool_base, end_of(s->pool_base, s->pool_size), false);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, p->vm, sizeof a->vm) == 0) take(&cg, a->gpa, end_of(a->gpa, a->size), false);
-        take(&ch, a->hpa, end_of(a->hpa, a->size), false);
-    }
-    g_autoptr(GArray) b_idx = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint i = 0; i < len_of(s->regions); i++) {
-        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        if (!region_of_pass(r, p)) continue;
-        g_array_append_val(b_idx, i);
-        take(&cg, r->addr, end_of(r->addr, r->len), false);
-        g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
-        for (guint k = 0; k < pcs->len; k++) {
-            const Piece *pc = &g_array_index(pcs, Piece, k);
-            take(&ch, pc->hpa, end_of(pc->hpa, pc->len), false);
-        }
-    }
-    bool rows[2][3] = { { false } };
-    for (guint i = 0; i < len_of(s->dmas); i++) {
-        const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
-        if (!dma_of_pass(d, p)) continue;
-        take(&cg, d->addr, dma_end(d), true);
-        take(&ch, dma_at(d), dma_at_end(d), true);
-        rows[0][abc_row(d, false)] = rows[1][abc_row(d, true)] = true;
-    }
-    g_autofree char *gspace = g_strdup_printf("VM %.*s's guest RAM (guest-physical)", FX(p->vm));
-    axis_layout(&gx, &cg, 0, 0, gspace, notes);
-    axis_layout(&hx, &ch, s->pool_base, s->pool_size, "host RAM", notes);
-    guint nb = MIN(b_idx->len, ALL_LANES);
-    if (b_idx->len > nb)
-        g_string_append_printf(notes, "<li>%u of the guest's regions for this device are drawn; all are in the table.</li>\n", nb);
-
-    /* top to bottom: guest DMA rows, A, B lanes, the guest axis, the
-     * translation, host RAM with A's backing, C lanes, host DMA rows, the
-     * host axis */
-    double y = 8, grow[3] = { 0 }, hrow[2] = { 0 };
-    for (unsigned r = 0; r < 3; r++)
-        if (rows[0][r]) grow[r] = y + ROW_H / 2, y += ROW_H;
-    double ga_y = y + 4, gl_y = ga_y + RAM_H + 4, gaxis = gl_y + nb * LANE_H + 2;
-    double band_y = gaxis + 18; /* under the guest axis's labels */
-    double hy = band_y + BAND_H, hl_y = hy + RAM_H + 4;
-    y = hl_y + nb * LANE_H + 4;
-    for (unsigned r = 0; r < 2; r++)
-        if (rows[1][r]) hrow[r] = y + ROW_H / 2, y += ROW_H;
-    double haxis = y + 2;
-    int digits = 1;
-    for (unsigned i = 0; i < hx.n; i++) digits = MAX(digits, (int)(bits64(hx.bp[i]) + 3) / 4);
-    double height = haxis + 10 + (digits + 2) * 6.6 + 6;
-
-    g_string_append_printf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"abc\" role=\"img\" "
-                              "font-family=\"system-ui,'DejaVu Sans',sans-serif\" font-size=\"11\" viewBox=\"0 0 %d %d\" "
-                              "width=\"%d\" height=\"%d\" aria-label=\"A, B and C of ",
-                           px(MAP_W), px(height), px(MAP_W), px(height));
-    put_attr(o, p->engine);
-    g_string_append(o, "\">\n");
-    g_string_append_printf(o, "<defs><pattern id=\"abchatch%u\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
-                              "<rect width=\"6\" height=\"6\" fill=\"#dcdcdc\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#8c8c8c\" stroke-width=\"2.4\"/></pattern></defs>\n",
-                           id);
-    /* outside boxes of either axis */
-    const Axis *axes[2] = { &gx, &hx };
-    const double tops[2] = { 4, hy - 4 }, bottoms[2] = { gaxis + 4, haxis };
-    for (int a = 0; a < 2; a++)
-        for (int k = 0; k < 2; k++) {
-            double zx = k ? axes[a]->above_x : axes[a]->below_x;
-            if (zx < 0) continue;
-            g_string_append_printf(o, "<g class=\"outside\"><title>%s %s: not on the axis</title>"
-                                      "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbf1f1\" stroke=\"#c99\" stroke-dasharray=\"4 3\"/></g>\n",
-                                   k ? "above" : "below", a ? "host RAM" : "guest RAM", px(zx - ZONE_W / 2), px(tops[a]), px(ZONE_W),
-                                   px(bottoms[a] - tops[a]));
-        }
-
-    /* row names */
-    for (unsigned r = 0; r < 3; r++)
-        if (rows[0][r]) abc_row_label(o, grow[r], abc_row_name[0][r]);
-    abc_row_label(o, ga_y + RAM_H / 2, "A (guest)");
-    if (nb) abc_row_label(o, gl_y + LANE_H / 2, "B");
-    abc_row_label(o, hy + RAM_H / 2, "host RAM");
-    if (nb) abc_row_label(o, hl_y + LANE_H / 2, "C");
-    for (unsigned r = 0; r < 2; r++)
-        if (rows[1][r]) abc_row_label(o, hrow[r], abc_row_name[1][r]);
-
-    /* the translation: each range of A, guest-physical down to its backing */
-    g_autoptr(GString) tip = g_string_new(NULL);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
-        double g0, g1, h0, h1;
-        x_range(&gx, a->gpa, end_of(a->gpa, a->size), &g0, &g1);
-        x_range(&hx, a->hpa, end_of(a->hpa, a->size), &h0, &h1);
-        g_string_append_printf(o, "<path class=\"abc-band\" d=\"M%d %dL%d %dL%d %dL%d %dz\" fill=\"" C_A_LINE "\" fill-opacity=\".13\" "
-                                  "stroke=\"" C_A_LINE "\" stroke-opacity=\".4\"/>\n",
-                               px(g0), px(band_y), px(g1), px(band_y), px(h1), px(hy), px(h0), px(hy));
-    }
-
-    /* the guest's side: A, then B */
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
-        char sz[32];
-        size_str(sz, sizeof sz, a->size, false);
-        g_string_truncate(tip, 0);
-        g_string_append_printf(tip, "A: VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s), backed at host 0x%" PRIx64
-                                    "; all of it the device's until the guest's service starts",
-                               FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa);
-        abc_bar(o, &gx, "abc-a", a->gpa, end_of(a->gpa, a->size), ga_y, RAM_H, C_A, C_A_LINE, "A", tip->str, false);
-    }
-    for (guint k = 0; k < nb; k++) {
-        guint i = g_array_index(b_idx, guint, k);
-        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        const char *cls = perm_class(r);
-        g_autofree char *label = region_label(r, i);
-        g_autofree char *bcls = g_strdup_printf("abc-b %s", cls);
-        g_string_truncate(tip, 0);
-        g_string_append_printf(tip, "B %s: guest-physical 0x%" PRIx64 " to 0x%" PRIx64 "%s", label, r->addr,
-                               end_of(r->addr, r->len), r->removed ? " (unmapped here)" : "");
-        abc_bar(o, &gx, bcls, r->addr, end_of(r->addr, r->len), gl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555", label,
-                tip->str, r->removed);
-    }
-    /* the guest axis: a tick at every breakpoint; labels where the ranges of
-     * A begin and end, where they fit (the rest: tooltips and tables) */
-    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(gx.x[0]), px(gaxis),
-                           px(gx.x[gx.n - 1]), px(gaxis));
-    double gl_last = -1e9;
-    for (unsigned i = 0; i < gx.n; i++) {
-        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"><title>guest-physical 0x%" PRIx64 "</title></line>",
-                               px(gx.x[i]), px(gaxis), px(gx.x[i]), px(gaxis) + 4, gx.bp[i]);
-        bool edge = false;
-        for (guint k = 0; k < len_of(s->vm_ram) && !edge; k++) {
-            const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, k);
-            edge = strncmp(a->vm, p->vm, sizeof a->vm) == 0 && (gx.bp[i] == a->gpa || gx.bp[i] == end_of(a->gpa, a->size));
-        }
-        char lab[24];
-        int w = snprintf(lab, sizeof lab, "0x%" PRIx64, gx.bp[i]);
-        double half = w * 5.6 / 2, x = MIN(MAX(gx.x[i], gx.x[0] + half), gx.x[gx.n - 1] - half);
-        if (!edge || x - half < gl_last + 6) continue;
-        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" class=\"addr\">%s</text>",
-                               px(x), px(gaxis) + 14, lab);
-        gl_last = x + half;
-    }
-    g_string_append_c(o, '\n');
-
-    /* the host's side: RAM, the pool, every VM's backing, then C */
-    for (unsigned i = 0; i + 1 < hx.n; i++) {
-        if (hx.gap[i]) continue;
-        unsigned j = i;
-        while (j + 1 < hx.n && !hx.gap[j]) j++;
-        g_string_append_printf(o, "<rect class=\"ram\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f3eee2\" stroke=\"#9b917a\"/>\n",
-                               px(hx.x[i]), px(hy), MAX(1, px(hx.x[j]) - px(hx.x[i])), px(RAM_H));
-        i = j - 1;
-    }
-    for (unsigned i = 0; i + 1 < hx.n; i++)
-        if (hx.gap[i]) {
-            char sz[32];
-            size_str(sz, sizeof sz, hx.bp[i + 1] - hx.bp[i], false);
-            g_string_append_printf(o, "<g class=\"break\"><title>not to scale: 0x%" PRIx64 " to 0x%" PRIx64 " (%s)</title>"
-                                      "<path d=\"M%d %dl6 %d\" stroke=\"#555\" stroke-width=\"1.6\"/></g>\n",
-                                   hx.bp[i], hx.bp[i + 1], sz, px((hx.x[i] + hx.x[i + 1]) / 2) - 3, px(hy + RAM_H) + 3, -(px(RAM_H) + 6));
-        }
-    if (s->pool_size) {
-        char sz[32];
-        size_str(sz, sizeof sz, s->pool_size, false);
-        g_string_truncate(tip, 0);
-        g_string_append_printf(tip, "table pool 0x%" PRIx64 " to 0x%" PRIx64 " (%s)", s->pool_base,
-                               end_of(s->pool_base, s->pool_size), sz);
-        g_autofree char *fill = g_strdup_printf("url(#abchatch%u)", id);
-        abc_bar(o, &hx, "pool", s->pool_base, end_of(s->pool_base, s->pool_size), hy, RAM_H, fill, "#555", NULL, tip->str, false);
-    }
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
-        const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        bool mine = strncmp(a->vm, p->vm, sizeof a->vm) == 0;
-        char sz[32];
-        size_str(sz, sizeof sz, a->size, false);
-        g_string_truncate(tip, 0);
-        g_string_append_printf(tip, "%s VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s) is backed here: 0x%" PRIx64 " to 0x%" PRIx64,
-                               mine ? "A:" : "another VM:", FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa,
-                               end_of(a->hpa, a->size));
-        g_autofree char *label = mine ? g_strdup("A") : g_strndup(a->vm, sizeof a->vm);
-        abc_bar(o, &hx, mine ? "abc-a" : "abc-other", a->hpa, end_of(a->hpa, a->size), hy, RAM_H, mine ? C_A : C_OTHER,
-                mine ? C_A_LINE : "#9a9a9a", label, tip->str, false);
-    }
-    for (guint k = 0; k < nb; k++) {
-        guint i = g_array_index(b_idx, guint, k);
-        const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        const char *cls = perm_class(r);
-        g_autofree char *label = region_label(r, i);
-        g_autofree char *ccls = g_strdup_printf("abc-c %s", cls);
-        g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
-        for (guint j = 0; j < pcs->len; j++) {
-            const Piece *pc = &g_array_index(pcs, Piece, j);
-            g_string_truncate(tip, 0);
-            g_string_append_printf(tip, "C %s: host-physical 0x%" PRIx64 " to 0x%" PRIx64 ", from guest-physical 0x%" PRIx64 "%s",
-                                   label, pc->hpa, end_of(pc->hpa, pc->len), pc->gpa, r->removed ? " (unmapped here)" : "");
-            abc_bar(o, &hx, ccls, pc->hpa, end_of(pc->hpa, pc->len), hl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555",
-                    j == 0 ? label : NULL, tip->str, r->removed);
-        }
-    }
-
-    /* the DMAs, on both sides */
-    for (unsigned r = 0; r < 3; r++)
-        if (rows[0][r]) abc_marks(o, &gx, s, p, false, r, grow[r]);
-    for (unsigned r = 0; r < 2; r++)
-        if (rows[1][r]) abc_marks(o, &hx, s, p, true, r, hrow[r]);
-
-    /* the host axis, labelled as the memory map's */
-    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(hx.x[0]), px(haxis),
-                           px(hx.x[hx.n - 1]), px(haxis));
-    double last = -1e9, xr = hx.x[hx.n - 1];
-    for (unsigned i = 0; i < hx.n; i++) {
-        double x = hx.x[i];
-        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", px(x), px(haxis), px(x), px(haxis) + 5);
-        if (i + 1 == hx.n || (x - last >= LABEL_STEP && xr - x >= LABEL_STEP)) {
-            put_hex_label(o, x, haxis + 8, hx.bp[i]);
-            last = x;
-        }
-    }
-    g_string_append(o, "</svg>\n");
-    axis_free(&gx);
-    axis_free(&hx);
-}
-
-static void abc_legend(GString *o)
-{
-    static const struct {
-        const char *svg, *text;
-    } items[] = {
-        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"" C_A "\" stroke=\"" C_A_LINE "\"/>",
-          "A: the VM's guest RAM (guest-physical above, its backing below)" },
-        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"#7b4fc9\"/>", "B: mapped by the guest's driver (colour: r, w, rw)" },
-        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"#7b4fc9\" stroke=\"#000\"/>",
-          "C: B where the VM backs it, what the device reaches" },
-        { "<rect x=\"1\" y=\"2\" width=\"16\" height=\"10\" rx=\"2\" fill=\"" C_OTHER "\" stroke=\"#9a9a9a\"/>", "another VM's RAM" },
-        { "<path d=\"M3 2h12l-6 10z\" fill=\"" C_OK "\"/>", "DMA landed" },
-        { "<path d=\"M3 2h12l-6 10z\" fill=\"" C_BAD "\"/>", "DMA blocked (its row says whose record)" },
-    };
-    g_string_append(o, "<figcaption class=\"legend\">");
-    for (unsigned i = 0; i < G_N_ELEMENTS(items); i++)
-        g_string_append_printf(o, "<span><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"18\" height=\"14\" viewBox=\"0 0 18 14\">%s</svg>%s</span>",
-                               items[i].svg, items[i].text);
-    g_string_append(o, "</figcaption>\n");
-}
-
-static void abc_section(GString *o, const ReportScenario *s, guint id)
-{
-    for (guint i = 0; i < len_of(s->passes); i++) {
-        const ReportPass *p = &g_array_index(s->passes, ReportPass, i);
-        g_string_append(o, "<h3>Pass-through: ");
-        put_escn(o, p->engine[0] ? p->engine : "?", (gssize)strnlen(p->engine, sizeof p->engine), false);
-        g_string_append(o, " as VM ");
-        put_escn(o, p->vm, (gssize)strnlen(p->vm, sizeof p->vm), false);
-        g_string_append_printf(o, "'s %.*s (host %.*s): A, B and C</h3>\n<figure class=\"map abc\">\n", FX(p->guest_dev),
-                               FX(p->host_dev));
-        g_autoptr(GString) notes = g_string_new(NULL);
-        svg_abc(o, s, p, id * 64 + i, notes);
-        abc_legend(o);
-        g_string_append(o, "</figure>\n");
-        if (notes->len) g_string_append_printf(o, "<ul class=\"notes\">\n%s</ul>\n", notes->str);
-    }
 }
 
 /* ------------------------------------------------------------------------ */
