@@ -1,7 +1,7 @@
 /* The reports' own, shared by report.c (records, JSON lines, JUnit, the
- * HTML page and its memory map) and report-abc.c (the pass-through
- * picture) and by nothing else (not installed). report.h is the reports'
- * interface. */
+ * HTML page), report-map.c (the memory map) and report-abc.c (the
+ * pass-through picture) and by nothing else (not installed). report.h is
+ * the reports' interface. */
 #ifndef TB_REPORT_INTERNAL_H
 #define TB_REPORT_INTERNAL_H
 
@@ -17,7 +17,7 @@
 #define FX(a) (int)sizeof(a), (a)
 
 /* Pixel sizes, in the SVG's own units (the page scales the picture), that
- * both pictures draw with; the memory map's others are with it. */
+ * both pictures draw with; the memory map's others are report-map.c's. */
 #define MAP_W 1160.0
 #define ZONE_W 64.0    /* the "below RAM" / "above RAM" boxes */
 #define ROW_H 22.0
@@ -64,13 +64,14 @@ typedef struct {
 } Mark;
 
 /* report.c: text */
+const char *str(const char *s);
 void put_escn(GString *o, const char *s, gssize len, bool attr);
 void put_esc(GString *o, const char *s);
 void put_attr(GString *o, const char *s);
 void size_str(char *buf, size_t cap, uint64_t v, bool compact);
 guint len_of(const GArray *a);
 
-/* report.c: the memory map's pieces, which the pass-through picture draws with */
+/* report-map.c: the memory map, and the pieces the pass-through picture draws with */
 unsigned bits64(uint64_t v);
 int px(double v);
 uint64_t end_of(uint64_t a, uint64_t len);
@@ -90,6 +91,9 @@ void put_title(GString *o, const GString *t);
 const char *perm_class(const ReportRegion *r);
 const char *perm_fill(const char *cls);
 char *region_label(const ReportRegion *r, guint i);
+void fault_text(GString *t, const ReportFault *f);
+void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *notes);
+void legend(GString *o);
 
 /* report-abc.c */
 void abc_section(GString *o, const ReportScenario *s, guint id);
