@@ -1,8 +1,8 @@
-/* The scenario runner's own, shared by its files (runner.c, runner-vm.c)
- * and by nothing else (not installed): what a run holds (the board, the
- * service, the clients, the VMs and their guests' services), the sizes and
- * timeouts it plays by, and the functions one of its files calls in the
- * other. runner.h is the runner's interface. */
+/* The scenario runner's own, shared by its files (runner-base.c,
+ * runner-vm.c, runner.c) and by nothing else (not installed): what a run
+ * holds (the board, the service, the clients, the VMs and their guests'
+ * services), the sizes and timeouts it plays by, and the functions one of
+ * its files calls in another. runner.h is the runner's interface. */
 #ifndef TB_RUNNER_INTERNAL_H
 #define TB_RUNNER_INTERNAL_H
 
@@ -116,28 +116,36 @@ typedef struct {
     char host_dev[40], guest_dev[40];
 } Landing;
 
-/* runner.c: failures, processes, the host's service, addresses, bookkeeping */
+/* runner-base.c: failures, processes, the host's service, VMs and guests
+ * by name, addresses, bookkeeping */
 bool failf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void logf_(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void child_setup(gpointer log);
 bool reaped(GPid pid, bool *running, int *status);
+void kill_reap(GPid *pid, bool running);
 Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest);
+void proc_kill(Proc *p);
+void proc_free(Proc *p);
 char *ask(Run *r, Proc *p, const char *line);
+Proc *client(Run *r, const char *name);
 void wait_gone(const char *log, GPid pid);
 bool svc_running(Run *r);
 bool wait_state(Run *r, bool dss, const char *reason);
+RVm *vm_named(Run *r, const char *name);
+RGuest *guest_named(Run *r, const char *name);
+bool addr_of(Run *r, const char *w, uint64_t *out);
 bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err);
 char *resolve_from(Run *r, char **w, unsigned first, bool sizes);
 char *resolve(Run *r, char **w);
 void release_all_owned_by(Owners *o, const char *name);
+void release_all_of(Run *r, Proc *p);
+void note_command(Run *r, Proc *p, char **w, const char *reply);
 void config_owners(Owners *o, const GPtrArray *config);
 void owners_init(Owners *o);
+void owners_clear(Owners *o);
 
 /* runner-vm.c: VMs and guests */
-RVm *vm_named(Run *r, const char *name);
-RGuest *guest_named(Run *r, const char *name);
 bool guest_alive(Run *r, RGuest *g);
-bool gpa_base(Run *r, const char *name, uint64_t *base, GError **err);
 bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l);
 void vms_prepare(Run *r, const char *board);
 bool step_start(Run *r, char **w, char **expect);

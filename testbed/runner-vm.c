@@ -1,8 +1,9 @@
 /* The scenario runner's VMs and their guests' services (docs/scenarios.md,
- * "VMs and guests"): finding them by name, where a pass-through engine's
- * DMA lands, and their lives: their configurations written and read,
- * started, watched, killed, and their ends explained by the scenario's
- * lines. The run itself, and the host's side, are runner.c's. */
+ * "VMs and guests"): where a pass-through engine's DMA lands, and their
+ * lives: their configurations written and read, started, watched, killed,
+ * and their ends explained by the scenario's lines. It stands on
+ * runner-base.c (which also finds them by name); the run itself and its
+ * steps are runner.c's. */
 #include "runner-internal.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 
 #include "num.h"
 #include "status-text.h"
-#include "tb-error.h"
 
 /* A guest's service that goes takes its VM with it (the VM's DSS) and the
  * reverse: within this the other side has reacted, or it is not going to
@@ -22,25 +22,7 @@
 /* Lines the runner writes at the top of a guest's configuration (start_guest). */
 #define GUEST_CONF_HEADER 6
 
-/* ---- VMs and guests: lookups --------------------------------------------- */
-
-RVm *vm_named(Run *r, const char *name)
-{
-    for (guint i = 0; r->vms && name && i < r->vms->len; i++) {
-        RVm *v = g_ptr_array_index(r->vms, i);
-        if (strcmp(v->decl->name, name) == 0) return v;
-    }
-    return NULL;
-}
-
-RGuest *guest_named(Run *r, const char *name)
-{
-    for (guint i = 0; r->guests && name && i < r->guests->len; i++) {
-        RGuest *g = g_ptr_array_index(r->guests, i);
-        if (strcmp(g->decl->name, name) == 0) return g;
-    }
-    return NULL;
-}
+/* ---- VMs and guests: whose guest, and still running? -------------------- */
 
 static RGuest *guest_of_vm(Run *r, const RVm *vm)
 {
@@ -68,24 +50,6 @@ bool guest_alive(Run *r, RGuest *g)
     if (!g->running) return false;
     if (reaped(g->pid, &g->running, &g->exit_status)) guest_exited(r, g);
     return g->running;
-}
-
-/* The guest RAM base of a VM: its lowest guest-physical address. */
-bool gpa_base(Run *r, const char *name, uint64_t *base, GError **err)
-{
-    RVm *vm = vm_named(r, name);
-    if (!vm) {
-        g_set_error(err, TB_ERROR, ENOENT, "gpa(%s): no VM '%s'", name, name);
-        return false;
-    }
-    if (!vm->have_cfg) {
-        g_set_error(err, TB_ERROR, EINVAL, "gpa(%s): VM %s's configuration does not read: %s", name, name, vm->cfg_error);
-        return false;
-    }
-    uint64_t lo = UINT64_MAX;
-    for (unsigned i = 0; i < vm->cfg.n_ram; i++) lo = MIN(lo, vm->cfg.ram[i].gpa);
-    *base = lo;
-    return true;
 }
 
 /* ---- VMs and guests: where a DMA lands --------------------------------- */
