@@ -3,7 +3,7 @@
  * the processes it starts and the clients it asks, the host service's
  * state, VMs and guests by name, addresses ("ram+N", "pool+N",
  * "gpa(VM)+N") and the bookkeeping of who owns which device. */
-#include "runner-internal.h"
+#include "runner-base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
  * and their ends explained by the scenario's lines. It stands on
  * runner-base.c (which also finds them by name); the run itself and its
  * steps are runner.c's. */
-#include "runner-internal.h"
+#include "runner-vm.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -55,7 +55,7 @@ bool guest_alive(Run *r, RGuest *g)
 /* ---- VMs and guests: where a DMA lands --------------------------------- */
 
 /* l: where a DMA of d at [addr, addr + len) lands (Landing,
- * runner-internal.h); false, the step failed, when it runs over an edge
+ * runner-vm.h); false, the step failed, when it runs over an edge
  * of its VM's guest RAM. */
 bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l)
 {

@@ -1,8 +1,8 @@
 /* The scenario runner (runner.h), its top: the steps, played and checked
  * against RAM and the records, and a run's set-up and tear-down. It stands
  * on runner-vm.c (VMs and their guests' services) and runner-base.c
- * (failures, processes, addresses, the bookkeeping of who owns what);
- * what they share, runner-internal.h. */
+ * (failures, processes, addresses, the bookkeeping of who owns what),
+ * through their headers. */
 #include "runner.h"
 
 #include <fcntl.h>
@@ -19,7 +19,8 @@
 #include "launcher.h"
 #include "num.h"
 #include "ram-span.h"
-#include "runner-internal.h"
+#include "runner-base.h"
+#include "runner-vm.h"
 #include "vm-config.h"
 
 /* A guest's monitor is asked this long for a record that must not come: the

@@ -1,10 +1,11 @@
-/* The scenario runner's own, shared by its files (runner-base.c,
- * runner-vm.c, runner.c) and by nothing else (not installed): what a run
- * holds (the board, the service, the clients, the VMs and their guests'
- * services), the sizes and timeouts it plays by, and the functions one of
- * its files calls in another. runner.h is the runner's interface. */
-#ifndef TB_RUNNER_INTERNAL_H
-#define TB_RUNNER_INTERNAL_H
+/* The scenario runner's ground floor (runner-base.c), shared by the
+ * runner's other files (runner-vm.c, runner.c) and by nothing else (not
+ * installed): what a run holds (the board, the service, the clients, the
+ * VMs and their guests' services), the sizes and timeouts it plays by, and
+ * what runner-base.c does for the files above it. runner.h is the
+ * runner's interface. */
+#ifndef TB_RUNNER_BASE_H
+#define TB_RUNNER_BASE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,7 +13,9 @@
 #include "agent-client.h"
 #include "inventory.h"
 #include "launcher.h"
-#include "runner.h"
+#include "report.h"
+#include "runner-options.h"
+#include "scenario.h"
 #include "vm-config.h"
 
 #define EDU_BUF 4096
@@ -99,27 +102,12 @@ typedef struct {
     const ScnStep *step;  /* the step being played, for messages */
 } Run;
 
-/* Where a DMA by an engine lands, and whose its record is (docs/scenarios.md,
- * "VMs and guests"). An engine passed through to a VM that runs uses guest-physical
- * addresses: inside the VM's guest RAM they are translated to where the VM
- * backs it; anywhere else, or for any other engine, the address is the
- * host's. The record of a blocked DMA inside the guest RAM, while the
- * guest's service runs with its vdev-smmu, is also the guest's, with its
- * PCI address. */
-typedef struct {
-    RVm *vm;             /* the VM it is passed to (configuration read), or NULL */
-    const VmPass *pass;
-    bool in_guest;       /* [addr, addr + len) lies in that VM's guest RAM ... */
-    uint64_t hpa;        /* ... backed from here */
-    bool translated;     /* and the VM runs: the bytes go to hpa */
-    RGuest *guest;       /* and its guest's service runs: the record is the guest's too */
-    char host_dev[40], guest_dev[40];
-} Landing;
-
-/* runner-base.c: failures, processes, the host's service, VMs and guests
- * by name, addresses, bookkeeping */
+/* Failures name FILE:LINE and what was expected (the first one stays);
+ * log lines are the report's step log. */
 bool failf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void logf_(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Processes and the clients the runner asks */
 void child_setup(gpointer log);
 bool reaped(GPid pid, bool *running, int *status);
 void kill_reap(GPid *pid, bool running);
@@ -129,27 +117,27 @@ void proc_free(Proc *p);
 char *ask(Run *r, Proc *p, const char *line);
 Proc *client(Run *r, const char *name);
 void wait_gone(const char *log, GPid pid);
+
+/* The host's service */
 bool svc_running(Run *r);
 bool wait_state(Run *r, bool dss, const char *reason);
+
+/* VMs and guests by name (NULL: none) */
 RVm *vm_named(Run *r, const char *name);
 RGuest *guest_named(Run *r, const char *name);
+
+/* Addresses: "ram+N", "pool+N", "gpa(VM)+N" or a number */
 bool addr_of(Run *r, const char *w, uint64_t *out);
 bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err);
 char *resolve_from(Run *r, char **w, unsigned first, bool sizes);
 char *resolve(Run *r, char **w);
+
+/* Bookkeeping of who owns which device, and of what the clients did */
 void release_all_owned_by(Owners *o, const char *name);
 void release_all_of(Run *r, Proc *p);
 void note_command(Run *r, Proc *p, char **w, const char *reply);
 void config_owners(Owners *o, const GPtrArray *config);
 void owners_init(Owners *o);
 void owners_clear(Owners *o);
-
-/* runner-vm.c: VMs and guests */
-bool guest_alive(Run *r, RGuest *g);
-bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l);
-void vms_prepare(Run *r, const char *board);
-bool step_start(Run *r, char **w, char **expect);
-bool step_state(Run *r, char **w);
-bool kill_process(Run *r, const char *name, const char *signame);
 
 #endif
