@@ -23,7 +23,7 @@
 
 /* ---- failures name FILE:LINE and what was expected ---------------------- */
 
-bool failf(Run *r, const char *fmt, ...)
+bool rn_failf(Run *r, const char *fmt, ...)
 {
     if (r->failure[0]) return false;
     char msg[800];
@@ -36,7 +36,7 @@ bool failf(Run *r, const char *fmt, ...)
     return false;
 }
 
-void logf_(Run *r, const char *fmt, ...)
+void rn_logf(Run *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -55,7 +55,7 @@ void logf_(Run *r, const char *fmt, ...)
  * started it (a runner killed by a timeout leaves no service, VM or client
  * behind; teardown kills them first in any other case). With a log, its
  * stderr goes there: a VM's and a guest service's say why they ended. */
-void child_setup(gpointer log)
+void rn_child_setup(gpointer log)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (log) {
@@ -65,7 +65,7 @@ void child_setup(gpointer log)
 }
 
 /* Exited yet? Reaps it (once) and says how: exit status, or 128 + signal. */
-bool reaped(GPid pid, bool *running, int *status)
+bool rn_reaped(GPid pid, bool *running, int *status)
 {
     int st;
     if (*running && pid && waitpid(pid, &st, WNOHANG) == pid) {
@@ -76,7 +76,7 @@ bool reaped(GPid pid, bool *running, int *status)
 }
 
 /* SIGKILL and reap: for what is still there at the end, in teardown's order. */
-void kill_reap(GPid *pid, bool running)
+void rn_kill_reap(GPid *pid, bool running)
 {
     if (!*pid) return;
     if (running) {
@@ -87,7 +87,7 @@ void kill_reap(GPid *pid, bool running)
     *pid = 0;
 }
 
-Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest)
+Proc *rn_proc_client(Run *r, const char *name, bool target, RGuest *guest)
 {
     char *argv[] = { (char *)r->opt->client, NULL };
     char **envp = g_environ_setenv(g_get_environ(), "SMMU_SOCKET", guest ? guest->sock : target ? r->tsock : r->sock, TRUE);
@@ -98,9 +98,9 @@ Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest)
     p->buf = g_string_new(NULL);
     p->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
     GError *e = NULL;
-    if (!g_spawn_async_with_pipes(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, &p->pid, &p->in, &p->out,
+    if (!g_spawn_async_with_pipes(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, rn_child_setup, NULL, &p->pid, &p->in, &p->out,
                                   NULL, &e)) {
-        failf(r, "client %s: %s", name, e->message);
+        rn_failf(r, "client %s: %s", name, e->message);
         g_error_free(e);
         p->pid = 0;
     }
@@ -109,7 +109,7 @@ Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest)
 }
 
 /* Kills the client process (if still there) and closes its pipes. */
-void proc_kill(Proc *p)
+void rn_proc_kill(Proc *p)
 {
     if (!p->pid) return;
     kill(p->pid, SIGKILL);
@@ -120,9 +120,9 @@ void proc_kill(Proc *p)
     p->pid = 0;
 }
 
-void proc_free(Proc *p)
+void rn_proc_free(Proc *p)
 {
-    proc_kill(p);
+    rn_proc_kill(p);
     g_free(p->name);
     g_string_free(p->buf, TRUE);
     g_hash_table_unref(p->objects);
@@ -131,18 +131,18 @@ void proc_free(Proc *p)
 
 /* One command, one reply line (caller frees); NULL if the client is gone
  * or was never there (no monitor when the service started in DSS). */
-char *ask(Run *r, Proc *p, const char *line)
+char *rn_ask(Run *r, Proc *p, const char *line)
 {
     if (!p || !p->pid) return NULL;
     g_autofree char *msg = g_strconcat(line, "\n", NULL);
     if (write(p->in, msg, strlen(msg)) != (ssize_t)strlen(msg)) return NULL;
     bool timed_out;
     char *reply = tb_read_line(p->out, p->buf, REPLY_TIMEOUT_MS, &timed_out);
-    if (timed_out) failf(r, "client %s: no answer to '%s'", p->name, line);
+    if (timed_out) rn_failf(r, "client %s: no answer to '%s'", p->name, line);
     return reply;
 }
 
-Proc *client(Run *r, const char *name)
+Proc *rn_client(Run *r, const char *name)
 {
     for (guint i = 0; i < r->clients->len; i++) {
         Proc *p = g_ptr_array_index(r->clients, i);
@@ -168,14 +168,14 @@ static bool wait_log(const char *log, const char *needle, int ms)
 /* After a client of a service (a VM of the host, a driver of a guest) went:
  * its service has destroyed its objects once it says so. Only if it ever
  * attached (a VM refused for its configuration never did). */
-void wait_gone(const char *log, GPid pid)
+void rn_wait_gone(const char *log, GPid pid)
 {
     g_autofree char *attached = g_strdup_printf("attached (pid %d ", (int)pid);
     g_autofree char *gone = g_strdup_printf("(pid %d) gone", (int)pid);
     if (wait_log(log, attached, 0)) wait_log(log, gone, STATE_TIMEOUT_MS);
 }
 
-bool svc_running(Run *r)
+bool rn_svc_running(Run *r)
 {
     int st;
     if (!r->svc_exited && r->svc && waitpid(r->svc, &st, WNOHANG) == r->svc) {
@@ -185,33 +185,34 @@ bool svc_running(Run *r)
     return r->svc && !r->svc_exited;
 }
 
-bool wait_state(Run *r, bool dss, const char *reason)
+bool rn_wait_state(Run *r, bool dss, const char *reason)
 {
     for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
-        bool up = svc_running(r);
+        bool up = rn_svc_running(r);
         g_autofree char *state = status_field(r, "state");
         if (!dss && up && state && strcmp(state, "running") == 0) return true;
         if (dss && !up) {
             g_autofree char *why = status_field(r, "reason");
             if (r->svc_status != 3)
-                return failf(r, "expected a DSS (exit status 3), the service exited with %d (%s)", r->svc_status, why ? why : "no reason");
+                return rn_failf(r, "expected a DSS (exit status 3), the service exited with %d (%s)", r->svc_status,
+                                why ? why : "no reason");
             if (reason && (!why || !strstr(why, reason)))
-                return failf(r, "expected a DSS for '%s', the reason was '%s'", reason, why ? why : "");
-            logf_(r, "service in DSS: %s", why ? why : "");
+                return rn_failf(r, "expected a DSS for '%s', the reason was '%s'", reason, why ? why : "");
+            rn_logf(r, "service in DSS: %s", why ? why : "");
             return true;
         }
         if (!dss && !up) {
             g_autofree char *why = status_field(r, "reason");
-            return failf(r, "expected the service running; it exited (%d): %s", r->svc_status, why ? why : "");
+            return rn_failf(r, "expected the service running; it exited (%d): %s", r->svc_status, why ? why : "");
         }
         g_usleep(5000);
     }
-    return failf(r, "expected the service %s within %d ms", dss ? "in DSS" : "running", STATE_TIMEOUT_MS);
+    return rn_failf(r, "expected the service %s within %d ms", dss ? "in DSS" : "running", STATE_TIMEOUT_MS);
 }
 
 /* ---- VMs and guests: lookups --------------------------------------------- */
 
-RVm *vm_named(Run *r, const char *name)
+RVm *rn_vm_named(Run *r, const char *name)
 {
     for (guint i = 0; r->vms && name && i < r->vms->len; i++) {
         RVm *v = g_ptr_array_index(r->vms, i);
@@ -220,7 +221,7 @@ RVm *vm_named(Run *r, const char *name)
     return NULL;
 }
 
-RGuest *guest_named(Run *r, const char *name)
+RGuest *rn_guest_named(Run *r, const char *name)
 {
     for (guint i = 0; r->guests && name && i < r->guests->len; i++) {
         RGuest *g = g_ptr_array_index(r->guests, i);
@@ -232,7 +233,7 @@ RGuest *guest_named(Run *r, const char *name)
 /* The guest RAM base of a VM: its lowest guest-physical address. */
 static bool gpa_base(Run *r, const char *name, uint64_t *base, GError **err)
 {
-    RVm *vm = vm_named(r, name);
+    RVm *vm = rn_vm_named(r, name);
     if (!vm) {
         g_set_error(err, TB_ERROR, ENOENT, "gpa(%s): no VM '%s'", name, name);
         return false;
@@ -264,16 +265,16 @@ static bool base_plus(Run *r, ScnBase b, const char *vm, uint64_t off, uint64_t 
     return true;
 }
 
-bool addr_of(Run *r, const char *w, uint64_t *out)
+bool rn_addr_of(Run *r, const char *w, uint64_t *out)
 {
     ScnBase b;
     uint64_t off;
     char vm[SCN_NAME_MAX + 1];
     if (scenario_parse_addr_vm(w, &b, vm, sizeof vm, &off))
-        return failf(r, "'%s': expected an address (N, ram+N, pool+N or gpa(VM)+N)", w);
+        return rn_failf(r, "'%s': expected an address (N, ram+N, pool+N or gpa(VM)+N)", w);
     GError *e = NULL;
     if (!base_plus(r, b, vm, off, out, &e)) {
-        failf(r, "'%s': %s", w, e->message);
+        rn_failf(r, "'%s': %s", w, e->message);
         g_error_free(e);
         return false;
     }
@@ -282,7 +283,7 @@ bool addr_of(Run *r, const char *w, uint64_t *out)
 
 /* scenario_subst_addrs()'s resolver: configuration lines get the board's
  * (and a VM's) addresses. */
-bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err)
+bool rn_subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err)
 {
     return base_plus(ctx, b, vm, off, addr, err);
 }
@@ -292,7 +293,7 @@ bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr
  * which smmu-client does not know (an expected reply's numbers stay as
  * written). Words from index first on; the result has them joined by
  * spaces. */
-char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
+char *rn_resolve_from(Run *r, char **w, unsigned first, bool sizes)
 {
     GString *s = g_string_new(NULL);
     for (unsigned i = first; w[i]; i++) {
@@ -304,7 +305,7 @@ char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
         g_string_append_len(s, word, val - word);
         size_t n = strlen(val);
         if (g_str_has_prefix(val, "ram+") || g_str_has_prefix(val, "pool+") || g_str_has_prefix(val, "gpa(")) {
-            if (!addr_of(r, val, &v)) {
+            if (!rn_addr_of(r, val, &v)) {
                 g_string_free(s, TRUE);
                 return NULL;
             }
@@ -318,7 +319,7 @@ char *resolve_from(Run *r, char **w, unsigned first, bool sizes)
     return g_string_free(s, FALSE);
 }
 
-char *resolve(Run *r, char **w) { return resolve_from(r, w, 1, true); }
+char *rn_resolve(Run *r, char **w) { return rn_resolve_from(r, w, 1, true); }
 
 /* ---- bookkeeping of what the clients did -------------------------------- */
 
@@ -332,7 +333,7 @@ static void release(Owners *o, const char *devid)
     g_hash_table_insert(o->owner, g_strdup(devid), g_strdup(home ? home : "none"));
 }
 
-void release_all_owned_by(Owners *o, const char *name)
+void rn_release_all_owned_by(Owners *o, const char *name)
 {
     g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;
@@ -343,9 +344,9 @@ void release_all_owned_by(Owners *o, const char *name)
     for (guint i = 0; i < mine->len; i++) release(o, g_ptr_array_index(mine, i));
 }
 
-void release_all_of(Run *r, Proc *p)
+void rn_release_all_of(Run *r, Proc *p)
 {
-    release_all_owned_by(owners_of(r, p), p->name);
+    rn_release_all_owned_by(owners_of(r, p), p->name);
     g_hash_table_remove_all(p->objects);
 }
 
@@ -368,7 +369,7 @@ static void note_guest_devices(Run *r, Proc *p, const char *handle)
     }
 }
 
-void note_command(Run *r, Proc *p, char **w, const char *reply)
+void rn_note_command(Run *r, Proc *p, char **w, const char *reply)
 {
     if (!g_str_has_prefix(reply, "ok")) return;
     Owners *o = owners_of(r, p);
@@ -395,21 +396,21 @@ void note_command(Run *r, Proc *p, char **w, const char *reply)
         for (guint i = 0; devs && i < devs->len; i++) release(o, g_ptr_array_index(devs, i));
         g_hash_table_remove(p->objects, w[2]);
     } else if (strcmp(cmd, "fini") == 0) { /* disconnected: the service cleans up */
-        release_all_of(r, p);
+        rn_release_all_of(r, p);
     } else if ((strcmp(cmd, "map") == 0 || strcmp(cmd, "unmap") == 0) && n >= 4) {
         bool unmap = cmd[0] == 'u';
         unsigned first = unmap ? 3 : 4;
         uint64_t target = 0;
         bool has_target = false;
         for (unsigned i = first; i < n; i++)
-            if (g_str_has_prefix(w[i], "target=") && addr_of(r, w[i] + 7, &target)) has_target = true;
+            if (g_str_has_prefix(w[i], "target=") && rn_addr_of(r, w[i] + 7, &target)) has_target = true;
         GPtrArray *devs = p->guest ? g_hash_table_lookup(p->objects, w[2]) : NULL;
         for (unsigned i = first; i + 1 < n; i += 2) {
             if (g_str_has_prefix(w[i], "target=")) break;
             ReportRegion rg = { .client = g_strdup(p->name), .object = (unsigned)atoi(w[2]), .removed = unmap ||
                                                                                                    strcmp(w[3], "none") == 0 };
             uint64_t len;
-            if (!addr_of(r, w[i], &rg.addr) || tb_parse_size(w[i + 1], &len)) {
+            if (!rn_addr_of(r, w[i], &rg.addr) || tb_parse_size(w[i + 1], &len)) {
                 g_free(rg.client);
                 return;
             }
@@ -430,7 +431,7 @@ void note_command(Run *r, Proc *p, char **w, const char *reply)
 }
 
 /* The owners a configuration gives: "device pci:B:D.F ..." lines. */
-void config_owners(Owners *o, const GPtrArray *config)
+void rn_config_owners(Owners *o, const GPtrArray *config)
 {
     for (guint i = 0; i < config->len; i++) {
         g_autofree char *line = g_strstrip(g_strdup(g_ptr_array_index(config, i)));
@@ -445,13 +446,13 @@ void config_owners(Owners *o, const GPtrArray *config)
     }
 }
 
-void owners_init(Owners *o)
+void rn_owners_init(Owners *o)
 {
     o->owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     o->home = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
-void owners_clear(Owners *o)
+void rn_owners_clear(Owners *o)
 {
     if (o->owner) g_hash_table_unref(o->owner);
     if (o->home) g_hash_table_unref(o->home);

@@ -104,40 +104,40 @@ typedef struct {
 
 /* Failures name FILE:LINE and what was expected (the first one stays);
  * log lines are the report's step log. */
-bool failf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-void logf_(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+bool rn_failf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void rn_logf(Run *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Processes and the clients the runner asks */
-void child_setup(gpointer log);
-bool reaped(GPid pid, bool *running, int *status);
-void kill_reap(GPid *pid, bool running);
-Proc *proc_client(Run *r, const char *name, bool target, RGuest *guest);
-void proc_kill(Proc *p);
-void proc_free(Proc *p);
-char *ask(Run *r, Proc *p, const char *line);
-Proc *client(Run *r, const char *name);
-void wait_gone(const char *log, GPid pid);
+void rn_child_setup(gpointer log);
+bool rn_reaped(GPid pid, bool *running, int *status);
+void rn_kill_reap(GPid *pid, bool running);
+Proc *rn_proc_client(Run *r, const char *name, bool target, RGuest *guest);
+void rn_proc_kill(Proc *p);
+void rn_proc_free(Proc *p);
+char *rn_ask(Run *r, Proc *p, const char *line);
+Proc *rn_client(Run *r, const char *name);
+void rn_wait_gone(const char *log, GPid pid);
 
 /* The host's service */
-bool svc_running(Run *r);
-bool wait_state(Run *r, bool dss, const char *reason);
+bool rn_svc_running(Run *r);
+bool rn_wait_state(Run *r, bool dss, const char *reason);
 
 /* VMs and guests by name (NULL: none) */
-RVm *vm_named(Run *r, const char *name);
-RGuest *guest_named(Run *r, const char *name);
+RVm *rn_vm_named(Run *r, const char *name);
+RGuest *rn_guest_named(Run *r, const char *name);
 
 /* Addresses: "ram+N", "pool+N", "gpa(VM)+N" or a number */
-bool addr_of(Run *r, const char *w, uint64_t *out);
-bool subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err);
-char *resolve_from(Run *r, char **w, unsigned first, bool sizes);
-char *resolve(Run *r, char **w);
+bool rn_addr_of(Run *r, const char *w, uint64_t *out);
+bool rn_subst_cb(void *ctx, ScnBase b, const char *vm, uint64_t off, uint64_t *addr, GError **err);
+char *rn_resolve_from(Run *r, char **w, unsigned first, bool sizes);
+char *rn_resolve(Run *r, char **w);
 
 /* Bookkeeping of who owns which device, and of what the clients did */
-void release_all_owned_by(Owners *o, const char *name);
-void release_all_of(Run *r, Proc *p);
-void note_command(Run *r, Proc *p, char **w, const char *reply);
-void config_owners(Owners *o, const GPtrArray *config);
-void owners_init(Owners *o);
-void owners_clear(Owners *o);
+void rn_release_all_owned_by(Owners *o, const char *name);
+void rn_release_all_of(Run *r, Proc *p);
+void rn_note_command(Run *r, Proc *p, char **w, const char *reply);
+void rn_config_owners(Owners *o, const GPtrArray *config);
+void rn_owners_init(Owners *o);
+void rn_owners_clear(Owners *o);
 
 #endif

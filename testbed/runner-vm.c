@@ -41,14 +41,14 @@ static void guest_exited(Run *r, RGuest *g);
 static bool vm_alive(Run *r, RVm *vm)
 {
     if (!vm->running) return false;
-    if (reaped(vm->pid, &vm->running, &vm->exit_status)) vm_exited(r, vm);
+    if (rn_reaped(vm->pid, &vm->running, &vm->exit_status)) vm_exited(r, vm);
     return vm->running;
 }
 
-bool guest_alive(Run *r, RGuest *g)
+bool rn_guest_alive(Run *r, RGuest *g)
 {
     if (!g->running) return false;
-    if (reaped(g->pid, &g->running, &g->exit_status)) guest_exited(r, g);
+    if (rn_reaped(g->pid, &g->running, &g->exit_status)) guest_exited(r, g);
     return g->running;
 }
 
@@ -57,7 +57,7 @@ bool guest_alive(Run *r, RGuest *g)
 /* l: where a DMA of d at [addr, addr + len) lands (Landing,
  * runner-vm.h); false, the step failed, when it runs over an edge
  * of its VM's guest RAM. */
-bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l)
+bool rn_landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l)
 {
     memset(l, 0, sizeof *l);
     unsigned bus = d->rid >> 8, dv = (d->rid >> 3) & 31, fn = d->rid & 7;
@@ -74,10 +74,10 @@ bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing 
     int rc = vm_translate(&l->vm->cfg, addr, len, pc, 2, &n);
     const char *name = l->vm->decl->name;
     if ((rc == 0 && n > 1) || rc == -E2BIG)
-        return failf(r, "0x%llx + %llu bytes crosses two ram ranges of VM %s backed apart: split it", (unsigned long long)addr,
+        return rn_failf(r, "0x%llx + %llu bytes crosses two ram ranges of VM %s backed apart: split it", (unsigned long long)addr,
                      (unsigned long long)len, name);
     if (rc == -ERANGE && (vm_gpa_is_ram(&l->vm->cfg, addr) || vm_gpa_is_ram(&l->vm->cfg, addr + len - 1)))
-        return failf(r, "0x%llx + %llu bytes runs over the edge of VM %s's guest RAM (%s is passed through to it): split it",
+        return rn_failf(r, "0x%llx + %llu bytes runs over the edge of VM %s's guest RAM (%s is passed through to it): split it",
                      (unsigned long long)addr, (unsigned long long)len, name, d->name);
     if (rc == 0) {
         l->in_guest = true;
@@ -85,7 +85,7 @@ bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing 
     }
     l->translated = l->in_guest && vm_alive(r, l->vm);
     RGuest *g = l->translated ? guest_of_vm(r, l->vm) : NULL;
-    if (g && g->with_vdev && g->monitor && guest_alive(r, g)) l->guest = g;
+    if (g && g->with_vdev && g->monitor && rn_guest_alive(r, g)) l->guest = g;
     return true;
 }
 
@@ -157,13 +157,13 @@ static char *guest_reason(Run *r, RGuest *g)
 static void vm_exited(Run *r, RVm *vm)
 {
     g_autofree char *state = status_file_value(vm->status, "state"), *why = vm_reason(r, vm);
-    logf_(r, "VM %s ended: exit status %d, state=%s%s%s", vm->decl->name, vm->exit_status, state ? state : "?",
+    rn_logf(r, "VM %s ended: exit status %d, state=%s%s%s", vm->decl->name, vm->exit_status, state ? state : "?",
           why && *why ? ": " : "", why ? why : "");
-    if (svc_running(r)) wait_gone(r->log, vm->pid);
-    release_all_owned_by(&r->host, vm->decl->name);
+    if (rn_svc_running(r)) rn_wait_gone(r->log, vm->pid);
+    rn_release_all_owned_by(&r->host, vm->decl->name);
     RGuest *g = guest_of_vm(r, vm);
     if (g && g->running && g->with_vdev)
-        for (int waited = 0; waited < REACT_MS && guest_alive(r, g); waited += 5) g_usleep(5000);
+        for (int waited = 0; waited < REACT_MS && rn_guest_alive(r, g); waited += 5) g_usleep(5000);
 }
 
 /* A guest's service ended: its VM's DSS follows (if it had reached the
@@ -171,7 +171,7 @@ static void vm_exited(Run *r, RVm *vm)
 static void guest_exited(Run *r, RGuest *g)
 {
     g_autofree char *state = status_file_value(g->status, "state"), *why = guest_reason(r, g);
-    logf_(r, "guest %s's service ended: exit status %d, state=%s%s%s", g->decl->name, g->exit_status, state ? state : "?",
+    rn_logf(r, "guest %s's service ended: exit status %d, state=%s%s%s", g->decl->name, g->exit_status, state ? state : "?",
           why && *why ? ": " : "", why ? why : "");
     if (g->with_vdev && g->vm->running)
         for (int waited = 0; waited < REACT_MS && vm_alive(r, g->vm); waited += 5) g_usleep(5000);
@@ -182,7 +182,7 @@ static void guest_exited(Run *r, RGuest *g)
  * runner knows its guest RAM and pass-through devices before it starts,
  * for gpa(VM)+N and for where DMA lands. A configuration that does not
  * read is smmu-qvm's to refuse (start VM => refused ...). */
-void vms_prepare(Run *r, const char *board)
+void rn_vms_prepare(Run *r, const char *board)
 {
     const char *run = tb_board_run_dir(r->board);
     for (guint i = 0; i < r->scn->vms->len; i++) {
@@ -208,9 +208,9 @@ void vms_prepare(Run *r, const char *board)
             g_string_append_printf(c, "# VM %s of scenario %s (%s:%u)\n", d->name, r->scn->name, d->file, d->line);
             for (guint k = 0; k < d->config->len; k++) {
                 GError *e = NULL;
-                g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(d->config, k), false, subst_cb, r, &e);
+                g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(d->config, k), false, rn_subst_cb, r, &e);
                 if (!l) {
-                    failf(r, "%s: qvm-config %s: %s", (char *)g_ptr_array_index(d->origin, k), d->name, e->message);
+                    rn_failf(r, "%s: qvm-config %s: %s", (char *)g_ptr_array_index(d->origin, k), d->name, e->message);
                     g_error_free(e);
                     l = g_strdup("# (not resolved)");
                 }
@@ -238,9 +238,9 @@ void vms_prepare(Run *r, const char *board)
         const ScnGuest *d = g_ptr_array_index(r->scn->guests, i);
         RGuest *g = g_new0(RGuest, 1);
         g->decl = d;
-        g->vm = vm_named(r, d->vm);
+        g->vm = rn_vm_named(r, d->vm);
         g->origin = d->origin;
-        owners_init(&g->own);
+        rn_owners_init(&g->own);
         g_ptr_array_add(r->guests, g);
         g->conf = g_strdup_printf("%s/%s.conf", run, d->name);
         g->sock = g_strdup_printf("%s/%s.sock", run, d->name);
@@ -292,14 +292,14 @@ static bool wait_up(Run *r, bool (*alive)(Run *, void *), void *obj, const char 
 }
 
 static bool vm_alive_cb(Run *r, void *vm) { return vm_alive(r, vm); }
-static bool guest_alive_cb(Run *r, void *g) { return guest_alive(r, g); }
+static bool guest_alive_cb(Run *r, void *g) { return rn_guest_alive(r, g); }
 
 /* "=> TEXT" of a start step: the expected words after the state, with
  * addresses resolved as in expect-state. NULL: none given. */
 static char *expected_text(Run *r, char **expect)
 {
     if (!expect[0] || !expect[1]) return NULL;
-    return resolve_from(r, expect, 1, true);
+    return rn_resolve_from(r, expect, 1, true);
 }
 
 static bool start_vm(Run *r, RVm *vm, char **expect)
@@ -307,40 +307,40 @@ static bool start_vm(Run *r, RVm *vm, char **expect)
     bool want_running = strcmp(expect[0], "running") == 0;
     g_autofree char *text = expected_text(r, expect);
     const char *name = vm->decl->name;
-    if (vm->pid) return failf(r, "start %s: a VM starts once in a scenario", name);
-    if (!r->tsock) return failf(r, "start %s: no host service", name);
+    if (vm->pid) return rn_failf(r, "start %s: a VM starts once in a scenario", name);
+    if (!r->tsock) return rn_failf(r, "start %s: no host service", name);
     unlink(vm->status);
     const char *run = tb_board_run_dir(r->board);
     char *argv[] = { (char *)r->opt->qvm, (char *)"--host-socket", r->tsock, (char *)"--run-dir", (char *)run,
                      (char *)"--status-file", vm->status, vm->conf, NULL };
     GError *e = NULL;
-    if (!g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, vm->log, &vm->pid, &e)) {
-        failf(r, "start %s: %s", name, e->message);
+    if (!g_spawn_async(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, rn_child_setup, vm->log, &vm->pid, &e)) {
+        rn_failf(r, "start %s: %s", name, e->message);
         g_error_free(e);
         return false;
     }
     vm->running = true;
     bool up = wait_up(r, vm_alive_cb, vm, vm->status);
     if (up) {
-        if (!want_running) return failf(r, "expected VM %s to refuse to start; it runs", name);
-        if (!vm->have_cfg) return failf(r, "VM %s runs, but the runner cannot read its configuration: %s", name, vm->cfg_error);
+        if (!want_running) return rn_failf(r, "expected VM %s to refuse to start; it runs", name);
+        if (!vm->have_cfg) return rn_failf(r, "VM %s runs, but the runner cannot read its configuration: %s", name, vm->cfg_error);
         for (unsigned i = 0; i < vm->cfg.n_pass; i++) {
             const VmBdf *h = &vm->cfg.pass[i].host;
             g_hash_table_insert(r->host.owner, g_strdup_printf("pci:%u:%u.%u", h->bus, h->dev, h->func), g_strdup(name));
         }
         vm_report(r, vm);
         g_autofree char *ram = vm_ram_text(&vm->cfg), *pass = vm_pass_text(&vm->cfg);
-        logf_(r, "VM %s running (pid %d): guest RAM %s, pass-through %s, vdev-smmu %s", name, (int)vm->pid, ram, pass,
+        rn_logf(r, "VM %s running (pid %d): guest RAM %s, pass-through %s, vdev-smmu %s", name, (int)vm->pid, ram, pass,
               vm->vdev ? vm->vdev : "none");
         return true;
     }
-    if (vm->running) return failf(r, "VM %s neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
+    if (vm->running) return rn_failf(r, "VM %s neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
     g_autofree char *why = vm_reason(r, vm);
-    if (want_running) return failf(r, "expected VM %s running; it did not start (exit status %d): %s", name, vm->exit_status, why);
+    if (want_running) return rn_failf(r, "expected VM %s running; it did not start (exit status %d): %s", name, vm->exit_status, why);
     if (vm->exit_status != 1)
-        return failf(r, "expected VM %s to refuse to start (exit status 1), it exited with %d: %s", name, vm->exit_status, why);
-    if (text && !strstr(why, text)) return failf(r, "expected VM %s to refuse for '%s', the reason was '%s'", name, text, why);
-    logf_(r, "VM %s refused to start: %s", name, why);
+        return rn_failf(r, "expected VM %s to refuse to start (exit status 1), it exited with %d: %s", name, vm->exit_status, why);
+    if (text && !strstr(why, text)) return rn_failf(r, "expected VM %s to refuse for '%s', the reason was '%s'", name, text, why);
+    rn_logf(r, "VM %s refused to start: %s", name, why);
     return true;
 }
 
@@ -383,7 +383,7 @@ static bool start_guest(Run *r, RGuest *g, char **expect)
     bool want_running = strcmp(expect[0], "running") == 0;
     g_autofree char *text = expected_text(r, expect);
     const char *name = g->decl->name;
-    if (g->pid) return failf(r, "start %s: a guest's service starts once in a scenario", name);
+    if (g->pid) return rn_failf(r, "start %s: a guest's service starts once in a scenario", name);
     GString *c = g_string_new(NULL);
     g_string_append_printf(c, "# guest %s in VM %s of scenario %s\nforeground\nattach-socket %s\ntarget-socket %s\n"
                               "status-file %s\nlog-file %s\n",
@@ -391,9 +391,9 @@ static bool start_guest(Run *r, RGuest *g, char **expect)
     g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
     for (guint k = 0; k < g->decl->config->len; k++) {
         GError *e = NULL;
-        char *l = scenario_subst_addrs(g_ptr_array_index(g->decl->config, k), true, subst_cb, r, &e);
+        char *l = scenario_subst_addrs(g_ptr_array_index(g->decl->config, k), true, rn_subst_cb, r, &e);
         if (!l) {
-            failf(r, "%s: guest-config %s: %s", (char *)g_ptr_array_index(g->decl->origin, k), name, e->message);
+            rn_failf(r, "%s: guest-config %s: %s", (char *)g_ptr_array_index(g->decl->origin, k), name, e->message);
             g_error_free(e);
             g_string_free(c, TRUE);
             return false;
@@ -417,55 +417,56 @@ static bool start_guest(Run *r, RGuest *g, char **expect)
     g->with_vdev = g->vm->vdev && !g->decl->no_vdev;
     if (g->with_vdev) envp = g_environ_setenv(envp, "SMMU_VDEV", g->vm->vdev, TRUE);
     GError *e = NULL;
-    bool spawned = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, child_setup, err_log, &g->pid, &e);
+    bool spawned = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, rn_child_setup, err_log, &g->pid, &e);
     g_strfreev(envp);
     if (!spawned) {
-        failf(r, "start %s: %s", name, e->message);
+        rn_failf(r, "start %s: %s", name, e->message);
         g_error_free(e);
         return false;
     }
     g->running = true;
     bool up = wait_up(r, guest_alive_cb, g, g->status);
     if (up) {
-        if (!want_running) return failf(r, "expected guest %s's service in DSS; it runs", name);
-        config_owners(&g->own, lines);
+        if (!want_running) return rn_failf(r, "expected guest %s's service in DSS; it runs", name);
+        rn_config_owners(&g->own, lines);
         guest_startup_regions(r, g, lines);
-        logf_(r, "guest %s's service running (pid %d, %s) in VM %s, %s", name, (int)g->pid, g->decl->service,
+        rn_logf(r, "guest %s's service running (pid %d, %s) in VM %s, %s", name, (int)g->pid, g->decl->service,
               g->vm->decl->name, g->with_vdev ? "on its vdev-smmu" : "without SMMU_VDEV");
         /* the runner's monitor first: it sees every record the guest gets */
         g_autofree char *mon = g_strdup_printf("runner-monitor-of-%s", name);
-        g->monitor = proc_client(r, mon, false, g);
-        g_autofree char *ok = ask(r, g->monitor, "init");
-        if (!ok || strcmp(ok, "ok")) return failf(r, "the runner's monitor could not attach to guest %s: %s", name, ok ? ok : "gone");
+        g->monitor = rn_proc_client(r, mon, false, g);
+        g_autofree char *ok = rn_ask(r, g->monitor, "init");
+        if (!ok || strcmp(ok, "ok")) return rn_failf(r, "the runner's monitor could not attach to guest %s: %s", name, ok ? ok : "gone");
         for (guint i = 0; i < r->scn->clients->len; i++) {
             g_auto(GStrv) cw = g_strsplit(g_ptr_array_index(r->scn->clients, i), " ", 2);
             if (!cw[1] || strcmp(cw[1] + (g_str_has_prefix(cw[1], "guest=") ? 6 : 0), name) || !g_str_has_prefix(cw[1], "guest="))
                 continue;
-            Proc *p = proc_client(r, cw[0], false, g);
+            Proc *p = rn_proc_client(r, cw[0], false, g);
             g_ptr_array_add(r->clients, p);
-            g_autofree char *rep = ask(r, p, "init");
-            if (!rep || strcmp(rep, "ok")) return failf(r, "client %s could not attach to guest %s: %s", cw[0], name, rep ? rep : "gone");
+            g_autofree char *rep = rn_ask(r, p, "init");
+            if (!rep || strcmp(rep, "ok"))
+                return rn_failf(r, "client %s could not attach to guest %s: %s", cw[0], name, rep ? rep : "gone");
         }
         return true;
     }
-    if (g->running) return failf(r, "guest %s's service neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
+    if (g->running) return rn_failf(r, "guest %s's service neither ran nor ended within %d ms", name, STATE_TIMEOUT_MS);
     g_autofree char *why = guest_reason(r, g);
     if (want_running)
-        return failf(r, "expected guest %s's service running; it exited (%d): %s", name, g->exit_status, why);
+        return rn_failf(r, "expected guest %s's service running; it exited (%d): %s", name, g->exit_status, why);
     if (g->exit_status != 3)
-        return failf(r, "expected guest %s's service in DSS (exit status 3), it exited with %d (%s)", name, g->exit_status, why);
-    if (text && !strstr(why, text)) return failf(r, "expected guest %s's DSS for '%s', the reason was '%s'", name, text, why);
-    logf_(r, "guest %s's service in DSS: %s", name, why);
+        return rn_failf(r, "expected guest %s's service in DSS (exit status 3), it exited with %d (%s)", name, g->exit_status, why);
+    if (text && !strstr(why, text)) return rn_failf(r, "expected guest %s's DSS for '%s', the reason was '%s'", name, text, why);
+    rn_logf(r, "guest %s's service in DSS: %s", name, why);
     return true;
 }
 
-bool step_start(Run *r, char **w, char **expect)
+bool rn_step_start(Run *r, char **w, char **expect)
 {
-    RVm *vm = vm_named(r, w[1]);
+    RVm *vm = rn_vm_named(r, w[1]);
     if (vm) return start_vm(r, vm, expect);
-    RGuest *g = guest_named(r, w[1]);
+    RGuest *g = rn_guest_named(r, w[1]);
     if (g) return start_guest(r, g, expect);
-    return failf(r, "start: no VM or guest '%s'", w[1]);
+    return rn_failf(r, "start: no VM or guest '%s'", w[1]);
 }
 
 /* expect-state VM|GUEST STATE: waits (bounded) for the state, or for the
@@ -477,16 +478,16 @@ static bool state_of(Run *r, const char *kind, const char *name, bool alive, int
     g_autofree char *state = status_file_value(status_file, "state");
     if (strcmp(want, "running") == 0) {
         if (alive && state && strcmp(state, "running") == 0) return true;
-        if (alive) return failf(r, "expected %s %s running; its status says state=%s", kind, name, state ? state : "(none)");
-        return failf(r, "expected %s %s running; it ended (exit status %d, state=%s): %s", kind, name, exit_status,
+        if (alive) return rn_failf(r, "expected %s %s running; its status says state=%s", kind, name, state ? state : "(none)");
+        return rn_failf(r, "expected %s %s running; it ended (exit status %d, state=%s): %s", kind, name, exit_status,
                      state ? state : "?", why);
     }
-    if (alive) return failf(r, "expected %s %s %s within %d ms; it still runs", kind, name, want, STATE_TIMEOUT_MS);
+    if (alive) return rn_failf(r, "expected %s %s %s within %d ms; it still runs", kind, name, want, STATE_TIMEOUT_MS);
     if (strcmp(want, "exited") == 0) {
         uint64_t code = 0;
         tb_parse_u64(w[1], &code);
         if ((uint64_t)exit_status != code)
-            return failf(r, "expected %s %s to exit with %llu, it exited with %d (%s)", kind, name, (unsigned long long)code,
+            return rn_failf(r, "expected %s %s to exit with %llu, it exited with %d (%s)", kind, name, (unsigned long long)code,
                          exit_status, why);
         return true;
     }
@@ -497,41 +498,41 @@ static bool state_of(Run *r, const char *kind, const char *name, bool alive, int
                    : strcmp(want, "stopped") == 0 ? exit_status == 0 : false;
     const char *want_state = strcmp(want, "dss") == 0 ? "dss" : "stopped";
     if (!exit_ok || !state || strcmp(state, want_state))
-        return failf(r, "expected %s %s %s; it exited with %d, state=%s: %s", kind, name, want, exit_status, state ? state : "?",
+        return rn_failf(r, "expected %s %s %s; it exited with %d, state=%s: %s", kind, name, want, exit_status, state ? state : "?",
                      why);
-    if (text && !strstr(why, text)) return failf(r, "expected %s %s %s for '%s', the reason was '%s'", kind, name, want, text, why);
-    logf_(r, "%s %s %s: %s", kind, name, want, why);
+    if (text && !strstr(why, text)) return rn_failf(r, "expected %s %s %s for '%s', the reason was '%s'", kind, name, want, text, why);
+    rn_logf(r, "%s %s %s: %s", kind, name, want, why);
     return true;
 }
 
-bool step_state(Run *r, char **w)
+bool rn_step_state(Run *r, char **w)
 {
-    RVm *vm = vm_named(r, w[1]);
-    RGuest *g = vm ? NULL : guest_named(r, w[1]);
+    RVm *vm = rn_vm_named(r, w[1]);
+    RGuest *g = vm ? NULL : rn_guest_named(r, w[1]);
     char **st = vm || g || strcmp(w[1], "service") == 0 ? w + 2 : w + 1;
     /* addresses in the expected reason may be written ram+N / pool+N */
-    g_autofree char *why = st[0] && st[1] && strcmp(st[0], "exited") ? resolve(r, st) : NULL;
+    g_autofree char *why = st[0] && st[1] && strcmp(st[0], "exited") ? rn_resolve(r, st) : NULL;
     if (!vm && !g) {
         if (strcmp(st[0], "exited") == 0) {
-            for (int i = 0; i < STATE_TIMEOUT_MS / 5 && svc_running(r); i++) g_usleep(5000);
+            for (int i = 0; i < STATE_TIMEOUT_MS / 5 && rn_svc_running(r); i++) g_usleep(5000);
             uint64_t code = 0;
             tb_parse_u64(st[1], &code);
-            if (svc_running(r)) return failf(r, "expected the service to exit within %d ms; it still runs", STATE_TIMEOUT_MS);
+            if (rn_svc_running(r)) return rn_failf(r, "expected the service to exit within %d ms; it still runs", STATE_TIMEOUT_MS);
             if ((uint64_t)r->svc_status != code)
-                return failf(r, "expected the service to exit with %llu, it exited with %d", (unsigned long long)code, r->svc_status);
+                return rn_failf(r, "expected the service to exit with %llu, it exited with %d", (unsigned long long)code, r->svc_status);
             return true;
         }
-        return wait_state(r, strcmp(st[0], "dss") == 0, why);
+        return rn_wait_state(r, strcmp(st[0], "dss") == 0, why);
     }
-    if (!(vm ? vm->pid : g->pid)) return failf(r, "expect-state %s: it was never started", w[1]);
+    if (!(vm ? vm->pid : g->pid)) return rn_failf(r, "expect-state %s: it was never started", w[1]);
     bool running = strcmp(st[0], "running") == 0;
     for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
-        bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
+        bool alive = vm ? vm_alive(r, vm) : rn_guest_alive(r, g);
         g_autofree char *state = status_file_value(vm ? vm->status : g->status, "state");
         if (running ? !alive || (state && strcmp(state, "running") == 0) : !alive) break;
         g_usleep(5000);
     }
-    bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
+    bool alive = vm ? vm_alive(r, vm) : rn_guest_alive(r, g);
     g_autofree char *reason = vm ? vm_reason(r, vm) : guest_reason(r, g);
     return state_of(r, vm ? "VM" : "guest", w[1], alive, vm ? vm->exit_status : g->exit_status, vm ? vm->status : g->status,
                     reason, st, why);
@@ -539,21 +540,21 @@ bool step_state(Run *r, char **w)
 
 /* kill VM|GUEST [SIG]: the signal, its end (bounded), and the other side's
  * reaction (a guest's DSS, a VM's DSS) before the next step. */
-bool kill_process(Run *r, const char *name, const char *signame)
+bool rn_kill_process(Run *r, const char *name, const char *signame)
 {
     int sig = !signame || strcmp(signame, "KILL") == 0 ? SIGKILL
               : strcmp(signame, "TERM") == 0 ? SIGTERM
               : strcmp(signame, "INT") == 0 ? SIGINT
               : strcmp(signame, "HUP") == 0 ? SIGHUP : 0;
-    if (!sig) return failf(r, "kill %s: expected TERM, INT, HUP or KILL", name);
-    RVm *vm = vm_named(r, name);
-    RGuest *g = vm ? NULL : guest_named(r, name);
-    bool alive = vm ? vm_alive(r, vm) : guest_alive(r, g);
-    if (!alive) return failf(r, "kill %s: it is not running", name);
+    if (!sig) return rn_failf(r, "kill %s: expected TERM, INT, HUP or KILL", name);
+    RVm *vm = rn_vm_named(r, name);
+    RGuest *g = vm ? NULL : rn_guest_named(r, name);
+    bool alive = vm ? vm_alive(r, vm) : rn_guest_alive(r, g);
+    if (!alive) return rn_failf(r, "kill %s: it is not running", name);
     kill(vm ? vm->pid : g->pid, sig);
-    for (int i = 0; i < STATE_TIMEOUT_MS / 5 && (vm ? vm_alive(r, vm) : guest_alive(r, g)); i++) g_usleep(5000);
-    if (vm ? vm->running : g->running) return failf(r, "%s %s did not exit within %d ms of signal %d", vm ? "VM" : "guest", name,
+    for (int i = 0; i < STATE_TIMEOUT_MS / 5 && (vm ? vm_alive(r, vm) : rn_guest_alive(r, g)); i++) g_usleep(5000);
+    if (vm ? vm->running : g->running) return rn_failf(r, "%s %s did not exit within %d ms of signal %d", vm ? "VM" : "guest", name,
                                                     STATE_TIMEOUT_MS, sig);
-    logf_(r, "%s %s sent signal %d: exit status %d", vm ? "VM" : "guest", name, sig, vm ? vm->exit_status : g->exit_status);
+    rn_logf(r, "%s %s sent signal %d: exit status %d", vm ? "VM" : "guest", name, sig, vm ? vm->exit_status : g->exit_status);
     return true;
 }

@@ -29,11 +29,11 @@ typedef struct {
     char host_dev[40], guest_dev[40];
 } Landing;
 
-bool guest_alive(Run *r, RGuest *g);
-bool landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l);
-void vms_prepare(Run *r, const char *board);
-bool step_start(Run *r, char **w, char **expect);
-bool step_state(Run *r, char **w);
-bool kill_process(Run *r, const char *name, const char *signame);
+bool rn_guest_alive(Run *r, RGuest *g);
+bool rn_landing(Run *r, const TbInvDevice *d, uint64_t addr, uint64_t len, Landing *l);
+void rn_vms_prepare(Run *r, const char *board);
+bool rn_step_start(Run *r, char **w, char **expect);
+bool rn_step_state(Run *r, char **w);
+bool rn_kill_process(Run *r, const char *name, const char *signame);
 
 #endif

@@ -47,10 +47,10 @@ static uint8_t *ram_or_fail(Run *r, const char *what, uint64_t a, uint64_t len)
     TbSpan sp = ram_span(r, a, len, &p);
     if (sp == TB_SPAN_INSIDE) return p;
     if (sp == TB_SPAN_WRAPS)
-        failf(r, "%s: 0x%llx + %llu bytes runs past the end of the 64-bit address space", what,
+        rn_failf(r, "%s: 0x%llx + %llu bytes runs past the end of the 64-bit address space", what,
               (unsigned long long)a, (unsigned long long)len);
     else
-        failf(r, "%s: 0x%llx + %llu bytes %s RAM (0x%llx..0x%llx)", what, (unsigned long long)a,
+        rn_failf(r, "%s: 0x%llx + %llu bytes %s RAM (0x%llx..0x%llx)", what, (unsigned long long)a,
               (unsigned long long)len, sp == TB_SPAN_STRADDLES ? "runs past the edge of" : "is not",
               (unsigned long long)r->inv.ram_base, (unsigned long long)(r->inv.ram_base + r->inv.ram_size - 1));
     return NULL;
@@ -62,7 +62,7 @@ static const TbInvDevice *engine(Run *r, const char *name, unsigned *index)
 {
     const TbInvDevice *d = tb_inventory_device(&r->inv, name);
     if (!d || !d->is_edu || sscanf(name, "edu%u", index) != 1 || *index >= MAX_ENGINES) {
-        failf(r, "'%s' is not a DMA engine of this board", name);
+        rn_failf(r, "'%s' is not a DMA engine of this board", name);
         return NULL;
     }
     return d;
@@ -136,21 +136,21 @@ static bool check_record_on(Run *r, RGuest *g, const char *devid, uint64_t addr,
     Proc *mon = g ? g->monitor : r->monitor;
     g_autofree char *who = g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
     if (!mon) {
-        if (g) return failf(r, "no record can come from %s: it has no monitor client", who);
-        return failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
+        if (g) return rn_failf(r, "no record can come from %s: it has no monitor client", who);
+        return rn_failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
     }
-    g_autofree char *rec = ask(r, mon, "wait-fault 3000");
-    if (!rec) return g ? failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
-                       : failf(r, "the runner's monitor client is gone");
+    g_autofree char *rec = rn_ask(r, mon, "wait-fault 3000");
+    if (!rec) return g ? rn_failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
+                       : rn_failf(r, "the runner's monitor client is gone");
     if (strcmp(rec, "none") == 0 || !g_str_has_prefix(rec, "fault "))
-        return failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
+        return rn_failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
                      (unsigned long long)addr, g ? " from " : "", g ? who : "",
                      strcmp(rec, "none") == 0 ? "none came" : rec);
-    if (report_fault_parse(rec, f)) return failf(r, "unreadable record '%s'", rec);
+    if (report_fault_parse(rec, f)) return rn_failf(r, "unreadable record '%s'", rec);
     if (g) g_strlcpy(f->seen_by, g->decl->name, sizeof f->seen_by);
     if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
         g_autofree char *got = record_text(f);
-        return failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
+        return rn_failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
                      (unsigned long long)(addr & ~0xfffull), g ? " from " : "", g ? who : "", got);
     }
     return true;
@@ -165,12 +165,12 @@ static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, R
  * fault of another VM's device, of the host's, or outside its RAM. */
 static bool guest_quiet(Run *r, RGuest *g, unsigned ms, const char *what)
 {
-    if (!g->monitor || !guest_alive(r, g)) return true;
+    if (!g->monitor || !rn_guest_alive(r, g)) return true;
     g_autofree char *q = g_strdup_printf("wait-fault %u", ms);
-    g_autofree char *rec = ask(r, g->monitor, q);
+    g_autofree char *rec = rn_ask(r, g->monitor, q);
     if (!rec || !g_str_has_prefix(rec, "fault ")) return true; /* none, or its service just went */
     g_autofree char *got = unexpected_record(rec);
-    return failf(r, "guest %s was shown %s: %s", g->decl->name, what, got);
+    return rn_failf(r, "guest %s was shown %s: %s", g->decl->name, what, got);
 }
 
 static bool guests_quiet(Run *r, RGuest *except, unsigned ms, const char *what)
@@ -195,20 +195,20 @@ static bool interrupt_dma(Run *r, const char *dev, uint64_t addr, uint64_t len)
     unsigned e;
     if (!engine(r, dev, &e)) return false;
     if (tb_span(MSI_WINDOW_BASE, MSI_WINDOW_SIZE, addr, len, NULL) != TB_SPAN_INSIDE)
-        return failf(r, "'=> interrupt' needs 0x%llx + %llu bytes inside 0xfee00000..0xfeefffff",
+        return rn_failf(r, "'=> interrupt' needs 0x%llx + %llu bytes inside 0xfee00000..0xfeefffff",
                      (unsigned long long)addr, (unsigned long long)len);
     TbReply rep;
     GError *err = NULL;
     if (tb_agent_do(r->agent, &rep, &err, "dma %s write 0x%llx %llu", dev, (unsigned long long)addr,
                     (unsigned long long)len)) {
-        failf(r, "DMA not injected: %s", err->message);
+        rn_failf(r, "DMA not injected: %s", err->message);
         g_error_free(err);
         return false;
     }
     tb_reply_clear(&rep);
-    g_autofree char *rec = ask(r, r->monitor, "wait-fault 50");
-    if (!rec || strcmp(rec, "none")) return failf(r, "a write into the interrupt window raised a DMA fault: '%s'", rec ? rec : "?");
-    logf_(r, "%s write 0x%llx %llu: an interrupt, not DMA: no fault", dev, (unsigned long long)addr, (unsigned long long)len);
+    g_autofree char *rec = rn_ask(r, r->monitor, "wait-fault 50");
+    if (!rec || strcmp(rec, "none")) return rn_failf(r, "a write into the interrupt window raised a DMA fault: '%s'", rec ? rec : "?");
+    rn_logf(r, "%s write 0x%llx %llu: an interrupt, not DMA: no fault", dev, (unsigned long long)addr, (unsigned long long)len);
     return true;
 }
 
@@ -217,8 +217,8 @@ static bool interrupt_dma(Run *r, const char *dev, uint64_t addr, uint64_t len)
  * kept with the run's faults), or "" if none came. */
 static char *blocked_because(Run *r)
 {
-    if (!r->monitor || !svc_running(r)) return g_strdup("");
-    g_autofree char *rec = ask(r, r->monitor, "wait-fault 200");
+    if (!r->monitor || !rn_svc_running(r)) return g_strdup("");
+    g_autofree char *rec = rn_ask(r, r->monitor, "wait-fault 200");
     ReportFault f = { 0 };
     if (!rec || report_fault_parse(rec, &f)) return g_strdup("");
     g_array_append_val(r->rep->faults, f);
@@ -237,20 +237,20 @@ static bool check_owner(Run *r, RGuest *g, const char *devid, ReportFault *f)
     if (!want) want = g_strdup("none");
     if (got && strcmp(want, got) == 0) return true;
     if (g)
-        return failf(r, "guest %s: the fault of %s was attributed to '%s', expected '%s'", g->decl->name, devid,
+        return rn_failf(r, "guest %s: the fault of %s was attributed to '%s', expected '%s'", g->decl->name, devid,
                      got ? got : "nobody", want);
-    return failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
+    return rn_failf(r, "the fault of %s was attributed to '%s', expected '%s'", devid, got ? got : "nobody", want);
 }
 
 static void log_record(Run *r, const ReportFault *f, bool attribution, const char *tail)
 {
     if (!attribution) { /* expect-fault: the record alone */
         g_autofree char *rec = record_text(f);
-        logf_(r, "recorded: %s%s", rec, tail);
+        rn_logf(r, "recorded: %s%s", rec, tail);
         return;
     }
     g_autofree char *why = report_reason_text(f);
-    logf_(r, "recorded: %.*s %s at page 0x%llx, %s, attributed to %.*s%s", (int)strnlen(f->device, sizeof f->device),
+    rn_logf(r, "recorded: %.*s %s at page 0x%llx, %s, attributed to %.*s%s", (int)strnlen(f->device, sizeof f->device),
           f->device, f->write ? "write" : "read", (unsigned long long)f->addr, why, (int)strnlen(f->owner, sizeof f->owner),
           f->owner, tail);
 }
@@ -295,13 +295,13 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     /* Both index the engine's buffer model below (the parser checked them
      * too; a second check costs nothing next to a DMA). */
     if (len == 0 || len > EDU_BUF || offset > EDU_BUF - len)
-        return failf(r, "offset=%llu with LEN %llu runs past the engine's %d-byte buffer", (unsigned long long)offset,
+        return rn_failf(r, "offset=%llu with LEN %llu runs past the engine's %d-byte buffer", (unsigned long long)offset,
                      (unsigned long long)len, EDU_BUF);
     if (tb_span_wraps(addr, len))
-        return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
+        return rn_failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
                      (unsigned long long)len);
     Landing l;
-    if (!landing(r, d, addr, len, &l)) return false;
+    if (!rn_landing(r, d, addr, len, &l)) return false;
     uint64_t land = l.translated ? l.hpa : addr;
     g_autofree char *as = l.translated ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
                                                          (unsigned long long)land)
@@ -309,17 +309,17 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     uint8_t *mem;
     TbSpan sp = ram_span(r, land, len, &mem);
     if (sp == TB_SPAN_WRAPS)
-        return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)land,
+        return rn_failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)land,
                      (unsigned long long)len);
     /* Part RAM, part not: the RAM part could change unseen. */
     if (sp == TB_SPAN_STRADDLES)
-        return failf(r, "0x%llx + %llu bytes%s runs past the edge of RAM (0x%llx..0x%llx): split it in two",
+        return rn_failf(r, "0x%llx + %llu bytes%s runs past the edge of RAM (0x%llx..0x%llx): split it in two",
                      (unsigned long long)land, (unsigned long long)len, as, (unsigned long long)r->inv.ram_base,
                      (unsigned long long)(r->inv.ram_base + r->inv.ram_size - 1));
     /* Beyond RAM (beyond the address width, say) there is nothing to
      * corrupt or leak: a blocked DMA is then proven by its record alone. */
     bool in_ram = sp == TB_SPAN_INSIDE;
-    if (!in_ram && expect_ok) return failf(r, "0x%llx+%llu%s is not RAM: '=> ok' cannot be checked", (unsigned long long)land, (unsigned long long)len, as);
+    if (!in_ram && expect_ok) return rn_failf(r, "0x%llx+%llu%s is not RAM: '=> ok' cannot be checked", (unsigned long long)land, (unsigned long long)len, as);
     if (!in_ram) mem = r->nowhere;
     /* The other place the bytes of a pass-through device could reach: the
      * untranslated address when translated, the VM's backing when not (its
@@ -343,7 +343,7 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     GError *err = NULL;
     if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
                     (unsigned long long)addr, (unsigned long long)len, (unsigned long long)offset)) {
-        failf(r, "DMA not injected: %s", err->message);
+        rn_failf(r, "DMA not injected: %s", err->message);
         g_error_free(err);
         return false;
     }
@@ -364,20 +364,20 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
             g_autofree char *astray = alt_untouched ? g_strdup("")
                                                     : g_strdup_printf("; the bytes reached 0x%llx instead", (unsigned long long)alt_addr);
             g_autofree char *hpa = l.translated ? g_strdup_printf(" (host-physical 0x%llx)", (unsigned long long)land) : g_strdup("");
-            ok = failf(r, "%s write to 0x%llx%s should have gone through; RAM shows %s%s%s", dev, (unsigned long long)addr,
+            ok = rn_failf(r, "%s write to 0x%llx%s should have gone through; RAM shows %s%s%s", dev, (unsigned long long)addr,
                        hpa, untouched ? "nothing written" : "a partial write", astray, why);
         }
         if (!write) memcpy(r->engine[e] + offset, mem, len);
         rd.went_through = ok;
     } else {
         if (!untouched || !alt_untouched)
-            ok = failf(r, "%s write to 0x%llx%s should have been blocked; RAM changed at 0x%llx", dev, (unsigned long long)addr,
+            ok = rn_failf(r, "%s write to 0x%llx%s should have been blocked; RAM changed at 0x%llx", dev, (unsigned long long)addr,
                        as, (unsigned long long)(untouched ? alt_addr : land));
         if (!write) memset(r->engine[e] + offset, 0, len); /* edu keeps nothing of a blocked read */
         rd.went_through = !untouched || !alt_untouched;
-        logf_(r, "%s %s 0x%llx %llu%s: %s", dev, write ? "write" : "read", (unsigned long long)addr,
+        rn_logf(r, "%s %s 0x%llx %llu%s: %s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, as, rd.went_through ? "WENT THROUGH" : "blocked, RAM untouched");
-        if (ok && svc_running(r)) ok = expect_records(r, &l, addr, write, true);
+        if (ok && rn_svc_running(r)) ok = expect_records(r, &l, addr, write, true);
     }
     g_array_append_val(r->rep->dmas, rd);
     if (expect_ok) {
@@ -385,7 +385,7 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                                      ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
                                                        l.vm->decl->name)
                                      : g_strdup("");
-        logf_(r, "%s %s 0x%llx %llu: %s%s", dev, write ? "write" : "read", (unsigned long long)addr,
+        rn_logf(r, "%s %s 0x%llx %llu: %s%s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, rd.went_through ? "went through" : "BLOCKED", where);
     }
     return ok;
@@ -394,27 +394,27 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
 static bool step_dma(Run *r, char **w, char **expect, bool storm)
 {
     uint64_t addr, len, count = 1, stride = 4096, offset = 0;
-    if (!addr_of(r, w[3], &addr)) return false;
-    if (tb_parse_size(w[4], &len) || len == 0 || len > EDU_BUF) return failf(r, "LEN: expected 1..4096");
+    if (!rn_addr_of(r, w[3], &addr)) return false;
+    if (tb_parse_size(w[4], &len) || len == 0 || len > EDU_BUF) return rn_failf(r, "LEN: expected 1..4096");
     unsigned opt = 5;
-    if (storm && (tb_parse_u64(w[5], &count) || count == 0 || count > SCN_STORM_MAX)) return failf(r, "COUNT: expected 1..100000");
+    if (storm && (tb_parse_u64(w[5], &count) || count == 0 || count > SCN_STORM_MAX)) return rn_failf(r, "COUNT: expected 1..100000");
     if (storm) opt = 6;
     for (unsigned i = opt; w[i]; i++) {
         if (g_str_has_prefix(w[i], "stride=") && !tb_parse_size(w[i] + 7, &stride)) continue;
         if (g_str_has_prefix(w[i], "offset=") && !tb_parse_size(w[i] + 7, &offset)) continue;
-        return failf(r, "unknown option '%s'", w[i]);
+        return rn_failf(r, "unknown option '%s'", w[i]);
     }
     /* The parser saw N; only here is the board's base added: the last
      * transfer must still end below 2^64. */
     if ((count > 1 && stride > (UINT64_MAX - addr) / (count - 1)) || tb_span_wraps(addr + (count - 1) * stride, len)) {
         if (count == 1)
-            return failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
+            return rn_failf(r, "0x%llx + %llu bytes runs past the end of the 64-bit address space", (unsigned long long)addr,
                          (unsigned long long)len);
-        return failf(r, "0x%llx + (COUNT-1) * %llu + %llu bytes runs past the end of the 64-bit address space",
+        return rn_failf(r, "0x%llx + (COUNT-1) * %llu + %llu bytes runs past the end of the 64-bit address space",
                      (unsigned long long)addr, (unsigned long long)stride, (unsigned long long)len);
     }
     if (strcmp(expect[0], "interrupt") == 0) {
-        if (strcmp(w[2], "write")) return failf(r, "'=> interrupt' is for writes");
+        if (strcmp(w[2], "write")) return rn_failf(r, "'=> interrupt' is for writes");
         for (uint64_t i = 0; i < count; i++)
             if (!interrupt_dma(r, w[1], addr + i * stride, len)) return false;
         return true;
@@ -436,15 +436,15 @@ static bool ram_piece(Run *r, const char *what, bool fill, uint64_t addr, uint64
     }
     for (uint64_t i = 0; i < len; i++)
         if (m[i] != byte)
-            return failf(r, "RAM 0x%llx%s holds 0x%02x, expected 0x%02x", (unsigned long long)(addr + i), as, m[i], (unsigned)byte);
+            return rn_failf(r, "RAM 0x%llx%s holds 0x%02x, expected 0x%02x", (unsigned long long)(addr + i), as, m[i], (unsigned)byte);
     return true;
 }
 
 static bool step_ram(Run *r, char **w)
 {
     uint64_t addr, len, byte;
-    if (!addr_of(r, w[2], &addr)) return false;
-    if (tb_parse_size(w[3], &len) || tb_parse_u64(w[4], &byte) || byte > 255) return failf(r, "expected LEN and a BYTE");
+    if (!rn_addr_of(r, w[2], &addr)) return false;
+    if (tb_parse_size(w[3], &len) || tb_parse_u64(w[4], &byte) || byte > 255) return rn_failf(r, "expected LEN and a BYTE");
     g_autofree char *what = g_strdup_printf("ram %s", w[1]);
     bool fill = strcmp(w[1], "fill") == 0;
     ScnBase b;
@@ -452,11 +452,11 @@ static bool step_ram(Run *r, char **w)
     scenario_parse_addr_vm(w[2], &b, name, sizeof name, &(uint64_t){ 0 });
     if (b != SCN_GPA || len == 0) return ram_piece(r, what, fill, addr, len, (uint8_t)byte, "");
     /* guest-physical: the RAM where the VM backs it, piece by piece */
-    RVm *vm = vm_named(r, name);
+    RVm *vm = rn_vm_named(r, name);
     VmPiece pc[VM_MAX_RAM];
     unsigned n = 0;
     if (vm_translate(&vm->cfg, addr, len, pc, VM_MAX_RAM, &n))
-        return failf(r, "%s: 0x%llx + %llu bytes is not all guest RAM of VM %s", what, (unsigned long long)addr,
+        return rn_failf(r, "%s: 0x%llx + %llu bytes is not all guest RAM of VM %s", what, (unsigned long long)addr,
                      (unsigned long long)len, name);
     for (unsigned i = 0; i < n; i++) {
         g_autofree char *as = g_strdup_printf(" (guest-physical 0x%llx of VM %s)",
@@ -468,18 +468,18 @@ static bool step_ram(Run *r, char **w)
 
 static bool step_client(Run *r, char **w, char **expect)
 {
-    Proc *p = client(r, w[0]);
-    g_autofree char *line = resolve(r, w);
+    Proc *p = rn_client(r, w[0]);
+    g_autofree char *line = rn_resolve(r, w);
     if (!line) return false;
-    g_autofree char *reply = ask(r, p, line);
-    if (!reply) return failf(r, "client %s: gone (asked '%s')", w[0], line);
+    g_autofree char *reply = rn_ask(r, p, line);
+    if (!reply) return rn_failf(r, "client %s: gone (asked '%s')", w[0], line);
     /* an expected reply may name addresses too ("fault device=pci:0:2.0
      * address=gpa(vm1)+0x100000"); its numbers stay as written */
-    g_autofree char *want = expect && expect[0] ? resolve_from(r, expect, 0, false) : g_strdup("ok");
+    g_autofree char *want = expect && expect[0] ? rn_resolve_from(r, expect, 0, false) : g_strdup("ok");
     if (!want) return false;
-    logf_(r, "%s: %s -> %s", w[0], line, reply);
-    if (!g_str_has_prefix(reply, want)) return failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
-    note_command(r, p, w, reply);
+    rn_logf(r, "%s: %s -> %s", w[0], line, reply);
+    if (!g_str_has_prefix(reply, want)) return rn_failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
+    rn_note_command(r, p, w, reply);
     return true;
 }
 
@@ -490,23 +490,23 @@ static bool step_kill(Run *r, char **w)
                   : strcmp(w[2], "TERM") == 0 ? SIGTERM
                   : strcmp(w[2], "INT") == 0 ? SIGINT
                   : strcmp(w[2], "HUP") == 0 ? SIGHUP : 0;
-        if (!sig) return failf(r, "kill service: expected TERM, INT, HUP or KILL");
-        if (svc_running(r)) kill(r->svc, sig);
-        for (int i = 0; i < STATE_TIMEOUT_MS / 5 && svc_running(r); i++) g_usleep(5000);
-        logf_(r, "service sent signal %d", sig);
-        return svc_running(r) ? failf(r, "the service did not exit") : true;
+        if (!sig) return rn_failf(r, "kill service: expected TERM, INT, HUP or KILL");
+        if (rn_svc_running(r)) kill(r->svc, sig);
+        for (int i = 0; i < STATE_TIMEOUT_MS / 5 && rn_svc_running(r); i++) g_usleep(5000);
+        rn_logf(r, "service sent signal %d", sig);
+        return rn_svc_running(r) ? rn_failf(r, "the service did not exit") : true;
     }
-    if (vm_named(r, w[1]) || guest_named(r, w[1])) return kill_process(r, w[1], w[2]);
-    Proc *p = client(r, w[1]);
-    if (!p) return failf(r, "kill: no client '%s' was started", w[1]);
+    if (rn_vm_named(r, w[1]) || rn_guest_named(r, w[1])) return rn_kill_process(r, w[1], w[2]);
+    Proc *p = rn_client(r, w[1]);
+    if (!p) return rn_failf(r, "kill: no client '%s' was started", w[1]);
     GPid pid = p->pid;
-    proc_kill(p);
-    release_all_of(r, p);
+    rn_proc_kill(p);
+    rn_release_all_of(r, p);
     /* a guest's driver: its service undoes its objects through the VM,
      * and says so when done */
-    if (p->guest && guest_alive(r, p->guest)) wait_gone(p->guest->log, pid);
+    if (p->guest && rn_guest_alive(r, p->guest)) rn_wait_gone(p->guest->log, pid);
     g_usleep(SETTLE_MS * 1000); /* the service notices the hang-up */
-    logf_(r, "client %s killed", p->name);
+    rn_logf(r, "client %s killed", p->name);
     return true;
 }
 
@@ -520,39 +520,39 @@ static bool play_step(Run *r, const ScnStep *st)
     if (strcmp(v, "kill") == 0) return step_kill(r, w);
     if (strcmp(v, "wait") == 0) {
         uint64_t ms; /* the parser bounds it (SCN_WAIT_MAX_MS) */
-        if (tb_parse_u64(w[1], &ms) || ms > SCN_WAIT_MAX_MS) return failf(r, "wait: expected 0..%u ms", SCN_WAIT_MAX_MS);
+        if (tb_parse_u64(w[1], &ms) || ms > SCN_WAIT_MAX_MS) return rn_failf(r, "wait: expected 0..%u ms", SCN_WAIT_MAX_MS);
         g_usleep((gulong)ms * 1000);
         return true;
     }
-    if (strcmp(v, "expect-state") == 0) return step_state(r, w);
-    if (strcmp(v, "start") == 0) return step_start(r, w, st->expect);
+    if (strcmp(v, "expect-state") == 0) return rn_step_state(r, w);
+    if (strcmp(v, "start") == 0) return rn_step_start(r, w, st->expect);
     if (strcmp(v, "corrupt-table") == 0) {
         /* a reserved word of the first pool page (a root table on VT-d) */
-        if (r->inv.pool_size < 4096) return failf(r, "corrupt-table: this board has no table pool");
+        if (r->inv.pool_size < 4096) return rn_failf(r, "corrupt-table: this board has no table pool");
         uint8_t *p = ram_or_fail(r, "corrupt-table: the pool's first page", r->inv.pool_base, 4096);
         if (!p) return false;
         p[255 * 16 + 12] ^= 0x10;
-        logf_(r, "flipped a bit of table memory at 0x%llx", (unsigned long long)r->inv.pool_base + 255 * 16 + 12);
+        rn_logf(r, "flipped a bit of table memory at 0x%llx", (unsigned long long)r->inv.pool_base + 255 * 16 + 12);
         return true;
     }
     if (strcmp(v, "expect-fault") == 0) {
         unsigned e;
         uint64_t addr;
         const TbInvDevice *d = engine(r, w[1], &e);
-        if (!d || !addr_of(r, w[2], &addr)) return false;
+        if (!d || !rn_addr_of(r, w[2], &addr)) return false;
         Landing l; /* whose record it is: the guest's and the host's, or the host's alone */
-        return landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, strcmp(w[3], "write") == 0, false);
+        return rn_landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, strcmp(w[3], "write") == 0, false);
     }
     if (strcmp(v, "expect-no-fault") == 0) {
         uint64_t ms = 50; /* the parser bounds it well inside REPLY_TIMEOUT_MS */
         if (w[1] && (tb_parse_u64(w[1], &ms) || ms > SCN_NO_FAULT_MAX_MS))
-            return failf(r, "expect-no-fault: expected 0..%u ms", SCN_NO_FAULT_MAX_MS);
+            return rn_failf(r, "expect-no-fault: expected 0..%u ms", SCN_NO_FAULT_MAX_MS);
         g_autofree char *q = g_strdup_printf("wait-fault %llu", (unsigned long long)ms);
         if (!r->monitor) return true; /* the service started in DSS: nothing can record */
-        g_autofree char *rec = ask(r, r->monitor, q);
+        g_autofree char *rec = rn_ask(r, r->monitor, q);
         if (!rec || strcmp(rec, "none")) {
             g_autofree char *got = unexpected_record(rec);
-            return failf(r, "expected no fault record, got %s", got);
+            return rn_failf(r, "expected no fault record, got %s", got);
         }
         return guests_quiet(r, NULL, (unsigned)ms, "a record where none was expected");
     }
@@ -583,9 +583,9 @@ static bool start_service(Run *r, const char *board_kind)
     for (guint i = 0; i < r->scn->config->len; i++) {
         /* addresses written ram+N, pool+N, gpa(VM)+N: this board's */
         GError *e = NULL;
-        g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(r->scn->config, i), true, subst_cb, r, &e);
+        g_autofree char *l = scenario_subst_addrs(g_ptr_array_index(r->scn->config, i), true, rn_subst_cb, r, &e);
         if (!l) {
-            failf(r, "%s: config: %s", (char *)g_ptr_array_index(r->scn->config_origin, i), e->message);
+            rn_failf(r, "%s: config: %s", (char *)g_ptr_array_index(r->scn->config_origin, i), e->message);
             g_error_free(e);
             g_string_free(c, TRUE);
             return false;
@@ -604,11 +604,11 @@ static bool start_service(Run *r, const char *board_kind)
      * not those of an installed smmuman */
     envp = g_environ_setenv(envp, "SMMU_HW_DIR", r->opt->build_dir, TRUE);
     GError *e = NULL;
-    bool ok = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL,
+    bool ok = g_spawn_async(NULL, argv, envp, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, rn_child_setup, NULL,
                             &r->svc, &e);
     g_strfreev(envp);
     if (!ok) {
-        failf(r, "cannot start %s: %s", r->scn->service, e->message);
+        rn_failf(r, "cannot start %s: %s", r->scn->service, e->message);
         g_error_free(e);
     }
     return ok;
@@ -617,30 +617,30 @@ static bool start_service(Run *r, const char *board_kind)
 /* Everything the scenario started goes, also after a failure, from the
  * guests' side down: guest drivers, guest monitors, guest services, VMs,
  * host clients, the host's monitor, the host service, the board. Each is
- * SIGKILLed and reaped before the next. */
+ * SIGKILLed and rn_reaped before the next. */
 static void teardown(Run *r)
 {
     for (guint i = 0; r->clients && i < r->clients->len; i++) {
         Proc *p = g_ptr_array_index(r->clients, i);
-        if (p->guest) proc_kill(p);
+        if (p->guest) rn_proc_kill(p);
     }
     for (guint i = 0; r->guests && i < r->guests->len; i++) {
         RGuest *g = g_ptr_array_index(r->guests, i);
-        if (g->monitor) proc_free(g->monitor);
+        if (g->monitor) rn_proc_free(g->monitor);
         g->monitor = NULL;
     }
     for (guint i = 0; r->guests && i < r->guests->len; i++) {
         RGuest *g = g_ptr_array_index(r->guests, i);
-        kill_reap(&g->pid, g->running);
+        rn_kill_reap(&g->pid, g->running);
     }
     for (guint i = 0; r->vms && i < r->vms->len; i++) {
         RVm *v = g_ptr_array_index(r->vms, i);
-        kill_reap(&v->pid, v->running);
+        rn_kill_reap(&v->pid, v->running);
     }
     if (r->clients) g_ptr_array_unref(r->clients);
-    if (r->monitor) proc_free(r->monitor);
+    if (r->monitor) rn_proc_free(r->monitor);
     if (r->svc) {
-        if (svc_running(r)) kill(r->svc, SIGKILL), waitpid(r->svc, NULL, 0);
+        if (rn_svc_running(r)) kill(r->svc, SIGKILL), waitpid(r->svc, NULL, 0);
         g_spawn_close_pid(r->svc);
     }
     /* --keep leaves the service's configuration, status and log for debugging */
@@ -678,7 +678,7 @@ static void teardown(Run *r)
     g_free(r->tsock);
     g_free(r->status);
     g_free(r->log);
-    owners_clear(&r->host);
+    rn_owners_clear(&r->host);
     for (guint i = 0; r->vms && i < r->vms->len; i++) {
         RVm *v = g_ptr_array_index(r->vms, i);
         if (v->have_cfg) vm_config_clear(&v->cfg);
@@ -690,7 +690,7 @@ static void teardown(Run *r)
     }
     for (guint i = 0; r->guests && i < r->guests->len; i++) {
         RGuest *g = g_ptr_array_index(r->guests, i);
-        owners_clear(&g->own);
+        rn_owners_clear(&g->own);
         g_free(g->conf);
         g_free(g->sock);
         g_free(g->tsock);
@@ -730,7 +730,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     Run r = { .scn = s, .opt = opt };
     r.rep = report_scenario_new(s->name, s->file, board);
     r.rep->purpose = g_strdup(s->purpose ? s->purpose : "");
-    owners_init(&r.host);
+    rn_owners_init(&r.host);
     r.vms = g_ptr_array_new();
     r.guests = g_ptr_array_new();
     r.files = g_ptr_array_new_with_free_func(g_free);
@@ -739,41 +739,41 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     TbLaunchOptions lo = { .keep = opt->keep };
     r.board = tb_board_start(board, &lo, &e);
     if (!r.board) {
-        failf(&r, "board %s: %s", board, e->message);
+        rn_failf(&r, "board %s: %s", board, e->message);
         g_error_free(e);
     } else if (tb_agent_connect(tb_board_agent_path(r.board), 0, &r.agent, &e) ||
                tb_inventory_fetch(r.agent, &r.inv, &e)) {
-        failf(&r, "board %s: %s", board, e->message);
+        rn_failf(&r, "board %s: %s", board, e->message);
         g_error_free(e);
     } else {
         int fd = open(r.inv.ram_file, O_RDWR | O_CLOEXEC);
         r.ram = fd >= 0 ? mmap(NULL, r.inv.ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
         if (fd >= 0) close(fd);
-        if (r.ram == MAP_FAILED) r.ram = NULL, failf(&r, "cannot map the board's RAM");
+        if (r.ram == MAP_FAILED) r.ram = NULL, rn_failf(&r, "cannot map the board's RAM");
         r.rep->ram_base = r.inv.ram_base;
         r.rep->ram_size = r.inv.ram_size;
         r.rep->pool_base = r.inv.pool_base;
         r.rep->pool_size = r.inv.pool_size;
     }
-    r.clients = g_ptr_array_new_with_free_func((GDestroyNotify)proc_free);
-    if (!r.failure[0]) vms_prepare(&r, board);
-    config_owners(&r.host, s->config);
+    r.clients = g_ptr_array_new_with_free_func((GDestroyNotify)rn_proc_free);
+    if (!r.failure[0]) rn_vms_prepare(&r, board);
+    rn_config_owners(&r.host, s->config);
     if (opt->narrate) printf("\n== %s on %s\n   %s\n", s->name, board, s->purpose ? s->purpose : "");
     const char *kind = r.inv.n_units ? r.inv.units[0].kind : NULL;
-    if (!r.failure[0] && start_service(&r, kind) && wait_state(&r, s->start_dss, s->start_reason)) {
+    if (!r.failure[0] && start_service(&r, kind) && rn_wait_state(&r, s->start_dss, s->start_reason)) {
         if (!s->start_dss) { /* the runner's monitor first: it sees every record */
-            r.monitor = proc_client(&r, "runner-monitor", false, NULL);
-            g_autofree char *ok = ask(&r, r.monitor, "init");
-            if (!ok || strcmp(ok, "ok")) failf(&r, "the runner's monitor could not attach: %s", ok ? ok : "gone");
+            r.monitor = rn_proc_client(&r, "runner-monitor", false, NULL);
+            g_autofree char *ok = rn_ask(&r, r.monitor, "init");
+            if (!ok || strcmp(ok, "ok")) rn_failf(&r, "the runner's monitor could not attach: %s", ok ? ok : "gone");
         }
         for (guint i = 0; i < s->clients->len && !r.failure[0]; i++) {
             g_auto(GStrv) cw = g_strsplit(g_ptr_array_index(s->clients, i), " ", 2);
             if (cw[1] && g_str_has_prefix(cw[1], "guest=")) continue; /* attached when their guest's service starts */
-            Proc *p = proc_client(&r, cw[0], cw[1] != NULL, NULL);
+            Proc *p = rn_proc_client(&r, cw[0], cw[1] != NULL, NULL);
             g_ptr_array_add(r.clients, p);
             if (!s->start_dss) {
-                g_autofree char *ok = ask(&r, p, "init");
-                if (!ok || strcmp(ok, "ok")) failf(&r, "client %s could not attach: %s", cw[0], ok ? ok : "gone");
+                g_autofree char *ok = rn_ask(&r, p, "init");
+                if (!ok || strcmp(ok, "ok")) rn_failf(&r, "client %s could not attach: %s", cw[0], ok ? ok : "gone");
             }
         }
         for (guint i = 0; i < s->steps->len && !r.failure[0]; i++) {
@@ -783,11 +783,11 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
             play_step(&r, st);
         }
         r.step = NULL;
-        if (!r.failure[0] && r.monitor && svc_running(&r)) { /* nothing left unexplained */
-            g_autofree char *rec = ask(&r, r.monitor, "wait-fault 30");
+        if (!r.failure[0] && r.monitor && rn_svc_running(&r)) { /* nothing left unexplained */
+            g_autofree char *rec = rn_ask(&r, r.monitor, "wait-fault 30");
             if (rec && strcmp(rec, "none")) {
                 g_autofree char *got = unexpected_record(rec);
-                failf(&r, "a fault no step expected: %s", got);
+                rn_failf(&r, "a fault no step expected: %s", got);
             }
         }
         if (!r.failure[0]) guests_quiet(&r, NULL, GUEST_QUIET_MS, "a fault no step expected");
