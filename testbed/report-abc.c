@@ -3,6 +3,7 @@
  * above and host-physical below, with every DMA in both. It draws on the
  * memory map's axis and markers (report-internal.h). */
 #include "report-internal.h"
+#include "report-text.h"
 
 #include <inttypes.h>
 #include <stdio.h>

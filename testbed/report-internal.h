@@ -12,10 +12,6 @@
 
 #include "report.h"
 
-/* Fixed-size char arrays in the records may be filled to the brim; "%.*s"
- * never reads past them. */
-#define FX(a) (int)sizeof(a), (a)
-
 /* Pixel sizes, in the SVG's own units (the page scales the picture), that
  * both pictures draw with; the memory map's others are report-map.c's. */
 #define MAP_W 1160.0
@@ -63,12 +59,7 @@ typedef struct {
     guint i;
 } Mark;
 
-/* report.c: text */
-const char *str(const char *s);
-void put_escn(GString *o, const char *s, gssize len, bool attr);
-void put_esc(GString *o, const char *s);
-void put_attr(GString *o, const char *s);
-void size_str(char *buf, size_t cap, uint64_t v, bool compact);
+/* report.c: records */
 guint len_of(const GArray *a);
 
 /* report-map.c: the memory map, and the pieces the pass-through picture draws with */

@@ -3,6 +3,7 @@
  * DMA as allowed or blocked and the faults, and its legend. Its axis,
  * markers and regions are also the pass-through picture's (report-abc.c). */
 #include "report-internal.h"
+#include "report-text.h"
 
 #include <inttypes.h>
 #include <limits.h>
