@@ -61,6 +61,9 @@ typedef struct {
 
 /* report.c: records */
 guint len_of(const GArray *a);
+bool unexpected(const ReportDma *d);
+void dma_text(GString *t, const ReportDma *d);
+void fault_text(GString *t, const ReportFault *f);
 
 /* report-map.c: the memory map, and the pieces the pass-through picture draws with */
 unsigned bits64(uint64_t v);
@@ -76,13 +79,10 @@ void axis_free(Axis *ax);
 void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1);
 void put_hex_label(GString *o, double x, double y, uint64_t a);
 GArray *groups_of(GArray *marks);
-bool unexpected(const ReportDma *d);
-void dma_text(GString *t, const ReportDma *d);
 void put_title(GString *o, const GString *t);
 const char *perm_class(const ReportRegion *r);
 const char *perm_fill(const char *cls);
 char *region_label(const ReportRegion *r, guint i);
-void fault_text(GString *t, const ReportFault *f);
 void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *notes);
 void legend(GString *o);
 

@@ -371,30 +371,6 @@ GArray *groups_of(GArray *marks)
 
 static const char *const dma_row_name[4] = { "write allowed", "write blocked", "read allowed", "read blocked" };
 static unsigned dma_row(const ReportDma *d) { return (d->write ? 0 : 2) + (d->went_through ? 0 : 1); }
-bool unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
-
-void dma_text(GString *t, const ReportDma *d)
-{
-    char sz[32];
-    size_str(sz, sizeof sz, d->len, false);
-    g_string_append_printf(t, "line %u: %.*s %s 0x%" PRIx64 ", %s: %s", d->line, FX(d->device),
-                           d->write ? "writes RAM" : "reads RAM", d->addr, sz, d->went_through ? "went through" : "blocked");
-    if (d->vm[0] && d->translated) /* a pass-through engine inside its VM's guest RAM */
-        g_string_append_printf(t, " (VM %.*s's guest-physical, backed at host 0x%" PRIx64 "; %s)", FX(d->vm), d->hpa,
-                               d->went_through ? "landed there" : d->guest_side ? "the guest was told" : "the host's record only");
-    else if (d->vm[0])
-        g_string_append_printf(t, " (passed through to VM %.*s, outside its guest RAM: the host's address)", FX(d->vm));
-    if (unexpected(d)) g_string_append_printf(t, " - UNEXPECTED, the scenario expected it %s", d->expected_ok ? "to go through" : "to be blocked");
-    else g_string_append(t, " (as expected)");
-}
-
-void fault_text(GString *t, const ReportFault *f)
-{
-    g_autofree char *why = report_reason_text(f);
-    g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", %s, owner %.*s", FX(f->device),
-                           f->write ? "write" : "read", f->addr, why, FX(f->owner));
-    if (f->seen_by[0]) g_string_append_printf(t, " (guest %.*s's record, guest-physical)", FX(f->seen_by));
-}
 
 void put_title(GString *o, const GString *t)
 {

@@ -85,7 +85,8 @@ static ReportStatus status_of(const ReportScenario *s)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Records: what smmu-client says about a fault, and the reason's words */
+/* Records: what smmu-client says about a fault, the reason's words, and a
+ * record as a person reads it */
 
 /* The value of " KEY=" in line, up to the next space (NULL if absent). The
  * leading space keeps "reason=" from matching inside "reason-name=". */
@@ -124,6 +125,33 @@ char *report_reason_text(const ReportFault *f)
     size_t n = strnlen(f->reason_name, sizeof f->reason_name);
     if (!n) return g_strdup_printf("reason 0x%" PRIx64, f->reason);
     return g_strdup_printf("reason 0x%" PRIx64 " (%.*s)", f->reason, (int)n, f->reason_name);
+}
+
+/* A DMA that did not do what the scenario expected; a DMA or a fault as a
+ * person reads it (the pictures' tooltips, JUnit's failure text). */
+bool unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
+
+void dma_text(GString *t, const ReportDma *d)
+{
+    char sz[32];
+    size_str(sz, sizeof sz, d->len, false);
+    g_string_append_printf(t, "line %u: %.*s %s 0x%" PRIx64 ", %s: %s", d->line, FX(d->device),
+                           d->write ? "writes RAM" : "reads RAM", d->addr, sz, d->went_through ? "went through" : "blocked");
+    if (d->vm[0] && d->translated) /* a pass-through engine inside its VM's guest RAM */
+        g_string_append_printf(t, " (VM %.*s's guest-physical, backed at host 0x%" PRIx64 "; %s)", FX(d->vm), d->hpa,
+                               d->went_through ? "landed there" : d->guest_side ? "the guest was told" : "the host's record only");
+    else if (d->vm[0])
+        g_string_append_printf(t, " (passed through to VM %.*s, outside its guest RAM: the host's address)", FX(d->vm));
+    if (unexpected(d)) g_string_append_printf(t, " - UNEXPECTED, the scenario expected it %s", d->expected_ok ? "to go through" : "to be blocked");
+    else g_string_append(t, " (as expected)");
+}
+
+void fault_text(GString *t, const ReportFault *f)
+{
+    g_autofree char *why = report_reason_text(f);
+    g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", %s, owner %.*s", FX(f->device),
+                           f->write ? "write" : "read", f->addr, why, FX(f->owner));
+    if (f->seen_by[0]) g_string_append_printf(t, " (guest %.*s's record, guest-physical)", FX(f->seen_by));
 }
 
 /* ------------------------------------------------------------------------ */
