@@ -1,8 +1,9 @@
 /* The HTML report's pass-through picture (docs/scenarios.md, "VMs and
  * guests"): for each engine a VM holds, its A, B and C, guest-physical
- * above and host-physical below, with every DMA in both. It draws on the
- * memory map's axis and markers (report-internal.h). */
+ * above and host-physical below, with every DMA in both. It draws with
+ * report-svg.c's axis and markers, as the memory map does. */
 #include "report-internal.h"
+#include "report-svg.h"
 #include "report-text.h"
 
 #include <inttypes.h>

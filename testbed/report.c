@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "report-internal.h"
+#include "report-svg.h"
 #include "report-text.h"
 
 /* ------------------------------------------------------------------------ */
