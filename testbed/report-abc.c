@@ -2,13 +2,15 @@
  * guests"): for each engine a VM holds, its A, B and C, guest-physical
  * above and host-physical below, with every DMA in both. It draws with
  * report-svg.c's axis and markers, as the memory map does. */
-#include "report-internal.h"
-#include "report-svg.h"
-#include "report-text.h"
+#include "report-abc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "report-internal.h"
+#include "report-svg.h"
+#include "report-text.h"
 
 /* ------------------------------------------------------------------------ */
 /* Pass-through: A, B and C (seed 002) */

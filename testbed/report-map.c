@@ -3,14 +3,16 @@
  * DMA as allowed or blocked and the faults, and its legend. It draws with
  * report-svg.c's axis, markers and region colours, as the pass-through
  * picture (report-abc.c) does. */
-#include "report-internal.h"
-#include "report-svg.h"
-#include "report-text.h"
+#include "report-map.h"
 
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "report-internal.h"
+#include "report-svg.h"
+#include "report-text.h"
 
 /* ------------------------------------------------------------------------ */
 /* Memory map: the axis */
