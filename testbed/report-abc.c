@@ -37,11 +37,11 @@ typedef struct {
 static GArray *to_host(const ReportScenario *s, const char *vm, uint64_t gpa, uint64_t len)
 {
     GArray *out = g_array_new(FALSE, FALSE, sizeof(Piece));
-    uint64_t e = end_of(gpa, len);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    uint64_t e = rp_end_of(gpa, len);
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
         if (strncmp(a->vm, vm, sizeof a->vm)) continue;
-        uint64_t lo = MAX(gpa, a->gpa), hi = MIN(e, end_of(a->gpa, a->size));
+        uint64_t lo = MAX(gpa, a->gpa), hi = MIN(e, rp_end_of(a->gpa, a->size));
         if (lo >= hi) continue;
         Piece pc = { lo, hi - lo, a->hpa + (lo - a->gpa) };
         g_array_append_val(out, pc);
@@ -77,9 +77,9 @@ static unsigned abc_row(const ReportDma *d, bool host)
 
 static void glyph(GString *o, double x, double cy, bool write, const char *fill, bool bad)
 {
-    if (bad) g_string_append_printf(o, "<circle cx=\"%d\" cy=\"%d\" r=\"10\" fill=\"#ffd400\" stroke=\"#000\" stroke-width=\"1.5\"/>", px(x), px(cy));
-    if (write) g_string_append_printf(o, "<path d=\"M%d %dh12l-6 10z\"", px(x) - 6, px(cy) - 5);
-    else g_string_append_printf(o, "<path d=\"M%d %dh12l-6 -10z\"", px(x) - 6, px(cy) + 5);
+    if (bad) g_string_append_printf(o, "<circle cx=\"%d\" cy=\"%d\" r=\"10\" fill=\"#ffd400\" stroke=\"#000\" stroke-width=\"1.5\"/>", rp_px(x), rp_px(cy));
+    if (write) g_string_append_printf(o, "<path d=\"M%d %dh12l-6 10z\"", rp_px(x) - 6, rp_px(cy) - 5);
+    else g_string_append_printf(o, "<path d=\"M%d %dh12l-6 -10z\"", rp_px(x) - 6, rp_px(cy) + 5);
     g_string_append_printf(o, " fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>", fill, bad ? "#000" : "#fff", bad ? "2" : "0.8");
 }
 
@@ -87,17 +87,17 @@ static void abc_marks(GString *o, const Axis *ax, const ReportScenario *s, const
                       double cy)
 {
     g_autoptr(GArray) marks = g_array_new(FALSE, FALSE, sizeof(Mark));
-    for (guint i = 0; i < len_of(s->dmas); i++) {
+    for (guint i = 0; i < rp_len_of(s->dmas); i++) {
         const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
         if (!dma_of_pass(d, p) || abc_row(d, host) != row) continue;
         Mark m = { 0, 0, 0, i };
-        if (host) x_range(ax, dma_at(d), dma_at_end(d), &m.x0, &m.x1);
-        else x_range(ax, d->addr, dma_end(d), &m.x0, &m.x1);
+        if (host) rp_x_range(ax, rp_dma_at(d), rp_dma_at_end(d), &m.x0, &m.x1);
+        else rp_x_range(ax, d->addr, rp_dma_end(d), &m.x0, &m.x1);
         m.x = (m.x0 + m.x1) / 2;
         g_array_append_val(marks, m);
     }
     if (!marks->len) return;
-    g_autoptr(GArray) starts = groups_of(marks);
+    g_autoptr(GArray) starts = rp_groups_of(marks);
     g_autoptr(GString) tip = g_string_new(NULL);
     const char *fill = row == 0 ? C_OK : C_BAD;
     for (guint g = 0; g + 1 < starts->len; g++) {
@@ -110,10 +110,10 @@ static void abc_marks(GString *o, const Axis *ax, const ReportScenario *s, const
             const Mark *m = &g_array_index(marks, Mark, j);
             const ReportDma *d = &g_array_index(s->dmas, ReportDma, m->i);
             x += m->x / n;
-            bad += unexpected(d);
+            bad += rp_unexpected(d);
             writes += d->write;
             if (j - b < MAX_TIP) {
-                dma_text(tip, d);
+                rp_dma_text(tip, d);
                 g_string_append_c(tip, '\n');
             }
         }
@@ -122,7 +122,7 @@ static void abc_marks(GString *o, const Axis *ax, const ReportScenario *s, const
         bool write = writes * 2 >= n;
         g_string_append_printf(o, "<g class=\"abc-dma %s %s %s%s\" data-n=\"%u\">", write ? "write" : "read",
                                abc_row_class[host][row], host ? "host-view" : "guest-view", bad ? " unexpected" : "", n);
-        put_title(o, tip);
+        rp_put_title(o, tip);
         glyph(o, x, cy, write, fill, bad);
         g_string_append(o, "</g>\n");
     }
@@ -133,16 +133,16 @@ static void abc_bar(GString *o, const Axis *ax, const char *cls, uint64_t a, uin
                     const char *stroke, const char *label, const char *tip, bool dashed)
 {
     double x0, x1;
-    x_range(ax, a, e, &x0, &x1);
+    rp_x_range(ax, a, e, &x0, &x1);
     if (x1 - x0 < 3) x1 = x0 + 3;
     g_string_append_printf(o, "<g class=\"%s\"><title>", cls);
-    put_esc(o, tip);
+    rp_put_esc(o, tip);
     g_string_append_printf(o, "</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"%s\" stroke=\"%s\"%s/>",
-                           px(x0), px(y), MAX(1, px(x1) - px(x0)), px(h), fill, stroke,
+                           rp_px(x0), rp_px(y), MAX(1, rp_px(x1) - rp_px(x0)), rp_px(h), fill, stroke,
                            dashed ? " stroke-dasharray=\"4 2\" fill-opacity=\".7\"" : "");
     if (label && (x1 - x0) >= g_utf8_strlen(label, -1) * CHAR_W + 8) {
-        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" fill=\"#1d1d1f\" font-size=\"10.5\">", px(x0) + 4, px(y + h / 2) + 4);
-        put_esc(o, label);
+        g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" fill=\"#1d1d1f\" font-size=\"10.5\">", rp_px(x0) + 4, rp_px(y + h / 2) + 4);
+        rp_put_esc(o, label);
         g_string_append(o, "</text>");
     }
     g_string_append(o, "</g>\n");
@@ -150,8 +150,8 @@ static void abc_bar(GString *o, const Axis *ax, const char *cls, uint64_t a, uin
 
 static void abc_row_label(GString *o, double y, const char *text)
 {
-    g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">", px(y) + 4);
-    put_esc(o, text);
+    g_string_append_printf(o, "<text x=\"6\" y=\"%d\" fill=\"#444\">", rp_px(y) + 4);
+    rp_put_esc(o, text);
     g_string_append(o, "</text>\n");
 }
 
@@ -159,13 +159,13 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
 {
     /* the guest's axis: its VM's guest RAM, and the device's DMAs beside it */
     uint64_t glo = UINT64_MAX, ghi = 0;
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
         if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
         glo = MIN(glo, a->gpa);
-        ghi = MAX(ghi, end_of(a->gpa, a->size));
+        ghi = MAX(ghi, rp_end_of(a->gpa, a->size));
     }
-    uint64_t hlo = s->ram_base, hhi = end_of(s->ram_base, s->ram_size);
+    uint64_t hlo = s->ram_base, hhi = rp_end_of(s->ram_base, s->ram_size);
     if (glo >= ghi || !s->ram_size || hhi <= hlo) {
         g_string_append(notes, "<li>No guest RAM or no host RAM size known: nothing to draw.</li>\n");
         return;
@@ -176,37 +176,37 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
     gx.lo = glo, gx.hi = ghi, gx.below_x = gx.above_x = -1;
     hx.lo = hlo, hx.hi = hhi, hx.below_x = hx.above_x = -1;
     Collect cg, ch;
-    collect_init(&cg, glo, ghi);
-    collect_init(&ch, hlo, hhi);
-    if (s->pool_size) take(&ch, s->pool_base, end_of(s->pool_base, s->pool_size), false);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    rp_collect_init(&cg, glo, ghi);
+    rp_collect_init(&ch, hlo, hhi);
+    if (s->pool_size) rp_take(&ch, s->pool_base, rp_end_of(s->pool_base, s->pool_size), false);
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
-        if (strncmp(a->vm, p->vm, sizeof a->vm) == 0) take(&cg, a->gpa, end_of(a->gpa, a->size), false);
-        take(&ch, a->hpa, end_of(a->hpa, a->size), false);
+        if (strncmp(a->vm, p->vm, sizeof a->vm) == 0) rp_take(&cg, a->gpa, rp_end_of(a->gpa, a->size), false);
+        rp_take(&ch, a->hpa, rp_end_of(a->hpa, a->size), false);
     }
     g_autoptr(GArray) b_idx = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint i = 0; i < len_of(s->regions); i++) {
+    for (guint i = 0; i < rp_len_of(s->regions); i++) {
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
         if (!region_of_pass(r, p)) continue;
         g_array_append_val(b_idx, i);
-        take(&cg, r->addr, end_of(r->addr, r->len), false);
+        rp_take(&cg, r->addr, rp_end_of(r->addr, r->len), false);
         g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
         for (guint k = 0; k < pcs->len; k++) {
             const Piece *pc = &g_array_index(pcs, Piece, k);
-            take(&ch, pc->hpa, end_of(pc->hpa, pc->len), false);
+            rp_take(&ch, pc->hpa, rp_end_of(pc->hpa, pc->len), false);
         }
     }
     bool rows[2][3] = { { false } };
-    for (guint i = 0; i < len_of(s->dmas); i++) {
+    for (guint i = 0; i < rp_len_of(s->dmas); i++) {
         const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
         if (!dma_of_pass(d, p)) continue;
-        take(&cg, d->addr, dma_end(d), true);
-        take(&ch, dma_at(d), dma_at_end(d), true);
+        rp_take(&cg, d->addr, rp_dma_end(d), true);
+        rp_take(&ch, rp_dma_at(d), rp_dma_at_end(d), true);
         rows[0][abc_row(d, false)] = rows[1][abc_row(d, true)] = true;
     }
     g_autofree char *gspace = g_strdup_printf("VM %.*s's guest RAM (guest-physical)", FX(p->vm));
-    axis_layout(&gx, &cg, 0, 0, gspace, notes);
-    axis_layout(&hx, &ch, s->pool_base, s->pool_size, "host RAM", notes);
+    rp_axis_layout(&gx, &cg, 0, 0, gspace, notes);
+    rp_axis_layout(&hx, &ch, s->pool_base, s->pool_size, "host RAM", notes);
     guint nb = MIN(b_idx->len, ALL_LANES);
     if (b_idx->len > nb)
         g_string_append_printf(notes, "<li>%u of the guest's regions for this device are drawn; all are in the table.</li>\n", nb);
@@ -225,14 +225,14 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
         if (rows[1][r]) hrow[r] = y + ROW_H / 2, y += ROW_H;
     double haxis = y + 2;
     int digits = 1;
-    for (unsigned i = 0; i < hx.n; i++) digits = MAX(digits, (int)(bits64(hx.bp[i]) + 3) / 4);
+    for (unsigned i = 0; i < hx.n; i++) digits = MAX(digits, (int)(rp_bits64(hx.bp[i]) + 3) / 4);
     double height = haxis + 10 + (digits + 2) * 6.6 + 6;
 
     g_string_append_printf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"abc\" role=\"img\" "
                               "font-family=\"system-ui,'DejaVu Sans',sans-serif\" font-size=\"11\" viewBox=\"0 0 %d %d\" "
                               "width=\"%d\" height=\"%d\" aria-label=\"A, B and C of ",
-                           px(MAP_W), px(height), px(MAP_W), px(height));
-    put_attr(o, p->engine);
+                           rp_px(MAP_W), rp_px(height), rp_px(MAP_W), rp_px(height));
+    rp_put_attr(o, p->engine);
     g_string_append(o, "\">\n");
     g_string_append_printf(o, "<defs><pattern id=\"abchatch%u\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
                               "<rect width=\"6\" height=\"6\" fill=\"#dcdcdc\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#8c8c8c\" stroke-width=\"2.4\"/></pattern></defs>\n",
@@ -246,8 +246,8 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
             if (zx < 0) continue;
             g_string_append_printf(o, "<g class=\"outside\"><title>%s %s: not on the axis</title>"
                                       "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fbf1f1\" stroke=\"#c99\" stroke-dasharray=\"4 3\"/></g>\n",
-                                   k ? "above" : "below", a ? "host RAM" : "guest RAM", px(zx - ZONE_W / 2), px(tops[a]), px(ZONE_W),
-                                   px(bottoms[a] - tops[a]));
+                                   k ? "above" : "below", a ? "host RAM" : "guest RAM", rp_px(zx - ZONE_W / 2), rp_px(tops[a]), rp_px(ZONE_W),
+                                   rp_px(bottoms[a] - tops[a]));
         }
 
     /* row names */
@@ -262,60 +262,60 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
 
     /* the translation: each range of A, guest-physical down to its backing */
     g_autoptr(GString) tip = g_string_new(NULL);
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
         if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
         double g0, g1, h0, h1;
-        x_range(&gx, a->gpa, end_of(a->gpa, a->size), &g0, &g1);
-        x_range(&hx, a->hpa, end_of(a->hpa, a->size), &h0, &h1);
+        rp_x_range(&gx, a->gpa, rp_end_of(a->gpa, a->size), &g0, &g1);
+        rp_x_range(&hx, a->hpa, rp_end_of(a->hpa, a->size), &h0, &h1);
         g_string_append_printf(o, "<path class=\"abc-band\" d=\"M%d %dL%d %dL%d %dL%d %dz\" fill=\"" C_A_LINE "\" fill-opacity=\".13\" "
                                   "stroke=\"" C_A_LINE "\" stroke-opacity=\".4\"/>\n",
-                               px(g0), px(band_y), px(g1), px(band_y), px(h1), px(hy), px(h0), px(hy));
+                               rp_px(g0), rp_px(band_y), rp_px(g1), rp_px(band_y), rp_px(h1), rp_px(hy), rp_px(h0), rp_px(hy));
     }
 
     /* the guest's side: A, then B */
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
         if (strncmp(a->vm, p->vm, sizeof a->vm)) continue;
         char sz[32];
-        size_str(sz, sizeof sz, a->size, false);
+        rp_size_str(sz, sizeof sz, a->size, false);
         g_string_truncate(tip, 0);
         g_string_append_printf(tip, "A: VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s), backed at host 0x%" PRIx64
                                     "; all of it the device's until the guest's service starts",
-                               FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa);
-        abc_bar(o, &gx, "abc-a", a->gpa, end_of(a->gpa, a->size), ga_y, RAM_H, C_A, C_A_LINE, "A", tip->str, false);
+                               FX(a->vm), a->gpa, rp_end_of(a->gpa, a->size), sz, a->hpa);
+        abc_bar(o, &gx, "abc-a", a->gpa, rp_end_of(a->gpa, a->size), ga_y, RAM_H, C_A, C_A_LINE, "A", tip->str, false);
     }
     for (guint k = 0; k < nb; k++) {
         guint i = g_array_index(b_idx, guint, k);
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        const char *cls = perm_class(r);
-        g_autofree char *label = region_label(r, i);
+        const char *cls = rp_perm_class(r);
+        g_autofree char *label = rp_region_label(r, i);
         g_autofree char *bcls = g_strdup_printf("abc-b %s", cls);
         g_string_truncate(tip, 0);
         g_string_append_printf(tip, "B %s: guest-physical 0x%" PRIx64 " to 0x%" PRIx64 "%s", label, r->addr,
-                               end_of(r->addr, r->len), r->removed ? " (unmapped here)" : "");
-        abc_bar(o, &gx, bcls, r->addr, end_of(r->addr, r->len), gl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555", label,
+                               rp_end_of(r->addr, r->len), r->removed ? " (unmapped here)" : "");
+        abc_bar(o, &gx, bcls, r->addr, rp_end_of(r->addr, r->len), gl_y + k * LANE_H + 3, 14, rp_perm_fill(cls), "#555", label,
                 tip->str, r->removed);
     }
     /* the guest axis: a tick at every breakpoint; labels where the ranges of
      * A begin and end, where they fit (the rest: tooltips and tables) */
-    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(gx.x[0]), px(gaxis),
-                           px(gx.x[gx.n - 1]), px(gaxis));
+    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", rp_px(gx.x[0]), rp_px(gaxis),
+                           rp_px(gx.x[gx.n - 1]), rp_px(gaxis));
     double gl_last = -1e9;
     for (unsigned i = 0; i < gx.n; i++) {
         g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"><title>guest-physical 0x%" PRIx64 "</title></line>",
-                               px(gx.x[i]), px(gaxis), px(gx.x[i]), px(gaxis) + 4, gx.bp[i]);
+                               rp_px(gx.x[i]), rp_px(gaxis), rp_px(gx.x[i]), rp_px(gaxis) + 4, gx.bp[i]);
         bool edge = false;
-        for (guint k = 0; k < len_of(s->vm_ram) && !edge; k++) {
+        for (guint k = 0; k < rp_len_of(s->vm_ram) && !edge; k++) {
             const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, k);
-            edge = strncmp(a->vm, p->vm, sizeof a->vm) == 0 && (gx.bp[i] == a->gpa || gx.bp[i] == end_of(a->gpa, a->size));
+            edge = strncmp(a->vm, p->vm, sizeof a->vm) == 0 && (gx.bp[i] == a->gpa || gx.bp[i] == rp_end_of(a->gpa, a->size));
         }
         char lab[24];
         int w = snprintf(lab, sizeof lab, "0x%" PRIx64, gx.bp[i]);
         double half = w * 5.6 / 2, x = MIN(MAX(gx.x[i], gx.x[0] + half), gx.x[gx.n - 1] - half);
         if (!edge || x - half < gl_last + 6) continue;
         g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\" class=\"addr\">%s</text>",
-                               px(x), px(gaxis) + 14, lab);
+                               rp_px(x), rp_px(gaxis) + 14, lab);
         gl_last = x + half;
     }
     g_string_append_c(o, '\n');
@@ -326,52 +326,52 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
         unsigned j = i;
         while (j + 1 < hx.n && !hx.gap[j]) j++;
         g_string_append_printf(o, "<rect class=\"ram\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f3eee2\" stroke=\"#9b917a\"/>\n",
-                               px(hx.x[i]), px(hy), MAX(1, px(hx.x[j]) - px(hx.x[i])), px(RAM_H));
+                               rp_px(hx.x[i]), rp_px(hy), MAX(1, rp_px(hx.x[j]) - rp_px(hx.x[i])), rp_px(RAM_H));
         i = j - 1;
     }
     for (unsigned i = 0; i + 1 < hx.n; i++)
         if (hx.gap[i]) {
             char sz[32];
-            size_str(sz, sizeof sz, hx.bp[i + 1] - hx.bp[i], false);
+            rp_size_str(sz, sizeof sz, hx.bp[i + 1] - hx.bp[i], false);
             g_string_append_printf(o, "<g class=\"break\"><title>not to scale: 0x%" PRIx64 " to 0x%" PRIx64 " (%s)</title>"
                                       "<path d=\"M%d %dl6 %d\" stroke=\"#555\" stroke-width=\"1.6\"/></g>\n",
-                                   hx.bp[i], hx.bp[i + 1], sz, px((hx.x[i] + hx.x[i + 1]) / 2) - 3, px(hy + RAM_H) + 3, -(px(RAM_H) + 6));
+                                   hx.bp[i], hx.bp[i + 1], sz, rp_px((hx.x[i] + hx.x[i + 1]) / 2) - 3, rp_px(hy + RAM_H) + 3, -(rp_px(RAM_H) + 6));
         }
     if (s->pool_size) {
         char sz[32];
-        size_str(sz, sizeof sz, s->pool_size, false);
+        rp_size_str(sz, sizeof sz, s->pool_size, false);
         g_string_truncate(tip, 0);
         g_string_append_printf(tip, "table pool 0x%" PRIx64 " to 0x%" PRIx64 " (%s)", s->pool_base,
-                               end_of(s->pool_base, s->pool_size), sz);
+                               rp_end_of(s->pool_base, s->pool_size), sz);
         g_autofree char *fill = g_strdup_printf("url(#abchatch%u)", id);
-        abc_bar(o, &hx, "pool", s->pool_base, end_of(s->pool_base, s->pool_size), hy, RAM_H, fill, "#555", NULL, tip->str, false);
+        abc_bar(o, &hx, "pool", s->pool_base, rp_end_of(s->pool_base, s->pool_size), hy, RAM_H, fill, "#555", NULL, tip->str, false);
     }
-    for (guint i = 0; i < len_of(s->vm_ram); i++) {
+    for (guint i = 0; i < rp_len_of(s->vm_ram); i++) {
         const ReportVmRam *a = &g_array_index(s->vm_ram, ReportVmRam, i);
         bool mine = strncmp(a->vm, p->vm, sizeof a->vm) == 0;
         char sz[32];
-        size_str(sz, sizeof sz, a->size, false);
+        rp_size_str(sz, sizeof sz, a->size, false);
         g_string_truncate(tip, 0);
         g_string_append_printf(tip, "%s VM %.*s's guest RAM 0x%" PRIx64 " to 0x%" PRIx64 " (%s) is backed here: 0x%" PRIx64 " to 0x%" PRIx64,
-                               mine ? "A:" : "another VM:", FX(a->vm), a->gpa, end_of(a->gpa, a->size), sz, a->hpa,
-                               end_of(a->hpa, a->size));
+                               mine ? "A:" : "another VM:", FX(a->vm), a->gpa, rp_end_of(a->gpa, a->size), sz, a->hpa,
+                               rp_end_of(a->hpa, a->size));
         g_autofree char *label = mine ? g_strdup("A") : g_strndup(a->vm, sizeof a->vm);
-        abc_bar(o, &hx, mine ? "abc-a" : "abc-other", a->hpa, end_of(a->hpa, a->size), hy, RAM_H, mine ? C_A : C_OTHER,
+        abc_bar(o, &hx, mine ? "abc-a" : "abc-other", a->hpa, rp_end_of(a->hpa, a->size), hy, RAM_H, mine ? C_A : C_OTHER,
                 mine ? C_A_LINE : "#9a9a9a", label, tip->str, false);
     }
     for (guint k = 0; k < nb; k++) {
         guint i = g_array_index(b_idx, guint, k);
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
-        const char *cls = perm_class(r);
-        g_autofree char *label = region_label(r, i);
+        const char *cls = rp_perm_class(r);
+        g_autofree char *label = rp_region_label(r, i);
         g_autofree char *ccls = g_strdup_printf("abc-c %s", cls);
         g_autoptr(GArray) pcs = to_host(s, p->vm, r->addr, r->len);
         for (guint j = 0; j < pcs->len; j++) {
             const Piece *pc = &g_array_index(pcs, Piece, j);
             g_string_truncate(tip, 0);
             g_string_append_printf(tip, "C %s: host-physical 0x%" PRIx64 " to 0x%" PRIx64 ", from guest-physical 0x%" PRIx64 "%s",
-                                   label, pc->hpa, end_of(pc->hpa, pc->len), pc->gpa, r->removed ? " (unmapped here)" : "");
-            abc_bar(o, &hx, ccls, pc->hpa, end_of(pc->hpa, pc->len), hl_y + k * LANE_H + 3, 14, perm_fill(cls), "#555",
+                                   label, pc->hpa, rp_end_of(pc->hpa, pc->len), pc->gpa, r->removed ? " (unmapped here)" : "");
+            abc_bar(o, &hx, ccls, pc->hpa, rp_end_of(pc->hpa, pc->len), hl_y + k * LANE_H + 3, 14, rp_perm_fill(cls), "#555",
                     j == 0 ? label : NULL, tip->str, r->removed);
         }
     }
@@ -383,20 +383,20 @@ static void svg_abc(GString *o, const ReportScenario *s, const ReportPass *p, un
         if (rows[1][r]) abc_marks(o, &hx, s, p, true, r, hrow[r]);
 
     /* the host axis, labelled as the memory map's */
-    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", px(hx.x[0]), px(haxis),
-                           px(hx.x[hx.n - 1]), px(haxis));
+    g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", rp_px(hx.x[0]), rp_px(haxis),
+                           rp_px(hx.x[hx.n - 1]), rp_px(haxis));
     double last = -1e9, xr = hx.x[hx.n - 1];
     for (unsigned i = 0; i < hx.n; i++) {
         double x = hx.x[i];
-        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", px(x), px(haxis), px(x), px(haxis) + 5);
+        g_string_append_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", rp_px(x), rp_px(haxis), rp_px(x), rp_px(haxis) + 5);
         if (i + 1 == hx.n || (x - last >= LABEL_STEP && xr - x >= LABEL_STEP)) {
-            put_hex_label(o, x, haxis + 8, hx.bp[i]);
+            rp_put_hex_label(o, x, haxis + 8, hx.bp[i]);
             last = x;
         }
     }
     g_string_append(o, "</svg>\n");
-    axis_free(&gx);
-    axis_free(&hx);
+    rp_axis_free(&gx);
+    rp_axis_free(&hx);
 }
 
 static void abc_legend(GString *o)
@@ -420,14 +420,14 @@ static void abc_legend(GString *o)
     g_string_append(o, "</figcaption>\n");
 }
 
-void abc_section(GString *o, const ReportScenario *s, guint id)
+void rp_abc_section(GString *o, const ReportScenario *s, guint id)
 {
-    for (guint i = 0; i < len_of(s->passes); i++) {
+    for (guint i = 0; i < rp_len_of(s->passes); i++) {
         const ReportPass *p = &g_array_index(s->passes, ReportPass, i);
         g_string_append(o, "<h3>Pass-through: ");
-        put_escn(o, p->engine[0] ? p->engine : "?", (gssize)strnlen(p->engine, sizeof p->engine), false);
+        rp_put_escn(o, p->engine[0] ? p->engine : "?", (gssize)strnlen(p->engine, sizeof p->engine), false);
         g_string_append(o, " as VM ");
-        put_escn(o, p->vm, (gssize)strnlen(p->vm, sizeof p->vm), false);
+        rp_put_escn(o, p->vm, (gssize)strnlen(p->vm, sizeof p->vm), false);
         g_string_append_printf(o, "'s %.*s (host %.*s): A, B and C</h3>\n<figure class=\"map abc\">\n", FX(p->guest_dev),
                                FX(p->host_dev));
         g_autoptr(GString) notes = g_string_new(NULL);

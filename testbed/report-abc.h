@@ -9,6 +9,6 @@
 
 /* For each engine passed through to a VM of s: a heading, its A, B and C
  * picture, the picture's key and notes. Nothing when s has none. */
-void abc_section(GString *o, const ReportScenario *s, guint id);
+void rp_abc_section(GString *o, const ReportScenario *s, guint id);
 
 #endif

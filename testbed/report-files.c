@@ -90,16 +90,16 @@ typedef struct {
 static void tally(Tally *t, const ReportScenario *s)
 {
     t->tests++;
-    t->failures += status_of(s) == RS_FAIL;
-    t->skipped += status_of(s) == RS_SKIP;
-    t->secs += clean_secs(s->seconds);
+    t->failures += rp_status_of(s) == RS_FAIL;
+    t->skipped += rp_status_of(s) == RS_SKIP;
+    t->secs += rp_clean_secs(s->seconds);
 }
 
 static void put_tally(GString *o, const Tally *t)
 {
     g_string_append_printf(o, " tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"%u\" time=\"", t->tests,
                            t->failures, t->skipped);
-    put_secs(o, t->secs, "%.3f");
+    rp_put_secs(o, t->secs, "%.3f");
     g_string_append_c(o, '"');
 }
 
@@ -107,7 +107,7 @@ static void put_tally(GString *o, const Tally *t)
  * group test cases into packages. */
 static char *classname_of(const char *file)
 {
-    const char *f = str(file);
+    const char *f = rp_str(file);
     for (;;) {
         if (f[0] == '.' && f[1] == '/') f += 2;
         else if (f[0] == '/') f++;
@@ -130,7 +130,7 @@ static char *classname_of(const char *file)
 static void put_log(GString *o, const ReportScenario *s)
 {
     for (guint i = 0; i < log_len(s); i++) {
-        put_esc(o, g_ptr_array_index(s->log, i));
+        rp_put_esc(o, g_ptr_array_index(s->log, i));
         g_string_append_c(o, '\n');
     }
 }
@@ -141,15 +141,15 @@ static void put_log(GString *o, const ReportScenario *s)
  * and "reason 0x6" alone does not say why. */
 static void put_faults(GString *o, const ReportScenario *s)
 {
-    guint n = len_of(s->faults);
+    guint n = rp_len_of(s->faults);
     if (!n) return;
     g_string_append(o, "\n\nfault records:");
     g_autoptr(GString) t = g_string_new(NULL);
     for (guint i = 0; i < n && i < JUNIT_MAX_FAULTS; i++) {
         g_string_truncate(t, 0);
-        fault_text(t, &g_array_index(s->faults, ReportFault, i));
+        rp_fault_text(t, &g_array_index(s->faults, ReportFault, i));
         g_string_append_c(o, '\n');
-        put_esc(o, t->str);
+        rp_put_esc(o, t->str);
     }
     if (n > JUNIT_MAX_FAULTS) g_string_append_printf(o, "\n... and %u more", n - JUNIT_MAX_FAULTS);
 }
@@ -158,18 +158,18 @@ static void junit_case(GString *o, const ReportScenario *s)
 {
     g_autofree char *cls = classname_of(s->file);
     g_string_append(o, "    <testcase classname=\"");
-    put_attr(o, cls);
+    rp_put_attr(o, cls);
     g_string_append(o, "\" name=\"");
-    put_attr(o, s->name);
+    rp_put_attr(o, s->name);
     g_string_append(o, "\" time=\"");
-    put_secs(o, s->seconds, "%.3f");
+    rp_put_secs(o, s->seconds, "%.3f");
     g_string_append(o, "\">\n");
     const char *msg = s->message && *s->message ? s->message : NULL;
-    if (status_of(s) == RS_FAIL) {
+    if (rp_status_of(s) == RS_FAIL) {
         g_string_append(o, "      <failure message=\"");
-        put_attr(o, msg ? msg : "failed");
+        rp_put_attr(o, msg ? msg : "failed");
         g_string_append(o, "\" type=\"failure\">");
-        put_esc(o, msg ? msg : "failed");
+        rp_put_esc(o, msg ? msg : "failed");
         put_faults(o, s);
         if (log_len(s)) {
             g_string_append(o, "\n\nsteps:\n");
@@ -177,11 +177,11 @@ static void junit_case(GString *o, const ReportScenario *s)
         }
         g_string_append(o, "</failure>\n");
     } else {
-        if (status_of(s) == RS_SKIP) {
+        if (rp_status_of(s) == RS_SKIP) {
             g_string_append(o, "      <skipped");
             if (msg) {
                 g_string_append(o, " message=\"");
-                put_attr(o, msg);
+                rp_put_attr(o, msg);
                 g_string_append_c(o, '"');
             }
             g_string_append(o, "/>\n");
@@ -203,8 +203,8 @@ static GPtrArray *boards_of(GPtrArray *scenarios)
         const ReportScenario *s = nth(scenarios, i);
         if (!s) continue;
         guint j = 0;
-        while (j < b->len && strcmp(g_ptr_array_index(b, j), str(s->board)) != 0) j++;
-        if (j == b->len) g_ptr_array_add(b, (gpointer)str(s->board));
+        while (j < b->len && strcmp(g_ptr_array_index(b, j), rp_str(s->board)) != 0) j++;
+        if (j == b->len) g_ptr_array_add(b, (gpointer)rp_str(s->board));
     }
     return b;
 }
@@ -226,14 +226,14 @@ int report_write_junit(const char *path, GPtrArray *scenarios, GError **err)
         const char *board = g_ptr_array_index(boards, b);
         Tally t = { 0 };
         for (guint i = 0; i < count_of(scenarios); i++)
-            if (nth(scenarios, i) && strcmp(str(nth(scenarios, i)->board), board) == 0) tally(&t, nth(scenarios, i));
+            if (nth(scenarios, i) && strcmp(rp_str(nth(scenarios, i)->board), board) == 0) tally(&t, nth(scenarios, i));
         g_string_append(o, "  <testsuite name=\"");
-        put_attr(o, board);
+        rp_put_attr(o, board);
         g_string_append_c(o, '"');
         put_tally(o, &t);
         g_string_append(o, ">\n");
         for (guint i = 0; i < count_of(scenarios); i++)
-            if (nth(scenarios, i) && strcmp(str(nth(scenarios, i)->board), board) == 0) junit_case(o, nth(scenarios, i));
+            if (nth(scenarios, i) && strcmp(rp_str(nth(scenarios, i)->board), board) == 0) junit_case(o, nth(scenarios, i));
         g_string_append(o, "  </testsuite>\n");
     }
     g_string_append(o, "</testsuites>\n");
@@ -287,7 +287,7 @@ static char *anchor_of(const ReportScenario *s, guint i)
 {
     GString *a = g_string_new(NULL);
     g_string_append_printf(a, "r%u-", i);
-    g_autofree char *raw = g_strdup_printf("%s-%s", str(s->name), str(s->board));
+    g_autofree char *raw = g_strdup_printf("%s-%s", rp_str(s->name), rp_str(s->board));
     bool dash = true;
     for (const char *p = raw; *p && a->len < 60; p++) {
         if (g_ascii_isalnum(*p)) {
@@ -311,31 +311,31 @@ static void put_more(GString *o, guint total, const char *what)
 
 static void regions_table(GString *o, const ReportScenario *s)
 {
-    guint n = len_of(s->regions);
+    guint n = rp_len_of(s->regions);
     if (!n) return;
     g_string_append(o, "<h3>Regions</h3>\n<table class=\"regions\"><thead><tr><th class=\"num\">#</th><th>client</th><th class=\"num\">object</th>"
                        "<th>from</th><th>to</th><th class=\"num\">size</th><th>perms</th><th>target</th></tr></thead><tbody>\n");
     for (guint i = 0; i < n && i < MAX_ROWS; i++) {
         const ReportRegion *r = &g_array_index(s->regions, ReportRegion, i);
         char sz[32];
-        size_str(sz, sizeof sz, r->len, false);
+        rp_size_str(sz, sizeof sz, r->len, false);
         g_string_append_printf(o, "<tr><td class=\"num\">%u</td><td>", i + 1);
-        put_esc(o, r->client);
+        rp_put_esc(o, r->client);
         if (r->vm) { /* B: a guest's, in its own addresses */
             g_string_append(o, " <small>(a guest of VM ");
-            put_esc(o, r->vm);
+            rp_put_esc(o, r->vm);
             g_string_append(o, ", guest-physical");
             if (r->devices && *r->devices) {
                 g_string_append(o, ", for ");
-                put_esc(o, r->devices);
+                rp_put_esc(o, r->devices);
             }
             g_string_append(o, ")</small>");
         }
         g_string_append_printf(o, "</td><td class=\"num\">%u</td><td class=\"addr\">0x%" PRIx64 "</td><td class=\"addr\">0x%" PRIx64
                                   "</td><td class=\"num\">%s</td><td>",
-                               r->object, r->addr, end_of(r->addr, r->len), sz);
+                               r->object, r->addr, rp_end_of(r->addr, r->len), sz);
         if (r->removed) g_string_append(o, "<i>unmap</i>");
-        else put_escn(o, r->perms, (gssize)strnlen(r->perms, sizeof r->perms), false);
+        else rp_put_escn(o, r->perms, (gssize)strnlen(r->perms, sizeof r->perms), false);
         g_string_append(o, "</td><td class=\"addr\">");
         if (r->has_target) g_string_append_printf(o, "0x%" PRIx64, r->target);
         g_string_append(o, "</td></tr>\n");
@@ -456,11 +456,11 @@ static void put_range(GString *o, const Kind *k)
 
 static void dma_row_html(GString *o, const ReportDma *d, guint n)
 {
-    g_string_append_printf(o, "<tr%s><td class=\"num\">%u</td><td>", unexpected(d) ? " class=\"bad\"" : "", d->line);
-    put_escn(o, d->device, (gssize)strnlen(d->device, sizeof d->device), false);
+    g_string_append_printf(o, "<tr%s><td class=\"num\">%u</td><td>", rp_unexpected(d) ? " class=\"bad\"" : "", d->line);
+    rp_put_escn(o, d->device, (gssize)strnlen(d->device, sizeof d->device), false);
     if (d->vm[0]) { /* a pass-through engine: its VM, and where its address is backed */
         g_string_append(o, " <small>(VM ");
-        put_escn(o, d->vm, (gssize)strnlen(d->vm, sizeof d->vm), false);
+        rp_put_escn(o, d->vm, (gssize)strnlen(d->vm, sizeof d->vm), false);
         g_string_append(o, d->guest_side ? ", the guest told" : "");
         g_string_append(o, ")</small>");
     }
@@ -470,7 +470,7 @@ static void dma_row_html(GString *o, const ReportDma *d, guint n)
     g_string_append_printf(o, "</td><td class=\"num\">%" PRIu64 "</td><td>%s</td><td>%s%s</td><td class=\"num\">%u</td></tr>\n",
                            d->len,
                            d->expected_ok ? "allowed" : "blocked", d->went_through ? "went through" : "blocked",
-                           unexpected(d) ? " \xe2\x9c\x97" : "", n);
+                           rp_unexpected(d) ? " \xe2\x9c\x97" : "", n);
 }
 
 static const char dma_head[] = "<tr><th class=\"num\">line</th><th>device</th><th>direction</th><th>address</th>"
@@ -478,7 +478,7 @@ static const char dma_head[] = "<tr><th class=\"num\">line</th><th>device</th><t
 
 static void dmas_table(GString *o, const ReportScenario *s)
 {
-    if (!len_of(s->dmas)) return;
+    if (!rp_len_of(s->dmas)) return;
     g_autoptr(GArray) g = group(s->dmas, cmp_dma_ptr, same_dma);
     if (g->len <= DETAIL_MAX) {
         g_string_append_printf(o, "<h3>DMAs</h3>\n<table class=\"dmas\"><thead>%s</thead><tbody>\n", dma_head);
@@ -493,10 +493,10 @@ static void dmas_table(GString *o, const ReportScenario *s)
         Kind *k = kind_of(kinds, d, same_dma_kind);
         k->n++;
         k->lo = MIN(k->lo, d->addr);
-        k->hi = MAX(k->hi, dma_end(d));
+        k->hi = MAX(k->hi, rp_dma_end(d));
         k->line_lo = MIN(k->line_lo, d->line);
         k->line_hi = MAX(k->line_hi, d->line);
-        bad += unexpected(d);
+        bad += rp_unexpected(d);
     }
     g_string_append_printf(o, "<h3>DMAs</h3>\n<p class=\"more\">%u DMAs at %u places, by kind:</p>\n"
                               "<table class=\"dmas\"><thead><tr><th class=\"num\">lines</th><th>device</th><th>direction</th>"
@@ -505,14 +505,14 @@ static void dmas_table(GString *o, const ReportScenario *s)
     for (guint i = 0; i < kinds->len && i < MAX_ROWS; i++) {
         const Kind *k = &g_array_index(kinds, Kind, i);
         const ReportDma *d = k->first;
-        g_string_append_printf(o, "<tr%s><td class=\"num\">%u", unexpected(d) ? " class=\"bad\"" : "", k->line_lo);
+        g_string_append_printf(o, "<tr%s><td class=\"num\">%u", rp_unexpected(d) ? " class=\"bad\"" : "", k->line_lo);
         if (k->line_hi != k->line_lo) g_string_append_printf(o, "&#8211;%u", k->line_hi);
         g_string_append(o, "</td><td>");
-        put_escn(o, d->device, (gssize)strnlen(d->device, sizeof d->device), false);
+        rp_put_escn(o, d->device, (gssize)strnlen(d->device, sizeof d->device), false);
         g_string_append_printf(o, "</td><td>%s</td>", d->write ? "device writes RAM" : "device reads RAM");
         put_range(o, k);
         g_string_append_printf(o, "<td>%s</td><td>%s%s</td><td class=\"num\">%u</td></tr>\n", d->expected_ok ? "allowed" : "blocked",
-                               d->went_through ? "went through" : "blocked", unexpected(d) ? " \xe2\x9c\x97" : "", k->n);
+                               d->went_through ? "went through" : "blocked", rp_unexpected(d) ? " \xe2\x9c\x97" : "", k->n);
     }
     g_string_append(o, "</tbody></table>\n");
     put_more(o, kinds->len, "kinds of DMA");
@@ -522,7 +522,7 @@ static void dmas_table(GString *o, const ReportScenario *s)
     guint rows = 0;
     for (guint i = 0; i < g->len; i++) {
         const Group *gr = &g_array_index(g, Group, i);
-        if (!unexpected(gr->first)) continue;
+        if (!rp_unexpected(gr->first)) continue;
         if (rows++ < MAX_ROWS) dma_row_html(o, gr->first, gr->n);
     }
     g_string_append(o, "</tbody></table>\n");
@@ -538,17 +538,17 @@ static void fault_cells(GString *o, const ReportFault *f, guint n)
     size_t nl = strnlen(f->reason_name, sizeof f->reason_name);
     if (nl) {
         g_string_append(o, " <span class=\"reason-name\">");
-        put_escn(o, f->reason_name, (gssize)nl, false);
+        rp_put_escn(o, f->reason_name, (gssize)nl, false);
         g_string_append(o, "</span>");
     }
     g_string_append(o, "</td><td>");
-    put_escn(o, f->owner, (gssize)strnlen(f->owner, sizeof f->owner), false);
+    rp_put_escn(o, f->owner, (gssize)strnlen(f->owner, sizeof f->owner), false);
     g_string_append_printf(o, "</td><td class=\"num\">%u</td></tr>\n", n);
 }
 
 static void faults_table(GString *o, const ReportScenario *s)
 {
-    if (!len_of(s->faults)) return;
+    if (!rp_len_of(s->faults)) return;
     g_autoptr(GArray) g = group(s->faults, cmp_fault_ptr, same_fault);
     bool detail = g->len <= DETAIL_MAX;
     g_autoptr(GArray) kinds = g_array_new(FALSE, FALSE, sizeof(Kind));
@@ -569,10 +569,10 @@ static void faults_table(GString *o, const ReportScenario *s)
     for (guint i = 0; i < rows && i < MAX_ROWS; i++) {
         const ReportFault *f = detail ? g_array_index(g, Group, i).first : g_array_index(kinds, Kind, i).first;
         g_string_append(o, "<tr><td>");
-        put_escn(o, f->device, (gssize)strnlen(f->device, sizeof f->device), false);
+        rp_put_escn(o, f->device, (gssize)strnlen(f->device, sizeof f->device), false);
         if (f->seen_by[0]) { /* a guest's record: its PCI address, guest-physical */
             g_string_append(o, " <small>(guest ");
-            put_escn(o, f->seen_by, (gssize)strnlen(f->seen_by, sizeof f->seen_by), false);
+            rp_put_escn(o, f->seen_by, (gssize)strnlen(f->seen_by, sizeof f->seen_by), false);
             g_string_append(o, "'s record)</small>");
         }
         g_string_append(o, "</td>");
@@ -596,7 +596,7 @@ static void log_block(GString *o, const ReportScenario *s)
             g_string_append_printf(o, "\n... %u lines left out here (the JUnit report has them all) ...\n\n", n - 2 * LOG_KEEP);
             i = n - LOG_KEEP;
         }
-        put_esc(o, g_ptr_array_index(s->log, i));
+        rp_put_esc(o, g_ptr_array_index(s->log, i));
         if (i + 1 < n) g_string_append_c(o, '\n');
     }
     g_string_append(o, "</pre>\n");
@@ -604,33 +604,33 @@ static void log_block(GString *o, const ReportScenario *s)
 
 static void section(GString *o, const ReportScenario *s, guint i, const char *anchor)
 {
-    const char *st = status_word(status_of(s));
+    const char *st = rp_status_word(rp_status_of(s));
     g_string_append_printf(o, "<section class=\"scenario %s\" id=\"%s\">\n<h2><span class=\"badge %s\">%s</span> ", st, anchor, st, st);
-    put_esc(o, s->name);
+    rp_put_esc(o, s->name);
     g_string_append(o, " <small>on ");
-    put_esc(o, s->board);
+    rp_put_esc(o, s->board);
     g_string_append(o, "</small></h2>\n<table class=\"facts\">\n<tr><th>board</th><td>");
-    put_esc(o, s->board);
+    rp_put_esc(o, s->board);
     g_string_append(o, "</td></tr>\n<tr><th>file</th><td class=\"mono\">");
-    put_esc(o, s->file);
+    rp_put_esc(o, s->file);
     g_string_append(o, "</td></tr>\n<tr><th>purpose</th><td>");
-    put_esc(o, s->purpose);
+    rp_put_esc(o, s->purpose);
     g_string_append_printf(o, "</td></tr>\n<tr><th>status</th><td class=\"%s\">%s</td></tr>\n<tr><th>duration</th><td>", st, st);
-    put_secs(o, s->seconds, "%.2f");
+    rp_put_secs(o, s->seconds, "%.2f");
     g_string_append(o, " s</td></tr>\n</table>\n");
     if (s->message && *s->message) {
         g_string_append_printf(o, "<pre class=\"message %s\">", st);
-        put_esc(o, s->message);
+        rp_put_esc(o, s->message);
         g_string_append(o, "</pre>\n");
     }
 
     g_string_append(o, "<h3>Memory map</h3>\n<figure class=\"map\">\n");
     g_autoptr(GString) notes = g_string_new(NULL);
-    svg_map(o, s, i, notes);
-    legend(o);
+    rp_svg_map(o, s, i, notes);
+    rp_legend(o);
     g_string_append(o, "</figure>\n");
     if (notes->len) g_string_append_printf(o, "<ul class=\"notes\">\n%s</ul>\n", notes->str);
-    abc_section(o, s, i);
+    rp_abc_section(o, s, i);
 
     regions_table(o, s);
     dmas_table(o, s);
@@ -649,7 +649,7 @@ static void matrix(GString *o, GPtrArray *sc, GPtrArray *boards, char **anchors)
     for (guint i = 0; i < n; i++) {
         const ReportScenario *s = nth(sc, i);
         if (!s) continue;
-        char *key = g_strdup_printf("%s\n%s", str(s->file), str(s->name));
+        char *key = g_strdup_printf("%s\n%s", rp_str(s->file), rp_str(s->name));
         gpointer v;
         if (g_hash_table_lookup_extended(rows, key, NULL, &v)) {
             row_of[i] = GPOINTER_TO_UINT(v);
@@ -663,16 +663,16 @@ static void matrix(GString *o, GPtrArray *sc, GPtrArray *boards, char **anchors)
     g_string_append(o, "<table class=\"matrix\"><thead><tr><th>scenario</th><th>file</th>");
     for (guint b = 0; b < nb; b++) {
         g_string_append(o, "<th>");
-        put_esc(o, g_ptr_array_index(boards, b));
+        rp_put_esc(o, g_ptr_array_index(boards, b));
         g_string_append(o, "</th>");
     }
     g_string_append(o, "</tr></thead><tbody>\n");
     for (guint r = 0; r < row_first->len; r++) {
         const ReportScenario *s0 = nth(sc, g_array_index(row_first, guint, r));
         g_string_append(o, "<tr><td>");
-        put_esc(o, s0->name);
+        rp_put_esc(o, s0->name);
         g_string_append(o, "</td><td class=\"mono\">");
-        put_esc(o, s0->file);
+        rp_put_esc(o, s0->file);
         g_string_append(o, "</td>");
         for (guint b = 0; b < nb; b++) {
             const char *board = g_ptr_array_index(boards, b);
@@ -680,12 +680,12 @@ static void matrix(GString *o, GPtrArray *sc, GPtrArray *boards, char **anchors)
             const char *cls = "none";
             for (guint i = g_array_index(row_first, guint, r); i < n; i++) {
                 const ReportScenario *s = nth(sc, i);
-                if (!s || row_of[i] != r || strcmp(str(s->board), board) != 0) continue;
-                const char *st = status_word(status_of(s));
+                if (!s || row_of[i] != r || strcmp(rp_str(s->board), board) != 0) continue;
+                const char *st = rp_status_word(rp_status_of(s));
                 /* A cell run twice shows both; its colour is the worse. */
                 if (!strcmp(cls, "none") || !strcmp(st, "fail") || (!strcmp(cls, "skip") && !strcmp(st, "pass"))) cls = st;
                 g_string_append_printf(cell, "%s<a href=\"#%s\">%s</a> <small>", cell->len ? "<br/>" : "", anchors[i], st);
-                put_secs(cell, s->seconds, "%.2f");
+                rp_put_secs(cell, s->seconds, "%.2f");
                 g_string_append(cell, " s</small>");
             }
             g_string_append_printf(o, "<td class=\"%s\">%s</td>", cls, cell->len ? cell->str : "\xe2\x80\x94");
@@ -701,7 +701,7 @@ static guint distinct_scenarios(GPtrArray *sc)
 {
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (guint i = 0; i < count_of(sc); i++)
-        if (nth(sc, i)) g_hash_table_add(seen, g_strdup_printf("%s\n%s", str(nth(sc, i)->file), str(nth(sc, i)->name)));
+        if (nth(sc, i)) g_hash_table_add(seen, g_strdup_printf("%s\n%s", rp_str(nth(sc, i)->file), rp_str(nth(sc, i)->name)));
     return g_hash_table_size(seen);
 }
 
@@ -724,27 +724,27 @@ int report_write_html(const char *path, GPtrArray *scenarios, const char *title,
     g_autoptr(GString) o = g_string_sized_new(16384);
     g_string_append(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>");
-    put_esc(o, title);
+    rp_put_esc(o, title);
     g_string_append_printf(o, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header id=\"top\">\n<h1>", css);
-    put_esc(o, title);
+    rp_put_esc(o, title);
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
     g_string_append_printf(o, "</h1>\n<p class=\"totals\">%u run(s) of %u scenario(s) on %u board(s): "
                               "<b class=\"pass\">%u passed</b>, <b class=\"fail\">%u failed</b>, <b class=\"skip\">%u skipped</b>; ",
                            all.tests, distinct_scenarios(scenarios), boards->len, passed, all.failures, all.skipped);
-    put_secs(o, all.secs, "%.1f");
+    rp_put_secs(o, all.secs, "%.1f");
     g_string_append_printf(o, " s in all. <small>Written %s.</small></p>\n", when ? when : "");
 
     if (all.tests) {
         /* The proportions at a glance. */
         double w = 600, x = 0;
         g_string_append_printf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"12\" viewBox=\"0 0 %d 12\" role=\"img\" aria-label=\"pass, fail, skip proportions\">",
-                               px(w), px(w));
+                               rp_px(w), rp_px(w));
         const struct { unsigned n; const char *c; } parts[] = { { passed, "#1e7b34" }, { all.failures, "#c62828" }, { all.skipped, "#9a9a9a" } };
         for (unsigned k = 0; k < 3; k++) {
             double pw = w * parts[k].n / all.tests;
             if (parts[k].n)
-                g_string_append_printf(o, "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"12\" fill=\"%s\"/>", px(x), MAX(1, px(x + pw) - px(x)), parts[k].c);
+                g_string_append_printf(o, "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"12\" fill=\"%s\"/>", rp_px(x), MAX(1, rp_px(x + pw) - rp_px(x)), parts[k].c);
             x += pw;
         }
         g_string_append(o, "</svg>\n");
@@ -753,15 +753,15 @@ int report_write_html(const char *path, GPtrArray *scenarios, const char *title,
             g_string_append(o, "<h2>Failures</h2>\n<ul class=\"failures\">\n");
             for (guint i = 0; i < n; i++) {
                 const ReportScenario *s = nth(scenarios, i);
-                if (!s || status_of(s) != RS_FAIL) continue;
+                if (!s || rp_status_of(s) != RS_FAIL) continue;
                 g_string_append_printf(o, "<li><a href=\"#%s\">", anchors[i]);
-                put_esc(o, s->name);
+                rp_put_esc(o, s->name);
                 g_string_append(o, " on ");
-                put_esc(o, s->board);
+                rp_put_esc(o, s->board);
                 g_string_append(o, "</a>: ");
                 const char *msg = s->message ? s->message : "failed";
                 const char *nl = strchr(msg, '\n');
-                put_escn(o, msg, nl ? nl - msg : -1, false);
+                rp_put_escn(o, msg, nl ? nl - msg : -1, false);
                 g_string_append(o, "</li>\n");
             }
             g_string_append(o, "</ul>\n");

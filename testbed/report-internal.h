@@ -9,11 +9,11 @@
 
 #include "report.h"
 
-guint len_of(const GArray *a); /* NULL: 0 */
-const char *status_word(ReportStatus st);
-ReportStatus status_of(const ReportScenario *s); /* out of range: RS_FAIL */
-bool unexpected(const ReportDma *d);
-void dma_text(GString *t, const ReportDma *d);
-void fault_text(GString *t, const ReportFault *f);
+guint rp_len_of(const GArray *a); /* NULL: 0 */
+const char *rp_status_word(ReportStatus st);
+ReportStatus rp_status_of(const ReportScenario *s); /* out of range: RS_FAIL */
+bool rp_unexpected(const ReportDma *d);
+void rp_dma_text(GString *t, const ReportDma *d);
+void rp_fault_text(GString *t, const ReportFault *f);
 
 #endif

@@ -9,8 +9,8 @@
 
 /* The map of s as an <svg>; notes gets <li> items for what it could not
  * show as it is. id keeps its pattern ids apart from the other maps'. */
-void svg_map(GString *o, const ReportScenario *s, unsigned id, GString *notes);
+void rp_svg_map(GString *o, const ReportScenario *s, unsigned id, GString *notes);
 /* The map's key, under each map. */
-void legend(GString *o);
+void rp_legend(GString *o);
 
 #endif

@@ -32,23 +32,23 @@ typedef struct {
 } Iv;
 
 /* floor(log2(v)) + 1; g_bit_storage() takes a long, 32 bits on some hosts. */
-unsigned bits64(uint64_t v)
+unsigned rp_bits64(uint64_t v)
 {
     unsigned n = 0;
     for (; v; v >>= 1) n++;
     return n;
 }
 
-int px(double v) { return (int)(v < 0 ? v - 0.5 : v + 0.5); }
+int rp_px(double v) { return (int)(v < 0 ? v - 0.5 : v + 0.5); }
 
-uint64_t end_of(uint64_t a, uint64_t len) { return len > UINT64_MAX - a ? UINT64_MAX : a + len; }
-uint64_t dma_end(const ReportDma *d) { return end_of(d->addr, d->len ? d->len : 1); }
+uint64_t rp_end_of(uint64_t a, uint64_t len) { return len > UINT64_MAX - a ? UINT64_MAX : a + len; }
+uint64_t rp_dma_end(const ReportDma *d) { return rp_end_of(d->addr, d->len ? d->len : 1); }
 /* The memory map is host-physical: a pass-through engine's DMA inside its
  * VM's guest RAM is drawn where the VM backs that address (where it landed,
  * or would have); its guest-physical view is the pass-through picture's. */
-uint64_t dma_at(const ReportDma *d) { return d->translated ? d->hpa : d->addr; }
-uint64_t dma_at_end(const ReportDma *d) { return end_of(dma_at(d), d->len ? d->len : 1); }
-uint64_t page_of(uint64_t a) { return a & ~(PAGE - 1); }
+uint64_t rp_dma_at(const ReportDma *d) { return d->translated ? d->hpa : d->addr; }
+uint64_t rp_dma_at_end(const ReportDma *d) { return rp_end_of(rp_dma_at(d), d->len ? d->len : 1); }
+uint64_t rp_page_of(uint64_t a) { return a & ~(PAGE - 1); }
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -76,7 +76,7 @@ static void put_seen(GString *notes, const Collect *c, unsigned side)
     g_string_append(notes, c->more[side] ? ", ...)" : ")");
 }
 
-void take(Collect *c, uint64_t a, uint64_t e, bool marker)
+void rp_take(Collect *c, uint64_t a, uint64_t e, bool marker)
 {
     if (e <= c->lo || a >= c->hi) {
         if (marker) outside(c, a);
@@ -88,13 +88,13 @@ void take(Collect *c, uint64_t a, uint64_t e, bool marker)
     g_array_append_val(c->cover, iv);
 }
 
-void take_fault(Collect *c, uint64_t a)
+void rp_take_fault(Collect *c, uint64_t a)
 {
     if (a < c->lo || a >= c->hi) {
         outside(c, a);
     } else {
         /* The faulting page is shown, not just a point between two breaks. */
-        take(c, page_of(a), end_of(page_of(a), PAGE), false);
+        rp_take(c, rp_page_of(a), rp_end_of(rp_page_of(a), PAGE), false);
         g_array_append_val(c->pts, a);
     }
 }
@@ -113,14 +113,14 @@ static unsigned thin(const uint64_t *p, unsigned n, uint64_t t, uint64_t *out)
 }
 
 
-void axis_free(Axis *ax)
+void rp_axis_free(Axis *ax)
 {
     g_free(ax->bp);
     g_free(ax->x);
     g_free(ax->gap);
 }
 
-void collect_init(Collect *c, uint64_t lo, uint64_t hi)
+void rp_collect_init(Collect *c, uint64_t lo, uint64_t hi)
 {
     *c = (Collect){ .lo = lo, .hi = hi, .pts = g_array_new(FALSE, FALSE, sizeof(uint64_t)),
                     .cover = g_array_new(FALSE, FALSE, sizeof(Iv)) };
@@ -130,7 +130,7 @@ void collect_init(Collect *c, uint64_t lo, uint64_t hi)
 
 /* The axis for what c collected (ax->lo, ax->hi set): breakpoints, widths,
  * the outside boxes. A pool, if any, gets room for its name. */
-bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes)
+bool rp_axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes)
 {
     Collect c = *c_;
     uint64_t *p = (uint64_t *)(void *)c.pts->data;
@@ -163,7 +163,7 @@ bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, 
             gaps++;
         } else {
             content++;
-            lg[i] = size > PAGE ? bits64(size / PAGE) - 1 : 0;
+            lg[i] = size > PAGE ? rp_bits64(size / PAGE) - 1 : 0;
             logsum += lg[i];
         }
     }
@@ -194,7 +194,7 @@ bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, 
     double scale = total > 0 ? avail_c / total : 1;
     double *w = g_new(double, spans ? spans : 1);
     double in_pool = 0;
-    uint64_t pool_end = end_of(pool_base, pool_size);
+    uint64_t pool_end = rp_end_of(pool_base, pool_size);
     for (unsigned i = 0; i < spans; i++) {
         w[i] = ax->gap[i] ? gap_w : (base + step * lg[i]) * scale;
         if (!ax->gap[i] && pool_size && ax->bp[i] >= pool_base && ax->bp[i + 1] <= pool_end) in_pool += w[i];
@@ -225,7 +225,7 @@ bool axis_layout(Axis *ax, Collect *c_, uint64_t pool_base, uint64_t pool_size, 
     return true;
 }
 
-double x_of(const Axis *ax, uint64_t a)
+double rp_x_of(const Axis *ax, uint64_t a)
 {
     if (a <= ax->lo) return ax->x[0];
     if (a >= ax->hi) return ax->x[ax->n - 1];
@@ -241,7 +241,7 @@ double x_of(const Axis *ax, uint64_t a)
 
 /* x extent of [a, e); an extent wholly outside the axis collapses into its
  * outside box. */
-void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1)
+void rp_x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1)
 {
     if (a >= ax->hi) {
         *x0 = *x1 = ax->above_x >= 0 ? ax->above_x : ax->x[ax->n - 1];
@@ -251,8 +251,8 @@ void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1)
         *x0 = *x1 = ax->below_x >= 0 ? ax->below_x : ax->x[0];
         return;
     }
-    *x0 = x_of(ax, MAX(a, ax->lo));
-    *x1 = x_of(ax, MIN(e, ax->hi));
+    *x0 = rp_x_of(ax, MAX(a, ax->lo));
+    *x1 = rp_x_of(ax, MIN(e, ax->hi));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -268,7 +268,7 @@ static int cmp_mark(const void *a, const void *b)
 /* Marks sorted by x, cut where the next is MERGE_PX or further from the
  * first of its group: one marker per group, so a storm of DMAs on one page
  * is one shape with a count, not thousands on top of each other. */
-GArray *groups_of(GArray *marks)
+GArray *rp_groups_of(GArray *marks)
 {
     qsort(marks->data, marks->len, sizeof(Mark), cmp_mark);
     GArray *starts = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -280,17 +280,17 @@ GArray *groups_of(GArray *marks)
     return starts;
 }
 
-void put_title(GString *o, const GString *t)
+void rp_put_title(GString *o, const GString *t)
 {
     g_string_append(o, "<title>");
-    put_esc(o, t->str);
+    rp_put_esc(o, t->str);
     g_string_append(o, "</title>");
 }
 
 /* ------------------------------------------------------------------------ */
 /* Regions */
 
-const char *perm_class(const ReportRegion *r)
+const char *rp_perm_class(const ReportRegion *r)
 {
     if (r->removed) return "removed";
     if (strncmp(r->perms, "rw", sizeof r->perms) == 0) return "rw";
@@ -299,7 +299,7 @@ const char *perm_class(const ReportRegion *r)
     return "none";
 }
 
-const char *perm_fill(const char *cls)
+const char *rp_perm_fill(const char *cls)
 {
     if (!strcmp(cls, "r")) return "#3b78d8";
     if (!strcmp(cls, "w")) return "#e39a1c";
@@ -308,12 +308,12 @@ const char *perm_fill(const char *cls)
     return "#9a9a9a";
 }
 
-char *region_label(const ReportRegion *r, guint i)
+char *rp_region_label(const ReportRegion *r, guint i)
 {
     GString *t = g_string_new(NULL);
     g_string_append_printf(t, "#%u ", i + 1);
     if (r->removed) g_string_append(t, "unmap ");
-    g_string_append_printf(t, "%s obj %u", str(r->client), r->object);
+    g_string_append_printf(t, "%s obj %u", rp_str(r->client), r->object);
     if (!r->removed) g_string_append_printf(t, " %.*s", FX(r->perms));
     if (r->has_target) g_string_append_printf(t, " \xe2\x86\x92 target 0x%" PRIx64, r->target);
     return g_string_free(t, FALSE);
@@ -322,8 +322,8 @@ char *region_label(const ReportRegion *r, guint i)
 /* ------------------------------------------------------------------------ */
 /* Address labels */
 
-void put_hex_label(GString *o, double x, double y, uint64_t a)
+void rp_put_hex_label(GString *o, double x, double y, uint64_t a)
 {
     g_string_append_printf(o, "<text x=\"%d\" y=\"%d\" transform=\"rotate(-90 %d %d)\" text-anchor=\"end\" class=\"addr\">0x%" PRIx64 "</text>\n",
-                           px(x) + 4, px(y), px(x) + 4, px(y), a);
+                           rp_px(x) + 4, rp_px(y), rp_px(x) + 4, rp_px(y), a);
 }

@@ -42,8 +42,8 @@ typedef struct {
     double below_x, above_x; /* centres of the outside-RAM boxes, or < 0 */
 } Axis;
 
-/* What an axis is laid out for: collect_init(), take() each extent drawn,
- * then axis_layout(). */
+/* What an axis is laid out for: rp_collect_init(), rp_take() each extent
+ * drawn, then rp_axis_layout(). */
 typedef struct {
     uint64_t lo, hi;
     GArray *pts;  /* uint64_t */
@@ -62,31 +62,31 @@ typedef struct {
 } Mark;
 
 /* The axis: what it must show collected, then laid out; x of an address */
-unsigned bits64(uint64_t v);
-int px(double v);
-uint64_t end_of(uint64_t a, uint64_t len);
-uint64_t dma_end(const ReportDma *d);
-uint64_t dma_at(const ReportDma *d);
-uint64_t dma_at_end(const ReportDma *d);
-uint64_t page_of(uint64_t a);
-void collect_init(Collect *c, uint64_t lo, uint64_t hi);
-void take(Collect *c, uint64_t a, uint64_t e, bool marker);
-void take_fault(Collect *c, uint64_t a);
-bool axis_layout(Axis *ax, Collect *c, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes);
-void axis_free(Axis *ax);
-double x_of(const Axis *ax, uint64_t a);
-void x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1);
+unsigned rp_bits64(uint64_t v);
+int rp_px(double v);
+uint64_t rp_end_of(uint64_t a, uint64_t len);
+uint64_t rp_dma_end(const ReportDma *d);
+uint64_t rp_dma_at(const ReportDma *d);
+uint64_t rp_dma_at_end(const ReportDma *d);
+uint64_t rp_page_of(uint64_t a);
+void rp_collect_init(Collect *c, uint64_t lo, uint64_t hi);
+void rp_take(Collect *c, uint64_t a, uint64_t e, bool marker);
+void rp_take_fault(Collect *c, uint64_t a);
+bool rp_axis_layout(Axis *ax, Collect *c, uint64_t pool_base, uint64_t pool_size, const char *space, GString *notes);
+void rp_axis_free(Axis *ax);
+double rp_x_of(const Axis *ax, uint64_t a);
+void rp_x_range(const Axis *ax, uint64_t a, uint64_t e, double *x0, double *x1);
 
 /* Markers, grouped where they crowd, and their tooltips */
-GArray *groups_of(GArray *marks);
-void put_title(GString *o, const GString *t);
+GArray *rp_groups_of(GArray *marks);
+void rp_put_title(GString *o, const GString *t);
 
 /* Regions: their colours and labels */
-const char *perm_class(const ReportRegion *r);
-const char *perm_fill(const char *cls);
-char *region_label(const ReportRegion *r, guint i);
+const char *rp_perm_class(const ReportRegion *r);
+const char *rp_perm_fill(const char *cls);
+char *rp_region_label(const ReportRegion *r, guint i);
 
 /* A vertical address label */
-void put_hex_label(GString *o, double x, double y, uint64_t a);
+void rp_put_hex_label(GString *o, double x, double y, uint64_t a);
 
 #endif

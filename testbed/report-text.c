@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *str(const char *s) { return s ? s : ""; }
+const char *rp_str(const char *s) { return s ? s : ""; }
 
 /* Escapes for XML and for the HTML page alike (the page is kept well-formed
  * XML too, which is how the tests check its markup). Not
@@ -15,7 +15,7 @@ const char *str(const char *s) { return s ? s : ""; }
  * as &#x1; that XML 1.0 forbids, and logs hold whatever a device printed.
  * Those, and invalid UTF-8, become U+FFFD. In attributes newlines and tabs
  * are references, or parsers would fold them into spaces. */
-void put_escn(GString *o, const char *s, gssize len, bool attr)
+void rp_put_escn(GString *o, const char *s, gssize len, bool attr)
 {
     if (!s) return;
     if (len < 0) len = (gssize)strlen(s);
@@ -49,21 +49,21 @@ void put_escn(GString *o, const char *s, gssize len, bool attr)
     g_string_append_len(o, run, end - run);
 }
 
-void put_esc(GString *o, const char *s) { put_escn(o, s, -1, false); }
-void put_attr(GString *o, const char *s) { put_escn(o, s, -1, true); }
+void rp_put_esc(GString *o, const char *s) { rp_put_escn(o, s, -1, false); }
+void rp_put_attr(GString *o, const char *s) { rp_put_escn(o, s, -1, true); }
 
-double clean_secs(double s) { return s >= 0 && s < 1e12 ? s : 0; /* also NaN */ }
+double rp_clean_secs(double s) { return s >= 0 && s < 1e12 ? s : 0; /* also NaN */ }
 
 /* Not printf("%f"): a locale with a decimal comma would break the XML. */
-void put_secs(GString *o, double s, const char *fmt)
+void rp_put_secs(GString *o, double s, const char *fmt)
 {
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    g_string_append(o, g_ascii_formatd(buf, sizeof buf, fmt, clean_secs(s)));
+    g_string_append(o, g_ascii_formatd(buf, sizeof buf, fmt, rp_clean_secs(s)));
 }
 
 /* "4 KiB", "3824 B", "255.9 MiB"; compact: "4K", "1.7M", "464M" for tight
  * spots. Exact where it is cheap, rounded to a tenth otherwise. */
-void size_str(char *buf, size_t cap, uint64_t v, bool compact)
+void rp_size_str(char *buf, size_t cap, uint64_t v, bool compact)
 {
     static const char units[] = "KMGTPE";
     unsigned u = 0; /* the largest unit v reaches */

@@ -13,13 +13,13 @@
  * never reads past them. */
 #define FX(a) (int)sizeof(a), (a)
 
-const char *str(const char *s); /* NULL as "" */
-void put_escn(GString *o, const char *s, gssize len, bool attr);
-void put_esc(GString *o, const char *s);
-void put_attr(GString *o, const char *s);
+const char *rp_str(const char *s); /* NULL as "" */
+void rp_put_escn(GString *o, const char *s, gssize len, bool attr);
+void rp_put_esc(GString *o, const char *s);
+void rp_put_attr(GString *o, const char *s);
 /* Seconds: a count that is not one (negative, NaN, absurd) is 0. */
-double clean_secs(double s);
-void put_secs(GString *o, double s, const char *fmt);
-void size_str(char *buf, size_t cap, uint64_t v, bool compact);
+double rp_clean_secs(double s);
+void rp_put_secs(GString *o, double s, const char *fmt);
+void rp_size_str(char *buf, size_t cap, uint64_t v, bool compact);
 
 #endif

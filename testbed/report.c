@@ -60,9 +60,9 @@ void report_scenario_free(ReportScenario *r)
 }
 
 /* The runner may hand over NULL arrays; a report must still come out. */
-guint len_of(const GArray *a) { return a ? a->len : 0; }
+guint rp_len_of(const GArray *a) { return a ? a->len : 0; }
 
-const char *status_word(ReportStatus st)
+const char *rp_status_word(ReportStatus st)
 {
     switch (st) {
     case RS_PASS: return "pass";
@@ -72,7 +72,7 @@ const char *status_word(ReportStatus st)
     return "fail"; /* an out-of-range status must not look like a pass */
 }
 
-ReportStatus status_of(const ReportScenario *s)
+ReportStatus rp_status_of(const ReportScenario *s)
 {
     return s->status == RS_PASS || s->status == RS_SKIP ? s->status : RS_FAIL;
 }
@@ -122,12 +122,12 @@ char *report_reason_text(const ReportFault *f)
 
 /* A DMA that did not do what the scenario expected; a DMA or a fault as a
  * person reads it (the pictures' tooltips, JUnit's failure text). */
-bool unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
+bool rp_unexpected(const ReportDma *d) { return d->expected_ok != d->went_through; }
 
-void dma_text(GString *t, const ReportDma *d)
+void rp_dma_text(GString *t, const ReportDma *d)
 {
     char sz[32];
-    size_str(sz, sizeof sz, d->len, false);
+    rp_size_str(sz, sizeof sz, d->len, false);
     g_string_append_printf(t, "line %u: %.*s %s 0x%" PRIx64 ", %s: %s", d->line, FX(d->device),
                            d->write ? "writes RAM" : "reads RAM", d->addr, sz, d->went_through ? "went through" : "blocked");
     if (d->vm[0] && d->translated) /* a pass-through engine inside its VM's guest RAM */
@@ -135,11 +135,11 @@ void dma_text(GString *t, const ReportDma *d)
                                d->went_through ? "landed there" : d->guest_side ? "the guest was told" : "the host's record only");
     else if (d->vm[0])
         g_string_append_printf(t, " (passed through to VM %.*s, outside its guest RAM: the host's address)", FX(d->vm));
-    if (unexpected(d)) g_string_append_printf(t, " - UNEXPECTED, the scenario expected it %s", d->expected_ok ? "to go through" : "to be blocked");
+    if (rp_unexpected(d)) g_string_append_printf(t, " - UNEXPECTED, the scenario expected it %s", d->expected_ok ? "to go through" : "to be blocked");
     else g_string_append(t, " (as expected)");
 }
 
-void fault_text(GString *t, const ReportFault *f)
+void rp_fault_text(GString *t, const ReportFault *f)
 {
     g_autofree char *why = report_reason_text(f);
     g_string_append_printf(t, "fault: %.*s %s 0x%" PRIx64 ", %s, owner %.*s", FX(f->device),
@@ -180,13 +180,13 @@ char *report_json_scenario(const ReportScenario *s)
     json_str(o, s->board);
     g_string_append(o, ",\"file\":");
     json_str(o, s->file);
-    g_string_append_printf(o, ",\"status\":\"%s\",\"seconds\":", status_word(status_of(s)));
-    put_secs(o, s->seconds, "%.3f");
-    g_string_append_printf(o, ",\"dmas\":%u,\"faults\":%u,\"message\":", len_of(s->dmas), len_of(s->faults));
+    g_string_append_printf(o, ",\"status\":\"%s\",\"seconds\":", rp_status_word(rp_status_of(s)));
+    rp_put_secs(o, s->seconds, "%.3f");
+    g_string_append_printf(o, ",\"dmas\":%u,\"faults\":%u,\"message\":", rp_len_of(s->dmas), rp_len_of(s->faults));
     if (s->message) json_str(o, s->message);
     else g_string_append(o, "null");
     g_string_append(o, ",\"fault_records\":[");
-    guint n = MIN(len_of(s->faults), JSON_MAX_RECORDS);
+    guint n = MIN(rp_len_of(s->faults), JSON_MAX_RECORDS);
     for (guint i = 0; i < n; i++) {
         const ReportFault *f = &g_array_index(s->faults, ReportFault, i);
         g_string_append(o, i ? ",{\"device\":" : "{\"device\":");
@@ -204,6 +204,6 @@ char *report_json_scenario(const ReportScenario *s)
         else g_string_append(o, "null");
         g_string_append_c(o, '}');
     }
-    g_string_append_printf(o, "],\"fault_records_omitted\":%u}\n", len_of(s->faults) - n);
+    g_string_append_printf(o, "],\"fault_records_omitted\":%u}\n", rp_len_of(s->faults) - n);
     return g_string_free(o, FALSE);
 }
