@@ -175,6 +175,8 @@ void rn_wait_gone(const char *log, GPid pid)
     if (wait_log(log, attached, 0)) wait_log(log, gone, STATE_TIMEOUT_MS);
 }
 
+/* ---- the host's service ------------------------------------------------- */
+
 bool rn_svc_running(Run *r)
 {
     int st;
