@@ -13,6 +13,11 @@
  *     boards: the register accesses it costs (the service's own count) and
  *     its time, for a map where nothing was mapped, a change of permission,
  *     and an unmap.
+ *  5. Guest pass-through, on both IOMMU boards: a guest driver's
+ *     smmu_mapping_add through its guest's smmuman, the VM (smmu-qvm) and
+ *     the host service, against a host driver's on the same board, and the
+ *     guest's no-hardware request (smmu_safety: guest driver <-> guest
+ *     service only) beside them.
  *
  * Usage: see usage[] (method and results: docs/performance.md) */
 #include <errno.h>
@@ -38,12 +43,14 @@
 #endif
 
 static const char usage[] =
-    "usage: service-bench [--help | --version | --only pgtable|service|segments]\n"
+    "usage: service-bench [--help | --version | --only pgtable|service|segments|guest]\n"
     "Benchmarks the service (not a test): pt_map of 256 pages against a plain loop\n"
     "(pgtable); smmu_mapping_add end to end against one register round trip through\n"
     "the board agent, and the service's memory with 64 clients x 1000 regions\n"
     "(service); the register accesses and time of one smmu_mapping_add of k separate\n"
-    "pages on both IOMMU boards (segments). --only runs one section.\n"
+    "pages on both IOMMU boards (segments); a guest driver's smmu_mapping_add through\n"
+    "its guest's smmuman and the VM against a host driver's (guest). --only runs one\n"
+    "section.\n"
     "Starts q35-vtd and virt-smmuv3 boards and smmuman from " SMMU_BUILD_DIR ".\n"
     "Results on stdout; the method and past results are in docs/performance.md.\n";
 
@@ -314,6 +321,115 @@ static void bench_segments(const char *board, const char *type)
     tb_board_stop(b, NULL);
 }
 
+/* A child process with stderr to /dev/null (one log line per request would
+ * drown the results) and this build's libraries and platform modules. */
+static pid_t spawn_quiet(char *const argv[], const char *vdev)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        setenv("SMMU_HW_DIR", SMMU_BUILD_DIR, 1);
+        if (vdev) setenv("SMMU_VDEV", vdev, 1);
+        else unsetenv("SMMU_VDEV");
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (bounded: 5 s) for a socket to answer a libsmmu connection. */
+static struct smmu_conn *conn_when_up(const char *path)
+{
+    struct smmu_conn *c = NULL;
+    for (int i = 0; i < 500 && !(c = smmu_conn_open(path, 0)); i++) usleep(10000);
+    if (!c) {
+        fprintf(stderr, "service-bench: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    return c;
+}
+
+/* Guest pass-through on `board`: host smmuman, a VM of fixtures/vms/BOARD.vm
+ * (guest RAM from the board's base, edu0 = host 0:4.0 at guest 0:2.0), and
+ * the guest's smmuman on its vdev-smmu. In one loop, interleaved: a guest
+ * driver maps and unmaps one page of guest RAM (guest service -> vdev back
+ * end -> VM -> host service -> tables and invalidation), a host driver
+ * owning edu2 (0:6.0) does the same on the host, and the guest driver asks
+ * smmu_safety (guest driver <-> guest service alone). */
+static void bench_guest(const char *board, const char *type)
+{
+    enum { N = 1001 };
+    g_autoptr(GError) err = NULL;
+    TbBoard *b = tb_board_start(board, NULL, &err);
+    if (!b) {
+        fprintf(stderr, "service-bench: %s\n", err->message);
+        exit(1);
+    }
+    const char *run = tb_board_run_dir(b);
+    g_autofree char *sock = g_build_filename(run, "bench.sock", NULL);
+    g_autofree char *tsock = g_build_filename(run, "bench-target.sock", NULL);
+    g_autofree char *gsock = g_build_filename(run, "guest.sock", NULL);
+    g_autofree char *gtsock = g_build_filename(run, "guest-target.sock", NULL);
+    g_autofree char *vdev = g_build_filename(run, "vdev-smmu.sock", NULL);
+    g_autofree char *vmstatus = g_build_filename(run, "vm.status", NULL);
+    g_autofree char *platform = g_strdup_printf("board:%s", run);
+    g_autofree char *fixture = g_strdup_printf("%s/%s.vm", VM_FIXTURES_DIR, board);
+    char *host_argv[] = { (char *)SMMU_BUILD_DIR "/smmuman", "foreground", "smmu", (char *)type, "attach-socket", sock,
+                          "target-socket", tsock, "fault-poll-ms", "1000", "platform", platform, NULL };
+    pid_t host = spawn_quiet(host_argv, NULL);
+    struct smmu_conn *hc = conn_when_up(sock);
+    char *vm_argv[] = { (char *)SMMU_QVM, "--host-socket", tsock, "--run-dir", (char *)run, "--status-file", vmstatus,
+                        fixture, NULL };
+    pid_t vm = spawn_quiet(vm_argv, NULL);
+    for (int i = 0; i < 500 && access(vdev, F_OK) != 0; i++) usleep(10000);
+    char *guest_argv[] = { (char *)SMMU_BUILD_DIR "/smmuman", "foreground", "attach-socket", gsock,
+                           "target-socket", gtsock, NULL };
+    pid_t guest = spawn_quiet(guest_argv, vdev);
+    struct smmu_conn *gc = conn_when_up(gsock);
+
+    struct smmu_object *ho = smmu_conn_obj_create(hc, 0), *go = smmu_conn_obj_create(gc, 0);
+    if (!ho || !go || smmu_conn_device_add_pci(hc, ho, 0, 6, 0) < 0 || smmu_conn_device_add_pci(gc, go, 0, 2, 0) < 0) {
+        fprintf(stderr, "service-bench: %s: set-up: %s\n", board, strerror(errno));
+        exit(1);
+    }
+    const uint64_t base = tb_board_def(b)->ram_base;
+    static double t_guest[N], t_host[N], t_ipc[N];
+    for (unsigned i = 0; i < N; i++) {
+        const unsigned flags = i % 2 ? SMF_NONE : SMF_READ | SMF_WRITE;
+        /* guest RAM's first 32 MiB (guest-physical from base); the host's
+         * page well away from what the VM backs */
+        struct smmu_map_entry ge = { .phys = base + 0x300000 + (i / 2 % 64) * 4096ull, .len = 4096 };
+        struct smmu_map_entry he = { .phys = base + 0x1000000 + (i / 2 % 64) * 4096ull, .len = 4096 };
+        double t0 = now_ns();
+        int rc = smmu_conn_mapping_add(gc, go, flags, getpid(), 1, &ge, 0);
+        t_guest[i] = now_ns() - t0;
+        t0 = now_ns();
+        rc |= smmu_conn_mapping_add(hc, ho, flags, getpid(), 1, &he, 0);
+        t_host[i] = now_ns() - t0;
+        t0 = now_ns();
+        rc |= smmu_conn_safety(gc) < 0;
+        t_ipc[i] = now_ns() - t0;
+        if (rc) {
+            fprintf(stderr, "service-bench: %s: request %u: %s\n", board, i, strerror(errno));
+            exit(1);
+        }
+    }
+    double g = median(t_guest, N), h = median(t_host, N), ipc = median(t_ipc, N);
+    printf("%s, smmu_mapping_add of 1 page (map and unmap in turn): guest driver %.1f us, host driver %.1f us "
+           "(ratio %.2f); guest driver <-> guest service alone (smmu_safety) %.1f us\n",
+           board, g / 1e3, h / 1e3, g / h, ipc / 1e3);
+    smmu_conn_close(gc);
+    smmu_conn_close(hc);
+    pid_t kids[] = { guest, vm, host };
+    for (unsigned k = 0; k < 3; k++) kill(kids[k], SIGKILL), waitpid(kids[k], NULL, 0);
+    const char *files[] = { sock, tsock, gsock, gtsock, vdev, vmstatus };
+    for (unsigned k = 0; k < G_N_ELEMENTS(files); k++) unlink(files[k]);
+    g_autofree char *tmp = g_strconcat(vmstatus, ".tmp", NULL);
+    unlink(tmp);
+    tb_board_stop(b, NULL);
+}
+
 int main(int argc, char **argv)
 {
     /* answered before any board or service starts */
@@ -327,7 +443,8 @@ int main(int argc, char **argv)
     }
     const char *only = NULL;
     if (argc == 3 && strcmp(argv[1], "--only") == 0 &&
-        (strcmp(argv[2], "pgtable") == 0 || strcmp(argv[2], "service") == 0 || strcmp(argv[2], "segments") == 0))
+        (strcmp(argv[2], "pgtable") == 0 || strcmp(argv[2], "service") == 0 || strcmp(argv[2], "segments") == 0 ||
+         strcmp(argv[2], "guest") == 0))
         only = argv[2];
     else if (argc > 1) {
         fprintf(stderr, "service-bench: unexpected argument '%s'\n%s", argv[1], usage);
@@ -338,6 +455,10 @@ int main(int argc, char **argv)
     if (!only || strcmp(only, "segments") == 0) {
         bench_segments("q35-vtd", "vtd");
         bench_segments("virt-smmuv3", "smmuv3");
+    }
+    if (!only || strcmp(only, "guest") == 0) {
+        bench_guest("q35-vtd", "vtd");
+        bench_guest("virt-smmuv3", "smmuv3");
     }
     return 0;
 }
