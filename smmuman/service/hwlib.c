@@ -155,6 +155,36 @@ static void described_irqs(const PlatformUnit *pu, int *evtq, int *gerror)
     }
 }
 
+/* A configured unit must be one IOMMU of its own: two units at one base, or
+ * one inside another's register window (SMMUv3's page 1 aliases page 0 in
+ * QEMU, say), would be one unit driven twice, each undoing the other's
+ * tables: refused at start, naming the lines, rather than a command-queue
+ * error at the first device. The window is the firmware's; a unit it does
+ * not describe is only checked against the bases of the others. */
+static int unit_clash(Service *s, const CfgUnit *cu, guint index, char *err, size_t errlen)
+{
+    for (guint j = 0; j < index; j++) {
+        const CfgUnit *o = g_ptr_array_index(s->cfg.units, j);
+        if (o->paddr == cu->paddr) {
+            snprintf(err, errlen, "%s:%u: unit %s at 0x%llx: unit %s (%s:%u) is at that address already", cu->where.file,
+                     cu->where.line, cu->name, (unsigned long long)cu->paddr, o->name, o->where.file, o->where.line);
+            return -EEXIST;
+        }
+    }
+    const PlatformUnit *pu;
+    unsigned n = s->platform ? platform_units(s->platform, &pu) : 0;
+    for (unsigned k = 0; k < n; k++)
+        if (cu->paddr > pu[k].base && cu->paddr - pu[k].base < pu[k].size) {
+            snprintf(err, errlen,
+                     "%s:%u: unit %s at 0x%llx lies inside the registers of %s (0x%llx, 0x%llx bytes, as firmware "
+                     "describes it), not at their base: the same unit again",
+                     cu->where.file, cu->where.line, cu->name, (unsigned long long)cu->paddr, pu[k].name,
+                     (unsigned long long)pu[k].base, (unsigned long long)pu[k].size);
+            return -EEXIST;
+        }
+    return 0;
+}
+
 /* Units from the configuration, or (require, or none configured) from the
  * firmware's description; "ignore" uses the configuration only. */
 int svc_open_units(Service *s, char *err, size_t errlen)
@@ -165,7 +195,8 @@ int svc_open_units(Service *s, char *err, size_t errlen)
     if (!require)
         for (guint i = 0; i < s->cfg.units->len && !rc; i++) {
             CfgUnit *cu = g_ptr_array_index(s->cfg.units, i);
-            rc = add_unit(s, cu->name, cu->paddr, cu->evtq_irq, cu->gerror_irq, err, errlen);
+            if (!(rc = unit_clash(s, cu, i, err, errlen)))
+                rc = add_unit(s, cu->name, cu->paddr, cu->evtq_irq, cu->gerror_irq, err, errlen);
         }
     if (!rc && !ignore && core_units(s->core) == 0) {
         const PlatformUnit *pu;
