@@ -20,6 +20,7 @@
 #include "num.h"
 #include "ram-span.h"
 #include "runner-base.h"
+#include "runner-expect.h"
 #include "runner-vm.h"
 #include "vm-config.h"
 
@@ -129,18 +130,21 @@ static char *unexpected_record(const char *rec)
     return record_text(&f);
 }
 
-/* A record at a monitor (the host's, or guest g's): device, page and
- * access as expected. */
-static bool check_record_on(Run *r, RGuest *g, const char *devid, uint64_t addr, bool write, ReportFault *f)
+/* A record at a monitor (the host's, or guest g's; or from, a client of
+ * the host's): device, page and access as expected, and the host's record's
+ * fields (expect-fault's FIELD=VALUE words; NULL: none). */
+static bool check_record_on(Run *r, RGuest *g, Proc *from, const char *devid, uint64_t addr, bool write, char **fields,
+                            ReportFault *f)
 {
-    Proc *mon = g ? g->monitor : r->monitor;
+    Proc *mon = from ? from : g ? g->monitor : r->monitor;
     g_autofree char *who = g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
     if (!mon) {
         if (g) return rn_failf(r, "no record can come from %s: it has no monitor client", who);
         return rn_failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
     }
     g_autofree char *rec = rn_ask(r, mon, "wait-fault 3000");
-    if (!rec) return g ? rn_failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
+    if (!rec) return from ? rn_failf(r, "client %s is gone", from->name)
+                  : g ? rn_failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
                        : rn_failf(r, "the runner's monitor client is gone");
     if (strcmp(rec, "none") == 0 || !g_str_has_prefix(rec, "fault "))
         return rn_failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
@@ -153,12 +157,12 @@ static bool check_record_on(Run *r, RGuest *g, const char *devid, uint64_t addr,
         return rn_failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
                      (unsigned long long)(addr & ~0xfffull), g ? " from " : "", g ? who : "", got);
     }
-    return true;
+    return g || rn_check_fields(r, rec, fields);
 }
 
-static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
+static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, char **fields, ReportFault *f)
 {
-    return check_record_on(r, NULL, devid, addr, write, f);
+    return check_record_on(r, NULL, NULL, devid, addr, write, fields, f);
 }
 
 /* A running guest's service must not have shown its monitor a record: a
@@ -261,11 +265,11 @@ static void log_record(Run *r, const ReportFault *f, bool attribution, const cha
  * address, the device address, the VM as the owner of a pass-through
  * device). attribution: the owners are checked too (a blocked DMA's third
  * proof; expect-fault checks the records only). */
-static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, bool attribution)
+static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, bool attribution, char **fields)
 {
     if (l->guest) {
         ReportFault f = { 0 };
-        if (!check_record_on(r, l->guest, l->guest_dev, addr, write, &f)) return false;
+        if (!check_record_on(r, l->guest, NULL, l->guest_dev, addr, write, NULL, &f)) return false;
         bool ok = !attribution || check_owner(r, l->guest, l->guest_dev, &f);
         g_array_append_val(r->rep->faults, f);
         g_autofree char *tail = g_strdup_printf(", by guest %s's service (its device, guest-physical)", l->guest->decl->name);
@@ -273,7 +277,7 @@ static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, 
         if (!ok) return false;
     }
     ReportFault f = { 0 };
-    if (!check_record(r, l->host_dev, addr, write, &f)) return false;
+    if (!check_record(r, l->host_dev, addr, write, fields, &f)) return false;
     bool ok = !attribution || check_owner(r, NULL, l->host_dev, &f);
     g_array_append_val(r->rep->faults, f);
     const char *vm = l->vm ? l->vm->decl->name : NULL;
@@ -377,7 +381,7 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
         rd.went_through = !untouched || !alt_untouched;
         rn_logf(r, "%s %s 0x%llx %llu%s: %s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, as, rd.went_through ? "WENT THROUGH" : "blocked, RAM untouched");
-        if (ok && rn_svc_running(r)) ok = expect_records(r, &l, addr, write, true);
+        if (ok && rn_svc_running(r)) ok = expect_records(r, &l, addr, write, true, NULL);
     }
     g_array_append_val(r->rep->dmas, rd);
     if (expect_ok) {
@@ -525,6 +529,7 @@ static bool play_step(Run *r, const ScnStep *st)
         return true;
     }
     if (strcmp(v, "expect-state") == 0) return rn_step_state(r, w);
+    if (strcmp(v, "expect-counters") == 0) return rn_step_counters(r, w);
     if (strcmp(v, "start") == 0) return rn_step_start(r, w, st->expect);
     if (strcmp(v, "corrupt-table") == 0) {
         /* a reserved word of the first pool page (a root table on VT-d) */
@@ -540,8 +545,17 @@ static bool play_step(Run *r, const ScnStep *st)
         uint64_t addr;
         const TbInvDevice *d = engine(r, w[1], &e);
         if (!d || !rn_addr_of(r, w[2], &addr)) return false;
+        bool write = strcmp(w[3], "write") == 0;
+        const char *from = rn_fault_from(w + 4);
+        if (from) { /* a client's own queue: the host's record, as that client reads it */
+            Proc *p = rn_client(r, from);
+            ReportFault f = { 0 };
+            g_autofree char *devid = devid_of(d);
+            if (!p) return rn_failf(r, "expect-fault: no client '%s' was started", from);
+            return check_record_on(r, NULL, p, devid, addr, write, w + 4, &f);
+        }
         Landing l; /* whose record it is: the guest's and the host's, or the host's alone */
-        return rn_landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, strcmp(w[3], "write") == 0, false);
+        return rn_landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, write, false, w + 4);
     }
     if (strcmp(v, "expect-no-fault") == 0) {
         uint64_t ms = 50; /* the parser bounds it well inside REPLY_TIMEOUT_MS */
