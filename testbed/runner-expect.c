@@ -32,8 +32,8 @@ static bool check_one(Run *r, const char *reply, const char *field, const char *
     const char *text = field + strlen(key) + 1;
     char alt[128];
     if (!ev_for_board(text, r->rep->board, board_kind(r), alt, sizeof alt))
-        return rn_failf(r, "%s=%s says nothing for board %s (%s): add %s:VALUE", key, text, r->rep->board,
-                        board_kind(r) ? board_kind(r) : "no IOMMU", r->rep->board);
+        return rn_failf(r, "%s=%s says nothing for board %s (%s): add %s:VALUE or %s:VALUE", key, text, r->rep->board,
+                        board_kind(r) ? board_kind(r) : "no IOMMU", r->rep->board, board_kind(r) ? board_kind(r) : "BOARD");
     g_autofree char *got = word_value(reply, key);
     uint64_t x = 0;
     bool ok = got && (numeric ? !tb_parse_u64(got, &x) && ev_num_matches(alt, x) : ev_name_matches(alt, got));
@@ -71,7 +71,7 @@ bool rn_step_counters(Run *r, char **w)
     rn_logf(r, "counters (client %s): %s", p->name, reply + 3);
     for (unsigned i = named ? 2 : 1; w[i]; i++) {
         g_autofree char *key = g_strndup(w[i], strcspn(w[i], "="));
-        if (!check_one(r, line, w[i], key, true, "the service")) return false;
+        if (!check_one(r, line, w[i], key, true, "the counters")) return false;
     }
     return true;
 }
