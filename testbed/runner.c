@@ -21,6 +21,7 @@
 #include "ram-span.h"
 #include "runner-base.h"
 #include "runner-expect.h"
+#include "runner-xlate.h"
 #include "runner-vm.h"
 #include "vm-config.h"
 
@@ -291,6 +292,80 @@ static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, 
     return ok && guests_quiet(r, l->guest, GUEST_QUIET_MS, "a record that is not its own");
 }
 
+/* One DMA by engine dev, injected through the board agent. */
+static bool inject(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset)
+{
+    TbReply rep;
+    GError *err = NULL;
+    if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
+                    (unsigned long long)addr, (unsigned long long)len, (unsigned long long)offset)) {
+        rn_failf(r, "DMA not injected: %s", err->message);
+        g_error_free(err);
+        return false;
+    }
+    tb_reply_clear(&rep);
+    return true;
+}
+
+/* Bytes no RAM holds by chance: a different sequence for every read the
+ * runner checks, and every byte's value depends on its position, so that
+ * bytes read a page (or a byte) off never match. */
+static void unique_bytes(uint8_t *p, uint64_t len)
+{
+    static gint seq;
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(g_atomic_int_add(&seq, 1) + 1);
+    for (uint64_t i = 0; i < len; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        p[i] = (uint8_t)(x >> 24);
+    }
+}
+
+/* An allowed read, compared directly (docs/scenarios.md, "What a DMA step
+ * checks"): edu's buffer has no window the CPU can read, so the engine
+ * writes what it read back out through a writable mapping of its own
+ * (waddr, landing at wphys), and that must be the bytes that were at the
+ * physical source (src, host-physical land) when it read. The source held
+ * unique bytes during the read, the place written back the complement of
+ * them: a read from anywhere else, or a write-back that went nowhere,
+ * shows. Both places get their bytes back, and the engine reads the source
+ * again, so that the scenario goes on with what it would have read. */
+static bool read_direct(Run *r, const char *dev, uint64_t addr, uint64_t len, uint64_t offset, uint8_t *src, uint64_t land,
+                        uint64_t waddr, uint64_t wphys)
+{
+    uint8_t *dst = ram_or_fail(r, "the write-back of a read", wphys, len);
+    if (!dst) return false;
+    g_autofree uint8_t *orig = g_memdup2(src, len), *mark = g_malloc(len);
+    unique_bytes(mark, len);
+    memcpy(src, mark, len);
+    bool injected = inject(r, dev, false, addr, len, offset);
+    memcpy(src, orig, len);
+    if (!injected) return false;
+    g_autofree uint8_t *dst_orig = g_memdup2(dst, len);
+    for (uint64_t i = 0; i < len; i++) dst[i] = (uint8_t)~mark[i];
+    if (!inject(r, dev, true, waddr, len, offset)) return false;
+    uint64_t bad = 0;
+    while (bad < len && dst[bad] == mark[bad]) bad++;
+    bool nothing = true; /* every byte still the complement: the write-back went nowhere */
+    for (uint64_t i = 0; i < len && nothing; i++) nothing = (dst[i] ^ mark[i]) == 0xff;
+    memcpy(dst, dst_orig, len);
+    if (bad < len) {
+        g_autofree char *why = blocked_because(r);
+        if (nothing) /* the device reached other memory than its mapping says, for the write-back at least */
+            return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx (its mapping); written back through "
+                               "0x%llx, nothing arrived at host-physical 0x%llx, where that mapping lands%s",
+                            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land,
+                            (unsigned long long)waddr, (unsigned long long)wphys, why);
+        return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx (its mapping); written back through "
+                           "0x%llx (host-physical 0x%llx), byte %llu differs from what was there",
+                        dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land,
+                        (unsigned long long)waddr, (unsigned long long)wphys, (unsigned long long)bad);
+    }
+    rn_logf(r, "%s read 0x%llx %llu: read host-physical 0x%llx, compared directly: written back through 0x%llx (host-physical 0x%llx)",
+            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, (unsigned long long)waddr,
+            (unsigned long long)wphys);
+    return true;
+}
+
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
 {
     unsigned e;
@@ -306,10 +381,22 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                      (unsigned long long)len);
     Landing l;
     if (!rn_landing(r, d, addr, len, &l)) return false;
+    /* A host device's own mappings (SMF_TARGET: a device address onto
+     * another physical one), as the reference model knows them: the bytes
+     * land, or would land, there; the device address is watched too. */
+    if (!l.vm) {
+        uint64_t phys = 0;
+        XlLanding x = rn_xlate_landing(r, d->rid, addr, len, &phys);
+        if (x == XL_SPLIT && expect_ok)
+            return rn_failf(r, "0x%llx + %llu bytes of %s land apart in physical memory (its mappings): split it",
+                            (unsigned long long)addr, (unsigned long long)len, dev);
+        if (x == XL_TRANSLATED) l.translated = l.in_guest = true, l.hpa = phys;
+    }
     uint64_t land = l.translated ? l.hpa : addr;
-    g_autofree char *as = l.translated ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
-                                                         (unsigned long long)land)
-                                       : g_strdup("");
+    g_autofree char *as = !l.translated ? g_strdup("")
+                          : l.vm ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
+                                                   (unsigned long long)land)
+                                 : g_strdup_printf(" (mapped onto host-physical 0x%llx)", (unsigned long long)land);
     uint8_t *mem;
     TbSpan sp = ram_span(r, land, len, &mem);
     if (sp == TB_SPAN_WRAPS)
@@ -343,15 +430,16 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
         }
     g_autofree uint8_t *before = g_memdup2(mem, len);
     g_autofree uint8_t *alt_before = alt ? g_memdup2(alt, len) : NULL;
-    TbReply rep;
-    GError *err = NULL;
-    if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
-                    (unsigned long long)addr, (unsigned long long)len, (unsigned long long)offset)) {
-        rn_failf(r, "DMA not injected: %s", err->message);
-        g_error_free(err);
-        return false;
-    }
-    tb_reply_clear(&rep);
+    /* An allowed read of a host device is compared directly when the device
+     * can write what it read back out; else through later writes alone. */
+    uint64_t waddr = 0, wphys = 0;
+    bool direct = !write && expect_ok && !l.vm && rn_xlate_writable(r, d->rid, addr, len, &waddr, &wphys);
+    if (direct && !read_direct(r, dev, addr, len, offset, mem, land, waddr, wphys)) return false;
+    if (!write && expect_ok && !direct)
+        rn_logf(r, "%s read 0x%llx %llu: %s, so what it read is checked through later writes only", dev,
+                (unsigned long long)addr, (unsigned long long)len,
+                l.vm ? "a VM's engine" : r->ref ? "no writable mapping to write it back through" : "no IOMMU");
+    if (!inject(r, dev, write, addr, len, offset)) return false;
     bool crossed = write && memcmp(mem, r->engine[e] + offset, len) == 0;
     bool untouched = !write || memcmp(mem, before, len) == 0;
     bool alt_untouched = !alt || !write || memcmp(alt, alt_before, len) == 0;
@@ -385,10 +473,10 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     }
     g_array_append_val(r->rep->dmas, rd);
     if (expect_ok) {
-        g_autofree char *where = l.translated && rd.went_through
-                                     ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
-                                                       l.vm->decl->name)
-                                     : g_strdup("");
+        g_autofree char *where = !l.translated || !rd.went_through ? g_strdup("")
+                                 : l.vm ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
+                                                          l.vm->decl->name)
+                                        : g_strdup_printf(", at host-physical 0x%llx (its mapping)", (unsigned long long)land);
         rn_logf(r, "%s %s 0x%llx %llu: %s%s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, rd.went_through ? "went through" : "BLOCKED", where);
     }
@@ -484,6 +572,7 @@ static bool step_client(Run *r, char **w, char **expect)
     rn_logf(r, "%s: %s -> %s", w[0], line, reply);
     if (!g_str_has_prefix(reply, want)) return rn_failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
     rn_note_command(r, p, w, reply);
+    rn_xlate_command(r, p, w, reply);
     return true;
 }
 
@@ -506,6 +595,7 @@ static bool step_kill(Run *r, char **w)
     GPid pid = p->pid;
     rn_proc_kill(p);
     rn_release_all_of(r, p);
+    rn_xlate_kill(r, p);
     /* a guest's driver: its service undoes its objects through the VM,
      * and says so when done */
     if (p->guest && rn_guest_alive(r, p->guest)) rn_wait_gone(p->guest->log, pid);
@@ -693,6 +783,7 @@ static void teardown(Run *r)
     g_free(r->status);
     g_free(r->log);
     rn_owners_clear(&r->host);
+    rn_xlate_stop(r);
     for (guint i = 0; r->vms && i < r->vms->len; i++) {
         RVm *v = g_ptr_array_index(r->vms, i);
         if (v->have_cfg) vm_config_clear(&v->cfg);
@@ -790,6 +881,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
                 if (!ok || strcmp(ok, "ok")) rn_failf(&r, "client %s could not attach: %s", cw[0], ok ? ok : "gone");
             }
         }
+        if (!r.failure[0] && !s->start_dss) rn_xlate_start(&r);
         for (guint i = 0; i < s->steps->len && !r.failure[0]; i++) {
             const ScnStep *st = g_ptr_array_index(s->steps, i);
             g_ptr_array_add(r.rep->log, g_strdup_printf("%s:%u: %s", st->file, st->line, st->text));
