@@ -187,11 +187,17 @@ bool rn_xlate_writable(Run *r, unsigned rid, uint64_t addr, uint64_t len, uint64
         *waddr = addr, *phys = a.phys;
         return true;
     }
-    RefSpan sp[16];
+    /* Another page, readable too: the write-back leaves the IOTLB holding
+     * its translation, and one lacking read would make a later read the
+     * scenario expects blocked fail with no record (docs/api.md). A page
+     * is enough: len <= 4096 from its start. */
+    RefSpan sp[64];
     size_t n = ref_writable(r->ref, rid, sp, G_N_ELEMENTS(sp));
     for (size_t i = 0; i < n && i < G_N_ELEMENTS(sp); i++)
-        if (sp[i].len >= len) {
-            *waddr = sp[i].addr, *phys = sp[i].phys;
+        for (uint64_t off = 0; off + REF_PAGE <= sp[i].len && len <= REF_PAGE; off += REF_PAGE) {
+            RefPage pg = ref_translate(r->ref, rid, sp[i].addr + off);
+            if (pg.perms != (REF_READ | REF_WRITE)) continue;
+            *waddr = sp[i].addr + off, *phys = pg.phys;
             return true;
         }
     return false;
