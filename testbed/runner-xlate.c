@@ -32,7 +32,7 @@ static bool cfg_number(const char *s, bool address, uint64_t *out)
     return true;
 }
 
-static bool rn_subst_line(Run *r, guint i, char **out)
+static bool resolved_config_line(Run *r, guint i, char **out)
 {
     GError *e = NULL;
     *out = scenario_subst_addrs(g_ptr_array_index(r->scn->config, i), true, rn_subst_cb, r, &e);
@@ -72,7 +72,7 @@ void rn_xlate_start(Run *r)
     r->ref = ref_new(&b);
     for (guint i = 0; i < r->scn->config->len; i++) {
         g_autofree char *l = NULL;
-        if (rn_subst_line(r, i, &l)) config_line(r, l);
+        if (resolved_config_line(r, i, &l)) config_line(r, l);
     }
     for (guint i = 0; i < r->scn->clients->len; i++) {
         g_auto(GStrv) cw = g_strsplit(g_ptr_array_index(r->scn->clients, i), " ", 2);

@@ -433,12 +433,13 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
     /* An allowed read of a host device is compared directly when the device
      * can write what it read back out; else through later writes alone. */
     uint64_t waddr = 0, wphys = 0;
-    bool direct = !write && expect_ok && !l.vm && rn_xlate_writable(r, d->rid, addr, len, &waddr, &wphys);
+    bool direct = !write && expect_ok && !l.vm && rn_xlate_writable(r, d->rid, addr, len, &waddr, &wphys) &&
+                  ram_span(r, wphys, len, NULL) == TB_SPAN_INSIDE;
     if (direct && !read_direct(r, dev, addr, len, offset, mem, land, waddr, wphys)) return false;
     if (!write && expect_ok && !direct)
         rn_logf(r, "%s read 0x%llx %llu: %s, so what it read is checked through later writes only", dev,
                 (unsigned long long)addr, (unsigned long long)len,
-                l.vm ? "a VM's engine" : r->ref ? "no writable mapping to write it back through" : "no IOMMU");
+                l.vm ? "a VM's engine" : r->ref ? "no readable and writable page in RAM to write it back through" : "no IOMMU");
     if (!inject(r, dev, write, addr, len, offset)) return false;
     bool crossed = write && memcmp(mem, r->engine[e] + offset, len) == 0;
     bool untouched = !write || memcmp(mem, before, len) == 0;
