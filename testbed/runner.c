@@ -448,7 +448,6 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                      .translated = l.translated, .hpa = l.in_guest ? l.hpa : addr, .guest_side = l.guest != NULL };
     g_strlcpy(rd.device, dev, sizeof rd.device);
     if (l.vm) g_strlcpy(rd.vm, l.vm->decl->name, sizeof rd.vm);
-    g_autofree char *devid = devid_of(d);
     bool ok = true;
     if (expect_ok) {
         if (write && !crossed) {
