@@ -181,9 +181,10 @@ XlLanding rn_xlate_landing(Run *r, unsigned rid, uint64_t addr, uint64_t len, ui
 bool rn_xlate_writable(Run *r, unsigned rid, uint64_t addr, uint64_t len, uint64_t *waddr, uint64_t *phys)
 {
     if (!r->ref) return false;
-    RefAccess a;
+    RefAccess a, rd;
     ref_access(r->ref, rid, addr, len, true, &a);
-    if (a.allowed && a.contiguous) {
+    ref_access(r->ref, rid, addr, len, false, &rd);
+    if (a.allowed && a.contiguous && rd.allowed) { /* readable and writable, as below */
         *waddr = addr, *phys = a.phys;
         return true;
     }

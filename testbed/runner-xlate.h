@@ -32,8 +32,8 @@ typedef enum { XL_IDENTITY, XL_TRANSLATED, XL_SPLIT } XlLanding;
 XlLanding rn_xlate_landing(Run *r, unsigned rid, uint64_t addr, uint64_t len, uint64_t *phys);
 
 /* A device address the device may write len bytes at, landing back to back
- * at *phys: [addr, addr + len) itself when writable (it was just read), else
- * the first page of its mappings that is readable and writable. false: none. */
+ * at *phys: [addr, addr + len) itself when readable and writable, else the
+ * first page of its mappings that is. false: none. */
 bool rn_xlate_writable(Run *r, unsigned rid, uint64_t addr, uint64_t len, uint64_t *waddr, uint64_t *phys);
 
 #endif

@@ -350,15 +350,16 @@ static bool read_direct(Run *r, const char *dev, uint64_t addr, uint64_t len, ui
     memcpy(dst, dst_orig, len);
     if (bad < len) {
         g_autofree char *why = blocked_because(r);
+        const char *mapped = land != addr ? " (its mapping)" : "";
         if (nothing) /* the device reached other memory than its mapping says, for the write-back at least */
-            return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx (its mapping); written back through "
+            return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx%s; written back through "
                                "0x%llx, nothing arrived at host-physical 0x%llx, where that mapping lands%s",
-                            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land,
+                            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, mapped,
                             (unsigned long long)waddr, (unsigned long long)wphys, why);
-        return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx (its mapping); written back through "
-                           "0x%llx (host-physical 0x%llx), byte %llu differs from what was there",
-                        dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land,
-                        (unsigned long long)waddr, (unsigned long long)wphys, (unsigned long long)bad);
+        return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx%s; written back through "
+                           "0x%llx (host-physical 0x%llx), byte %llu differs from what was there%s",
+                        dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, mapped,
+                        (unsigned long long)waddr, (unsigned long long)wphys, (unsigned long long)bad, why);
     }
     rn_logf(r, "%s read 0x%llx %llu: read host-physical 0x%llx, compared directly: written back through 0x%llx (host-physical 0x%llx)",
             dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, (unsigned long long)waddr,
