@@ -138,7 +138,8 @@ static bool check_record_on(Run *r, RGuest *g, Proc *from, const char *devid, ui
                             ReportFault *f)
 {
     Proc *mon = from ? from : g ? g->monitor : r->monitor;
-    g_autofree char *who = g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
+    g_autofree char *who = from ? g_strdup_printf("client %s's queue", from->name)
+                           : g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
     if (!mon) {
         if (g) return rn_failf(r, "no record can come from %s: it has no monitor client", who);
         return rn_failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
@@ -149,14 +150,14 @@ static bool check_record_on(Run *r, RGuest *g, Proc *from, const char *devid, ui
                        : rn_failf(r, "the runner's monitor client is gone");
     if (strcmp(rec, "none") == 0 || !g_str_has_prefix(rec, "fault "))
         return rn_failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
-                     (unsigned long long)addr, g ? " from " : "", g ? who : "",
+                     (unsigned long long)addr, who ? " from " : "", who ? who : "",
                      strcmp(rec, "none") == 0 ? "none came" : rec);
     if (report_fault_parse(rec, f)) return rn_failf(r, "unreadable record '%s'", rec);
     if (g) g_strlcpy(f->seen_by, g->decl->name, sizeof f->seen_by);
     if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
         g_autofree char *got = record_text(f);
         return rn_failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
-                     (unsigned long long)(addr & ~0xfffull), g ? " from " : "", g ? who : "", got);
+                     (unsigned long long)(addr & ~0xfffull), who ? " from " : "", who ? who : "", got);
     }
     return g || rn_check_fields(r, rec, fields);
 }
