@@ -98,6 +98,7 @@ typedef struct {
      * complement bytes show up as another's "RAM changed". */
     uint8_t nowhere[EDU_BUF];
     Owners host;          /* the host service's devices */
+    struct RefModel *ref; /* where the host's devices' DMA lands (runner-xlate.c); NULL: no IOMMU */
     char failure[1024];
     const ScnStep *step;  /* the step being played, for messages */
 } Run;

@@ -20,6 +20,8 @@
 #include "num.h"
 #include "ram-span.h"
 #include "runner-base.h"
+#include "runner-expect.h"
+#include "runner-xlate.h"
 #include "runner-vm.h"
 #include "vm-config.h"
 
@@ -129,36 +131,40 @@ static char *unexpected_record(const char *rec)
     return record_text(&f);
 }
 
-/* A record at a monitor (the host's, or guest g's): device, page and
- * access as expected. */
-static bool check_record_on(Run *r, RGuest *g, const char *devid, uint64_t addr, bool write, ReportFault *f)
+/* A record at a monitor (the host's, or guest g's; or from, a client of
+ * the host's): device, page and access as expected, and the host's record's
+ * fields (expect-fault's FIELD=VALUE words; NULL: none). */
+static bool check_record_on(Run *r, RGuest *g, Proc *from, const char *devid, uint64_t addr, bool write, char **fields,
+                            ReportFault *f)
 {
-    Proc *mon = g ? g->monitor : r->monitor;
-    g_autofree char *who = g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
+    Proc *mon = from ? from : g ? g->monitor : r->monitor;
+    g_autofree char *who = from ? g_strdup_printf("client %s's queue", from->name)
+                           : g ? g_strdup_printf("guest %s's service (its monitor client)", g->decl->name) : NULL;
     if (!mon) {
         if (g) return rn_failf(r, "no record can come from %s: it has no monitor client", who);
         return rn_failf(r, "no record can come: the service started in DSS, so the runner has no monitor client");
     }
     g_autofree char *rec = rn_ask(r, mon, "wait-fault 3000");
-    if (!rec) return g ? rn_failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
+    if (!rec) return from ? rn_failf(r, "client %s is gone", from->name)
+                  : g ? rn_failf(r, "the runner's monitor client of guest %s is gone", g->decl->name)
                        : rn_failf(r, "the runner's monitor client is gone");
     if (strcmp(rec, "none") == 0 || !g_str_has_prefix(rec, "fault "))
         return rn_failf(r, "expected a fault record for %s %s at 0x%llx%s%s; %s", devid, write ? "write" : "read",
-                     (unsigned long long)addr, g ? " from " : "", g ? who : "",
+                     (unsigned long long)addr, who ? " from " : "", who ? who : "",
                      strcmp(rec, "none") == 0 ? "none came" : rec);
     if (report_fault_parse(rec, f)) return rn_failf(r, "unreadable record '%s'", rec);
     if (g) g_strlcpy(f->seen_by, g->decl->name, sizeof f->seen_by);
     if (strcmp(f->device, devid) || (f->addr & ~0xfffull) != (addr & ~0xfffull) || f->write != write) {
         g_autofree char *got = record_text(f);
         return rn_failf(r, "expected a record for %s %s at page 0x%llx%s%s, got %s", devid, write ? "write" : "read",
-                     (unsigned long long)(addr & ~0xfffull), g ? " from " : "", g ? who : "", got);
+                     (unsigned long long)(addr & ~0xfffull), who ? " from " : "", who ? who : "", got);
     }
-    return true;
+    return g || rn_check_fields(r, rec, fields);
 }
 
-static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, ReportFault *f)
+static bool check_record(Run *r, const char *devid, uint64_t addr, bool write, char **fields, ReportFault *f)
 {
-    return check_record_on(r, NULL, devid, addr, write, f);
+    return check_record_on(r, NULL, NULL, devid, addr, write, fields, f);
 }
 
 /* A running guest's service must not have shown its monitor a record: a
@@ -261,11 +267,11 @@ static void log_record(Run *r, const ReportFault *f, bool attribution, const cha
  * address, the device address, the VM as the owner of a pass-through
  * device). attribution: the owners are checked too (a blocked DMA's third
  * proof; expect-fault checks the records only). */
-static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, bool attribution)
+static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, bool attribution, char **fields)
 {
     if (l->guest) {
         ReportFault f = { 0 };
-        if (!check_record_on(r, l->guest, l->guest_dev, addr, write, &f)) return false;
+        if (!check_record_on(r, l->guest, NULL, l->guest_dev, addr, write, NULL, &f)) return false;
         bool ok = !attribution || check_owner(r, l->guest, l->guest_dev, &f);
         g_array_append_val(r->rep->faults, f);
         g_autofree char *tail = g_strdup_printf(", by guest %s's service (its device, guest-physical)", l->guest->decl->name);
@@ -273,7 +279,7 @@ static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, 
         if (!ok) return false;
     }
     ReportFault f = { 0 };
-    if (!check_record(r, l->host_dev, addr, write, &f)) return false;
+    if (!check_record(r, l->host_dev, addr, write, fields, &f)) return false;
     bool ok = !attribution || check_owner(r, NULL, l->host_dev, &f);
     g_array_append_val(r->rep->faults, f);
     const char *vm = l->vm ? l->vm->decl->name : NULL;
@@ -285,6 +291,93 @@ static bool expect_records(Run *r, const Landing *l, uint64_t addr, bool write, 
                                                                 l->in_guest ? "no guest service to tell" : "outside its guest RAM");
     log_record(r, &f, attribution, tail);
     return ok && guests_quiet(r, l->guest, GUEST_QUIET_MS, "a record that is not its own");
+}
+
+/* A running VM's engines reach its whole guest RAM (A) until its guest's
+ * service says HELLO on vdev-smmu (docs/vm-config.md): none started with
+ * its vdev-smmu yet. */
+static bool vm_in_a(Run *r, RVm *vm)
+{
+    for (guint i = 0; i < r->guests->len; i++) {
+        RGuest *g = g_ptr_array_index(r->guests, i);
+        if (g->vm == vm && g->with_vdev && g->pid) return false;
+    }
+    return true;
+}
+
+/* One DMA by engine dev, injected through the board agent. */
+static bool inject(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset)
+{
+    TbReply rep;
+    GError *err = NULL;
+    if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
+                    (unsigned long long)addr, (unsigned long long)len, (unsigned long long)offset)) {
+        rn_failf(r, "DMA not injected: %s", err->message);
+        g_error_free(err);
+        return false;
+    }
+    tb_reply_clear(&rep);
+    return true;
+}
+
+/* Bytes no RAM holds by chance: a different sequence for every read the
+ * runner checks, and every byte's value depends on its position, so that
+ * bytes read a page (or a byte) off never match. */
+static void unique_bytes(uint8_t *p, uint64_t len)
+{
+    static gint seq;
+    uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(g_atomic_int_add(&seq, 1) + 1);
+    for (uint64_t i = 0; i < len; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        p[i] = (uint8_t)(x >> 24);
+    }
+}
+
+/* An allowed read, compared directly (docs/scenarios.md, "What a DMA step
+ * checks"): edu's buffer has no window the CPU can read, so the engine
+ * writes what it read back out through a writable mapping of its own
+ * (waddr, landing at wphys), and that must be the bytes that were at the
+ * physical source (src, host-physical land) when it read. The source held
+ * unique bytes during the read, the place written back the complement of
+ * them: a read from anywhere else, or a write-back that went nowhere,
+ * shows. Both places get their bytes back, and the engine reads the source
+ * again, so that the scenario goes on with what it would have read. */
+static bool read_direct(Run *r, const char *dev, uint64_t addr, uint64_t len, uint64_t offset, uint8_t *src, uint64_t land,
+                        uint64_t waddr, uint64_t wphys)
+{
+    uint8_t *dst = ram_or_fail(r, "the write-back of a read", wphys, len);
+    if (!dst) return false;
+    g_autofree uint8_t *orig = g_memdup2(src, len), *mark = g_malloc(len);
+    unique_bytes(mark, len);
+    memcpy(src, mark, len);
+    bool injected = inject(r, dev, false, addr, len, offset);
+    memcpy(src, orig, len);
+    if (!injected) return false;
+    g_autofree uint8_t *dst_orig = g_memdup2(dst, len);
+    for (uint64_t i = 0; i < len; i++) dst[i] = (uint8_t)~mark[i];
+    if (!inject(r, dev, true, waddr, len, offset)) return false;
+    uint64_t bad = 0;
+    while (bad < len && dst[bad] == mark[bad]) bad++;
+    bool nothing = true; /* every byte still the complement: the write-back went nowhere */
+    for (uint64_t i = 0; i < len && nothing; i++) nothing = (dst[i] ^ mark[i]) == 0xff;
+    memcpy(dst, dst_orig, len);
+    if (bad < len) {
+        g_autofree char *why = blocked_because(r);
+        const char *mapped = land != addr ? " (its mapping)" : "";
+        if (nothing) /* the device reached other memory than its mapping says, for the write-back at least */
+            return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx%s; written back through "
+                               "0x%llx, nothing arrived at host-physical 0x%llx, where that mapping lands%s",
+                            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, mapped,
+                            (unsigned long long)waddr, (unsigned long long)wphys, why);
+        return rn_failf(r, "%s read 0x%llx %llu should have read host-physical 0x%llx%s; written back through "
+                           "0x%llx (host-physical 0x%llx), byte %llu differs from what was there%s",
+                        dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, mapped,
+                        (unsigned long long)waddr, (unsigned long long)wphys, (unsigned long long)bad, why);
+    }
+    rn_logf(r, "%s read 0x%llx %llu: read host-physical 0x%llx, compared directly: written back through 0x%llx (host-physical 0x%llx)",
+            dev, (unsigned long long)addr, (unsigned long long)len, (unsigned long long)land, (unsigned long long)waddr,
+            (unsigned long long)wphys);
+    return true;
 }
 
 static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t len, uint64_t offset, bool expect_ok)
@@ -302,10 +395,22 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                      (unsigned long long)len);
     Landing l;
     if (!rn_landing(r, d, addr, len, &l)) return false;
+    /* A host device's own mappings (SMF_TARGET: a device address onto
+     * another physical one), as the reference model knows them: the bytes
+     * land, or would land, there; the device address is watched too. */
+    if (!l.vm) {
+        uint64_t phys = 0;
+        XlLanding x = rn_xlate_landing(r, d->rid, addr, len, &phys);
+        if (x == XL_SPLIT && expect_ok)
+            return rn_failf(r, "0x%llx + %llu bytes of %s land apart in physical memory (its mappings): split it",
+                            (unsigned long long)addr, (unsigned long long)len, dev);
+        if (x == XL_TRANSLATED) l.translated = l.in_guest = true, l.hpa = phys;
+    }
     uint64_t land = l.translated ? l.hpa : addr;
-    g_autofree char *as = l.translated ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
-                                                         (unsigned long long)land)
-                                       : g_strdup("");
+    g_autofree char *as = !l.translated ? g_strdup("")
+                          : l.vm ? g_strdup_printf(" (VM %s's guest-physical, backed at 0x%llx)", l.vm->decl->name,
+                                                   (unsigned long long)land)
+                                 : g_strdup_printf(" (mapped onto host-physical 0x%llx)", (unsigned long long)land);
     uint8_t *mem;
     TbSpan sp = ram_span(r, land, len, &mem);
     if (sp == TB_SPAN_WRAPS)
@@ -339,15 +444,24 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
         }
     g_autofree uint8_t *before = g_memdup2(mem, len);
     g_autofree uint8_t *alt_before = alt ? g_memdup2(alt, len) : NULL;
-    TbReply rep;
-    GError *err = NULL;
-    if (tb_agent_do(r->agent, &rep, &err, "dma %s %s 0x%llx %llu offset=%llu", dev, write ? "write" : "read",
-                    (unsigned long long)addr, (unsigned long long)len, (unsigned long long)offset)) {
-        rn_failf(r, "DMA not injected: %s", err->message);
-        g_error_free(err);
-        return false;
-    }
-    tb_reply_clear(&rep);
+    /* An allowed read of a host device is compared directly when the device
+     * can write what it read back out; else through later writes alone. */
+    uint64_t waddr = 0, wphys = 0;
+    bool direct = false;
+    if (!write && expect_ok && !l.vm) direct = rn_xlate_writable(r, d->rid, addr, len, &waddr, &wphys);
+    /* A VM's engine inside its guest RAM before its guest's service took
+     * over (A: the whole guest RAM, readable and writable): back through
+     * the read's own address. After, the guest's mappings are the guest's
+     * service's, which the runner does not model. */
+    else if (!write && expect_ok && l.translated && vm_in_a(r, l.vm)) direct = true, waddr = addr, wphys = land;
+    direct = direct && ram_span(r, wphys, len, NULL) == TB_SPAN_INSIDE;
+    if (direct && !read_direct(r, dev, addr, len, offset, mem, land, waddr, wphys)) return false;
+    if (!write && expect_ok && !direct)
+        rn_logf(r, "%s read 0x%llx %llu: %s, so what it read is checked through later writes only", dev,
+                (unsigned long long)addr, (unsigned long long)len,
+                l.vm ? "a VM's engine whose guest's mappings the runner does not model"
+                : r->ref ? "no readable and writable page in RAM to write it back through" : "no IOMMU");
+    if (!inject(r, dev, write, addr, len, offset)) return false;
     bool crossed = write && memcmp(mem, r->engine[e] + offset, len) == 0;
     bool untouched = !write || memcmp(mem, before, len) == 0;
     bool alt_untouched = !alt || !write || memcmp(alt, alt_before, len) == 0;
@@ -355,7 +469,6 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
                      .translated = l.translated, .hpa = l.in_guest ? l.hpa : addr, .guest_side = l.guest != NULL };
     g_strlcpy(rd.device, dev, sizeof rd.device);
     if (l.vm) g_strlcpy(rd.vm, l.vm->decl->name, sizeof rd.vm);
-    g_autofree char *devid = devid_of(d);
     bool ok = true;
     if (expect_ok) {
         if (write && !crossed) {
@@ -377,14 +490,14 @@ static bool one_dma(Run *r, const char *dev, bool write, uint64_t addr, uint64_t
         rd.went_through = !untouched || !alt_untouched;
         rn_logf(r, "%s %s 0x%llx %llu%s: %s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, as, rd.went_through ? "WENT THROUGH" : "blocked, RAM untouched");
-        if (ok && rn_svc_running(r)) ok = expect_records(r, &l, addr, write, true);
+        if (ok && rn_svc_running(r)) ok = expect_records(r, &l, addr, write, true, NULL);
     }
     g_array_append_val(r->rep->dmas, rd);
     if (expect_ok) {
-        g_autofree char *where = l.translated && rd.went_through
-                                     ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
-                                                       l.vm->decl->name)
-                                     : g_strdup("");
+        g_autofree char *where = !l.translated || !rd.went_through ? g_strdup("")
+                                 : l.vm ? g_strdup_printf(", at host-physical 0x%llx (VM %s's guest RAM)", (unsigned long long)land,
+                                                          l.vm->decl->name)
+                                        : g_strdup_printf(", at host-physical 0x%llx (its mapping)", (unsigned long long)land);
         rn_logf(r, "%s %s 0x%llx %llu: %s%s", dev, write ? "write" : "read", (unsigned long long)addr,
               (unsigned long long)len, rd.went_through ? "went through" : "BLOCKED", where);
     }
@@ -480,6 +593,7 @@ static bool step_client(Run *r, char **w, char **expect)
     rn_logf(r, "%s: %s -> %s", w[0], line, reply);
     if (!g_str_has_prefix(reply, want)) return rn_failf(r, "%s: '%s' should answer '%s', got '%s'", w[0], line, want, reply);
     rn_note_command(r, p, w, reply);
+    rn_xlate_command(r, p, w, reply);
     return true;
 }
 
@@ -502,6 +616,7 @@ static bool step_kill(Run *r, char **w)
     GPid pid = p->pid;
     rn_proc_kill(p);
     rn_release_all_of(r, p);
+    rn_xlate_kill(r, p);
     /* a guest's driver: its service undoes its objects through the VM,
      * and says so when done */
     if (p->guest && rn_guest_alive(r, p->guest)) rn_wait_gone(p->guest->log, pid);
@@ -525,6 +640,7 @@ static bool play_step(Run *r, const ScnStep *st)
         return true;
     }
     if (strcmp(v, "expect-state") == 0) return rn_step_state(r, w);
+    if (strcmp(v, "expect-counters") == 0) return rn_step_counters(r, w);
     if (strcmp(v, "start") == 0) return rn_step_start(r, w, st->expect);
     if (strcmp(v, "corrupt-table") == 0) {
         /* a reserved word of the first pool page (a root table on VT-d) */
@@ -540,8 +656,17 @@ static bool play_step(Run *r, const ScnStep *st)
         uint64_t addr;
         const TbInvDevice *d = engine(r, w[1], &e);
         if (!d || !rn_addr_of(r, w[2], &addr)) return false;
+        bool write = strcmp(w[3], "write") == 0;
+        const char *from = rn_fault_from(w + 4);
+        if (from) { /* a client's own queue: the host's record, as that client reads it */
+            Proc *p = rn_client(r, from);
+            ReportFault f = { 0 };
+            g_autofree char *devid = devid_of(d);
+            if (!p) return rn_failf(r, "expect-fault: no client '%s' was started", from);
+            return check_record_on(r, NULL, p, devid, addr, write, w + 4, &f);
+        }
         Landing l; /* whose record it is: the guest's and the host's, or the host's alone */
-        return rn_landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, strcmp(w[3], "write") == 0, false);
+        return rn_landing(r, d, addr, 1, &l) && expect_records(r, &l, addr, write, false, w + 4);
     }
     if (strcmp(v, "expect-no-fault") == 0) {
         uint64_t ms = 50; /* the parser bounds it well inside REPLY_TIMEOUT_MS */
@@ -679,6 +804,7 @@ static void teardown(Run *r)
     g_free(r->status);
     g_free(r->log);
     rn_owners_clear(&r->host);
+    rn_xlate_stop(r);
     for (guint i = 0; r->vms && i < r->vms->len; i++) {
         RVm *v = g_ptr_array_index(r->vms, i);
         if (v->have_cfg) vm_config_clear(&v->cfg);
@@ -776,6 +902,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
                 if (!ok || strcmp(ok, "ok")) rn_failf(&r, "client %s could not attach: %s", cw[0], ok ? ok : "gone");
             }
         }
+        if (!r.failure[0] && !s->start_dss) rn_xlate_start(&r);
         for (guint i = 0; i < s->steps->len && !r.failure[0]; i++) {
             const ScnStep *st = g_ptr_array_index(s->steps, i);
             g_ptr_array_add(r.rep->log, g_strdup_printf("%s:%u: %s", st->file, st->line, st->text));

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "expect-value.h"
 #include "num.h"
 #include "ram-span.h"
 #include "tb-error.h"
@@ -13,7 +14,8 @@ static const char *const header_verbs[] = { "scenario", "purpose", "board", "ser
                                             "include", "qvm", "qvm-config", "guest", "guest-config", NULL };
 /* "start" is both: without "=>" the host service's expected start-up (a
  * header), with it a VM or guest started at that point of the story. */
-static const char *const step_verbs[] = { "dma", "storm", "ram", "expect-fault", "expect-no-fault", "expect-state",
+static const char *const step_verbs[] = { "dma", "storm", "ram", "expect-fault", "expect-no-fault", "expect-counters",
+                                          "expect-state",
                                           "kill", "wait", "corrupt-table", "start", NULL };
 /* Words a VM, guest or client may not be called: the steps' own words,
  * where a name and a state or keyword stand in the same place. */
@@ -406,6 +408,44 @@ static int check_dma(const Scenario *s, const char *file, unsigned line, char **
     return 0;
 }
 
+/* The FIELD=VALUE words of expect-fault and expect-counters: known keys,
+ * each once, values as expect-value.h takes them. */
+typedef struct {
+    const char *key;
+    bool numeric;
+} FieldKey;
+
+static const FieldKey fault_fields[] = { { "from", false },   { "repeat", true },       { "dropped", true },
+                                         { "reason", true },  { "reason-name", false }, { NULL, false } };
+static const FieldKey counters[] = { { "seen", true }, { "unowned", true }, { "overflows", true }, { NULL, false } };
+static const FieldKey client_counters[] = { { "seen", true },   { "unowned", true }, { "overflows", true },
+                                            { "queued", true }, { "dropped", true }, { NULL, false } };
+
+static int check_fields(const Scenario *s, const char *file, unsigned line, const char *v, char **w, const FieldKey *keys,
+                        GError **err)
+{
+    GString *known = g_string_new(NULL);
+    for (unsigned k = 0; keys[k].key; k++) g_string_append_printf(known, "%s%s=", k ? ", " : "", keys[k].key);
+    g_autofree char *names = g_string_free(known, FALSE);
+    for (unsigned i = 0; w[i]; i++) {
+        const char *eq = strchr(w[i], '=');
+        unsigned k = 0;
+        while (keys[k].key && (!eq || strlen(keys[k].key) != (size_t)(eq - w[i]) || strncmp(w[i], keys[k].key, (size_t)(eq - w[i]))))
+            k++;
+        if (!keys[k].key) return fail(err, file, line, "%s: '%s': expected one of %s", v, w[i], names);
+        for (unsigned j = 0; j < i; j++)
+            if (strncmp(w[j], w[i], (size_t)(eq - w[i]) + 1) == 0) return fail(err, file, line, "%s: %s given twice", v, keys[k].key);
+        if (strcmp(keys[k].key, "from") == 0) {
+            if (!scenario_has_client(s, eq + 1) || scenario_client_guest(s, eq + 1))
+                return fail(err, file, line, "%s: from=%s: not a host client declared before", v, eq + 1);
+            continue;
+        }
+        char why[160];
+        if (!ev_valid(eq + 1, keys[k].numeric, why, sizeof why)) return fail(err, file, line, "%s: %s=: %s", v, keys[k].key, why);
+    }
+    return 0;
+}
+
 static int check_ms(const char *file, unsigned line, const char *v, const char *word, unsigned max, GError **err)
 {
     uint64_t ms;
@@ -480,9 +520,20 @@ static int check_step(const Scenario *s, const char *file, unsigned line, char *
     }
     if (strcmp(v, "expect-fault") == 0) {
         if (n < 4 || (strcmp(w[3], "read") && strcmp(w[3], "write")))
-            return fail(err, file, line, "expect-fault: expected DEV ADDR read|write");
+            return fail(err, file, line, "expect-fault: expected DEV ADDR read|write [from=CLIENT] [FIELD=VALUE ...]");
         int rc = check_addr(s, file, line, v, w[2], &(uint64_t){ 0 }, err);
         if (rc) return rc;
+        return check_fields(s, file, line, v, w + 4, fault_fields, err);
+    }
+    if (strcmp(v, "expect-counters") == 0) {
+        /* [CLIENT] KEY=VALUE ...: a client's own queue needs the client */
+        bool client = n >= 2 && !strchr(w[1], '=');
+        if (client && (!scenario_has_client(s, w[1]) || scenario_client_guest(s, w[1])))
+            return fail(err, file, line, "expect-counters: '%s' is not a host client declared before", w[1]);
+        if (n < (client ? 3u : 2u))
+            return fail(err, file, line, "expect-counters: expected [CLIENT] KEY=VALUE ... (seen, unowned, overflows; "
+                                         "with CLIENT also queued, dropped)");
+        return check_fields(s, file, line, v, w + (client ? 2 : 1), client ? client_counters : counters, err);
     }
     if (strcmp(v, "expect-no-fault") == 0) {
         if (n > 2) return fail(err, file, line, "expect-no-fault: expected [MS]");

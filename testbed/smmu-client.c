@@ -22,6 +22,10 @@
  *   wait-fd MS                            ok readable | ok timeout: smmu_xfer_fd() alone, polled up to MS ms
  *   gone                                  ok REASON (smmu_dss_reason(): the service is gone) | none
  *   safety                                ok N
+ *   counters                              ok seen=N unowned=N overflows=N queued=N dropped=N: the
+ *                                         service's fault counters (its status text: faults.seen,
+ *                                         faults.unowned, faults.overflows) and this client's own
+ *                                         queue (records waiting, records dropped on a full queue)
  *   errname N                             ok ENAME: the name this client prints for errno N
  *   fini | exit
  * Numbers: decimal or 0x hex. Errors name errno: "err EBUSY Device or resource busy".
@@ -40,6 +44,9 @@
 #include <unistd.h>
 
 #include "smmu.h"
+/* the service's status text, as smmuctl reads it (libsmmu's calls for tools) */
+#include "../smmuman/lib/libsmmu-tools.h"
+#include "../smmuman/lib/proto.h"
 
 #define MAX_OBJECTS 64
 #define MAX_ENTRIES 64
@@ -172,6 +179,43 @@ static void cmd_map(char **w, int n, bool unmap)
     else printf("ok\n");
 }
 
+/* The value of "KEY=" at a line's start in the status text, or of
+ * " KEY:" inside line (a client's line); -1 when absent. */
+static long long status_value(const char *text, const char *key, bool line_start)
+{
+    size_t k = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, line_start ? '\n' : ' '), p = p ? p + 1 : NULL)
+        if (strncmp(p, key, k) == 0 && p[k] == (line_start ? '=' : ':')) return strtoll(p + k + 1, NULL, 10);
+    return -1;
+}
+
+/* "counters": the service's fault counters and this client's queue, from
+ * the status text the service gives every client (smmuctl status's). */
+static void cmd_counters(void)
+{
+    char *text = smmu_query_text_alloc(SMMU_OP_STATUS);
+    if (!text) {
+        reply_err();
+        return;
+    }
+    /* this client's line: "client.ID=pid:PID uid:... queued:N dropped:N ..." */
+    char me[32];
+    snprintf(me, sizeof me, "=pid:%d ", (int)getpid());
+    const char *mine = strstr(text, me);
+    const char *eol = mine ? strchr(mine, '\n') : NULL;
+    char line[512] = "";
+    if (mine) snprintf(line, sizeof line, "%.*s", eol ? (int)(eol - mine) : (int)strlen(mine), mine);
+    long long seen = status_value(text, "faults.seen", true), unowned = status_value(text, "faults.unowned", true),
+              overflows = status_value(text, "faults.overflows", true);
+    long long queued = mine ? status_value(line, "queued", false) : -1, dropped = mine ? status_value(line, "dropped", false) : -1;
+    free(text);
+    if (seen < 0 || unowned < 0 || overflows < 0 || queued < 0 || dropped < 0) {
+        printf("err EPROTO the service's status text lacks a counter (or this client's line)\n");
+        return;
+    }
+    printf("ok seen=%lld unowned=%lld overflows=%lld queued=%lld dropped=%lld\n", seen, unowned, overflows, queued, dropped);
+}
+
 static void command(char **w, int n)
 {
     const char *c = w[0];
@@ -276,6 +320,8 @@ static void command(char **w, int n)
         printf("ok %s\n", errname((int)a));
     } else if (strcmp(c, "safety") == 0) {
         printf("ok %d\n", smmu_safety());
+    } else if (strcmp(c, "counters") == 0 && n == 1) {
+        cmd_counters();
     } else if (strcmp(c, "fini") == 0) {
         smmu_fini();
         printf("ok\n");
@@ -294,7 +340,7 @@ static const char usage[] =
     "  unmap HANDLE ADDR LEN [ADDR LEN ...]\n"
     "  reserved pci BUS DEV FUNC [OFFSET [N]]\n"
     "  notify signal|thread|none | notified MS\n"
-    "  status | wait-fault MS | wait-fd MS | gone | errname N\n"
+    "  status | wait-fault MS | wait-fd MS | gone | errname N | counters\n"
     "Replies: ok [...], none, fault ..., or err ENAME message.\n";
 
 int main(int argc, char **argv)

@@ -544,6 +544,11 @@ int core_mapping(CoreClient *cc, uint64_t obj, unsigned flags, const struct smmu
                 return -ERANGE;
             }
             rs[i].target = t;
+#ifdef SMMU_MUTATION_TARGET_OFF_BY_PAGE
+            /* deliberately broken (scripts/test-mutants): an entry after the
+             * first lands one page past where back to back puts it */
+            if (i > 0) rs[i].target += PAGE;
+#endif
             t += e[i].len;
         }
     }

@@ -22,6 +22,10 @@ cases=(
   "dma-straddles|dma edu0 write ram+0x1ffff800 4096 => blocked|0x1ffff800 + 4096 bytes runs past the edge of RAM (0x0..0x1fffffff): split it in two"
   "storm-wraps|storm edu0 write pool+0xffffffffe0000000 64 3 stride=0x800000 => blocked|0xffffffffff000000 + (COUNT-1) * 8388608 + 64 bytes runs past the end of the 64-bit address space"
   "client-base-wraps|a map 0 rw pool+0xffffffffe1000000 4096|'pool+0xffffffffe1000000': 0x1f000000 + 0xffffffffe1000000 runs past the end"
+  # translated mappings (the reference model): pages that land apart cannot be checked as one range
+  "dma-lands-apart|client v target\nv obj\nv add 0 pci 0 4 0\nv map 0 rwt ram+0x100000 4096 target=ram+0x400000\nv map 0 rwt ram+0x101000 4096 target=ram+0x600000\ndma edu0 write ram+0x100800 4096 => ok|0x100800 + 4096 bytes of edu0 land apart in physical memory (its mappings): split it"
+  # a per-board value that says nothing for this board
+  "value-for-no-board|dma edu0 write ram+0x1000 64 => blocked\nexpect-fault edu0 ram+0x1000 write from=a repeat=smmuv3:15|repeat=smmuv3:15 says nothing for board q35-vtd (vtd): add q35-vtd:VALUE or vtd:VALUE"
   # no monitor client when the service starts in DSS: a record cannot be awaited (was a NULL dereference)
   "dss-expect-fault|config bogus 1\nstart dss\nexpect-fault edu0 ram+0x1000 write|no record can come: the service started in DSS"
 )

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expect-value.h"
 #include "ram-span.h"
 #include "scenario.h"
 
@@ -112,6 +113,24 @@ static const struct {
     { "expect-no-fault 1 2\n", ":1: expect-no-fault: expected [MS]" },
     { "expect-fault edu0 nowhere write\n", ":1: expect-fault: ADDR: expected N, ram+N, pool+N or gpa(VM)+N, got 'nowhere'" },
     { "kill service STOP\n", ":1: kill: expected a client name or 'service|VM|GUEST [TERM|INT|HUP|KILL]'" },
+    /* a record's fields and the service's counters (expect-value.h) */
+    { "expect-fault edu0 ram+0 write repeat=\n", ":1: expect-fault: repeat=: an empty value" },
+    { "expect-fault edu0 ram+0 write repeat=many\n", ":1: expect-fault: repeat=: 'many': expected N or LO..HI" },
+    { "expect-fault edu0 ram+0 write repeat=9..3\n", ":1: expect-fault: repeat=: '9..3': expected N or LO..HI (LO <= HI)" },
+    { "expect-fault edu0 ram+0 write repeat=vtd:0,smmuv3:\n", ":1: expect-fault: repeat=: 'smmuv3:': expected N or LO..HI" },
+    { "expect-fault edu0 ram+0 write repeat=1 td:0\n", ":1: expect-fault: 'td:0': expected one of from=, repeat=, dropped=" },
+    { "expect-fault edu0 ram+0 write reason-name=F/X\n", ":1: expect-fault: reason-name=: 'F/X': expected a name" },
+    { "expect-fault edu0 ram+0 write :1=2\n", ":1: expect-fault: ':1=2': expected one of from=" },
+    { "expect-fault edu0 ram+0 write repeat=1 repeat=2\n", ":1: expect-fault: repeat given twice" },
+    { "expect-fault edu0 ram+0 write colour=red\n", ":1: expect-fault: 'colour=red': expected one of from=, repeat=, dropped=, reason=, reason-name=" },
+    { "expect-fault edu0 ram+0 write from=nobody\n", ":1: expect-fault: from=nobody: not a host client declared before" },
+    { "expect-counters\n", ":1: expect-counters: expected [CLIENT] KEY=VALUE ..." },
+    { "client a\nexpect-counters a\n", ":2: expect-counters: expected [CLIENT] KEY=VALUE ..." },
+    { "expect-counters nobody seen=1\n", ":1: expect-counters: 'nobody' is not a host client declared before" },
+    { "expect-counters queued=1\n", ":1: expect-counters: 'queued=1': expected one of seen=, unowned=, overflows=" },
+    { "expect-counters seen=-1\n", ":1: expect-counters: seen=: '-1': expected N or LO..HI" },
+    { "expect-counters seen=1 seen=1\n", ":1: expect-counters: seen given twice" },
+    { "qvm v1\nguest g1 vm=v1\nclient d guest=g1\nexpect-counters d seen=0\n", ":4: expect-counters: 'd' is not a host client" },
     /* VMs, guests and their clients (docs/scenarios.md, "Guests") */
     { "qvm\n", ":1: qvm: expected NAME [fixture=PATH]" },
     { "qvm v1 fixture=\n", ":1: qvm: expected NAME [fixture=PATH]" },
@@ -159,6 +178,43 @@ START_TEST(errors_name_file_and_line)
     ck_assert_msg(strstr(e->message, bad[_i].says), "'%s' should contain '%s'", e->message, bad[_i].says);
     ck_assert_msg(strstr(e->message, "self.scn") || strstr(e->message, "missing.inc"), "%s", e->message);
     g_error_free(e);
+}
+END_TEST
+
+/* Per-board values: the first alternative for the board (its name or its
+ * IOMMU's kind) or without a qualifier; ranges inclusive; and what parses. */
+START_TEST(expect_values)
+{
+    char alt[64], why[160];
+    ck_assert(ev_for_board("vtd:0,smmuv3:1023", "virt-smmuv3", "smmuv3", alt, sizeof alt));
+    ck_assert_str_eq(alt, "1023");
+    ck_assert(ev_for_board("vtd:0,smmuv3:1023", "q35-vtd", "vtd", alt, sizeof alt));
+    ck_assert_str_eq(alt, "0");
+    ck_assert(ev_for_board("q35-vtd:7,3", "q35-vtd", "vtd", alt, sizeof alt));
+    ck_assert_str_eq(alt, "7");
+    ck_assert(ev_for_board("q35-vtd:7,3", "virt-smmuv3", "smmuv3", alt, sizeof alt));
+    ck_assert_str_eq(alt, "3");
+    ck_assert(!ev_for_board("vtd:0", "virt-smmuv3", "smmuv3", alt, sizeof alt));
+    ck_assert(!ev_for_board("vtd:0", "q35-bare", NULL, alt, sizeof alt));
+    ck_assert(ev_num_matches("1..64", 1) && ev_num_matches("1..64", 64) && !ev_num_matches("1..64", 65));
+    ck_assert(!ev_num_matches("1..64", 0) && ev_num_matches("0x13", 19) && !ev_num_matches("19", 18));
+    ck_assert(ev_name_matches("F_PERMISSION", "F_PERMISSION") && !ev_name_matches("F_PERMISSION", "F_TRANSLATION"));
+    ck_assert(!ev_name_matches("F_PERMISSION", NULL));
+    ck_assert(ev_valid("0..0xffffffffffffffff", true, why, sizeof why));
+    ck_assert(!ev_valid("0..0x10000000000000000", true, why, sizeof why));
+    ck_assert(!ev_valid("vtd:write-not-permitted", true, why, sizeof why));
+    ck_assert(ev_valid("vtd:write-not-permitted,smmuv3:F_PERMISSION", false, why, sizeof why));
+    g_autofree char *path = write_file("fields.scn",
+                                       "client a\n"
+                                       "expect-fault edu0 ram+0 write from=a repeat=vtd:0,smmuv3:1023 dropped=0 reason=0x13 "
+                                       "reason-name=vtd:write-not-permitted,smmuv3:F_PERMISSION\n"
+                                       "expect-counters seen=0..3 unowned=0 overflows=0\n"
+                                       "expect-counters a queued=64 dropped=6 seen=70\n");
+    GError *e = NULL;
+    Scenario *s = scenario_load(path, &e);
+    ck_assert_msg(s, "%s", e ? e->message : "");
+    ck_assert_uint_eq(s->steps->len, 3);
+    scenario_free(s);
 }
 END_TEST
 
@@ -333,6 +389,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(tc, parses_header_steps_and_includes);
     tcase_add_loop_test(tc, errors_name_file_and_line, 0, G_N_ELEMENTS(bad));
     tcase_add_test(tc, limits_are_inclusive);
+    tcase_add_test(tc, expect_values);
     tcase_add_test(tc, parses_vms_and_guests);
     tcase_add_test(tc, config_address_words);
     tcase_add_test(tc, address_words);
