@@ -41,7 +41,7 @@ static void teardown(void)
 
 START_TEST(parses_header_steps_and_includes)
 {
-    g_autofree char *inc = write_file("common.inc", "client a\na obj => ok 0   # a comment\n");
+    G_GNUC_UNUSED g_autofree char *inc = write_file("common.inc", "client a\na obj => ok 0   # a comment\n");
     g_autofree char *path = write_file("x.scn", "scenario host/x\npurpose  Says   what\nboard q35-vtd virt-smmuv3\n"
                                                 "service smmuman-safety\nconfig  allow buf 1000,4096\n"
                                                 "start dss bad configuration\ninclude common.inc\nclient vm target\n"
@@ -244,7 +244,7 @@ END_TEST
  * watch and kill them. */
 START_TEST(parses_vms_and_guests)
 {
-    g_autofree char *inc = write_file("vm.inc", "qvm v1\nqvm-config v1 ram ram+0,32M=ram+0x4000000\n"
+    G_GNUC_UNUSED g_autofree char *inc = write_file("vm.inc", "qvm v1\nqvm-config v1 ram ram+0,32M=ram+0x4000000\n"
                                                 "qvm-config v1 pass loc pci:0:2.0=pci:0:4.0\n");
     g_autofree char *path = write_file("g.scn", "include vm.inc\nqvm v2 fixture=../{board}-pair-b.vm\n"
                                                 "guest g1 vm=v1 smmuman-safety\nguest g2 vm=v2 vdev=none\n"
