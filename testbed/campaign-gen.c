@@ -176,7 +176,7 @@ static void edge_probe(Gen *g, CgStep *st, bool target_ok)
     case 2: st->r[0] = (RefRange){ pool - 1, 2 }; break;                      /* one byte of it */
     case 3: st->r[0] = (RefRange){ pool_end - PG, PG }; break;                /* its last page (RAM's too) */
     case 4: st->r[0] = (RefRange){ rb->ram_base, PG * (1 + cg_below(&g->rng, 2)) }; break; /* RAM's first page */
-    case 5: st->r[0] = (RefRange){ pool - 3 * PG, PG }; break;                /* just below the pool */
+    case 5: st->r[0] = (RefRange){ pool - PG * (1 + cg_below(&g->rng, 3)), PG }; break; /* just below the pool */
     case 6: st->r[0] = (RefRange){ width - PG, PG }; break;                   /* the last page of the width */
     case 7: st->r[0] = (RefRange){ width - PG, 2 * PG }; break;               /* across it: ERANGE */
     case 8: st->r[0] = (RefRange){ width << cg_below(&g->rng, 10), PG }; break; /* beyond: ERANGE */

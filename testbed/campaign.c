@@ -235,6 +235,10 @@ int campaign_run(const CampaignOptions *co, const RunOptions *ro)
         g_free(cb);
         return 0;
     }
+    if (g_mkdir_with_parents(co->out_dir, 0755)) {
+        fprintf(stderr, "smmu-scenario: --out %s: %s\n", co->out_dir, g_strerror(errno));
+        return 2;
+    }
     Work w = { .co = co, .ro = ro, .items = items, .lock = PTHREAD_MUTEX_INITIALIZER };
     if (co->events && !(w.events = fopen(co->events, "w"))) {
         fprintf(stderr, "smmu-scenario: %s: %s\n", co->events, g_strerror(errno));
