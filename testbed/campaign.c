@@ -281,7 +281,7 @@ int campaign_run(const CampaignOptions *co, const RunOptions *ro)
     }
     if (!co->tap) {
         printf("campaign: %u passed, %u failed (%.1f s)", passed, failed, seconds);
-        if (failed) printf("; first failure: scenario %u, the %u. played", w.first_failure, w.first_failure_order);
+        if (failed) printf("; first failure: scenario %u (%u scenarios in)", w.first_failure, w.first_failure_order);
         printf("\n");
     }
     for (guint i = 0; i < items->len; i++) {
