@@ -41,6 +41,8 @@ static const char usage[] =
     "  every expectation from the reference model; each failure is shrunk (at most P\n"
     "  plays, default 150) to DIR/random-S-I.scn (default: the current directory).\n"
     "  --shard K/M plays scenarios i with i mod M = K-1: the same ones on every machine.\n"
+    "  --list prints the generated scenarios; --translated-dma also lets allowed DMAs go\n"
+    "  through non-identity translations (for a runner that checks RAM where they land).\n"
     "Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file.\n";
 
 typedef struct {
