@@ -16,8 +16,8 @@
  * - a write into the table pool or the agent's staging page, allowed or
  *   blocked: the runner primes the target bytes before a write;
  * - a blocked DMA across two pages (part of it could land), or one whose
- *   page the same engine reached since that page's translation last
- *   changed. That is the cached-translation rule (docs/api.md): an access
+ *   page the same engine (on SMMUv3: any engine of the same object, see
+ *   cache_tag) reached since that page's translation last changed. That is the cached-translation rule (docs/api.md): an access
  *   that hits a cached translation lacking its permission fails without a
  *   record, so a blocked access could not be proven. Rather than order
  *   accesses, every allowed access marks its page (and the pages of its
@@ -52,7 +52,8 @@ typedef struct {
     unsigned *owner;       /* oid -> client */
     bool *dead;            /* oid -> the client's fini ended it (the handle stays) */
     int svc;
-    GHashTable *taint;     /* (page | engine) -> RefPage* the page's translation when last reached */
+    GHashTable *taint;     /* (page | cache tag) -> RefPage* the page's translation when last reached */
+    int dev_obj[CG_MAX_EDU]; /* the oid holding each engine, -1 none, -2 the startup mapping */
 } R;
 
 static void line(R *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -106,11 +107,27 @@ static bool plain_request(const R *r, const CgStep *st)
     return !(st->perms & REF_TARGET) || plain(r, st->target, total);
 }
 
-static uint64_t taint_key(uint64_t page, unsigned dev) { return page | dev; }
+/* Whose cached translations an engine's access uses. QEMU tags VT-d's
+ * IOTLB by source id: the engine's own. SMMUv3's TLB is tagged by VMID, a
+ * domain, one per object: every engine of the object shares what one of
+ * them cached, also one added later (a campaign found it: seed 99,
+ * scenario 5, an engine added after another wrote a write-only page, then
+ * reading it, failed without a record). -1: nothing cached. */
+static int cache_tag(const R *r, unsigned dev)
+{
+    if (strcmp(r->b->kind, "smmuv3") != 0) return (int)dev;
+    if (r->dev_obj[dev] == -2) return CG_MAX_EDU;
+    return r->dev_obj[dev] >= 0 ? CG_MAX_EDU + 1 + r->dev_obj[dev] : -1;
+}
+
+/* DMA addresses stay below 2^40 (dma_outcome): the tag goes above. */
+static uint64_t taint_key(uint64_t page, int tag) { return page | (uint64_t)tag << 44; }
 
 static bool tainted(const R *r, unsigned dev, uint64_t page)
 {
-    uint64_t k = taint_key(page, dev);
+    int tag = cache_tag(r, dev);
+    if (tag < 0) return false;
+    uint64_t k = taint_key(page, tag);
     const RefPage *was = g_hash_table_lookup(r->taint, &k);
     if (!was) return false;
     RefPage now = ref_translate(r->m, r->b->ref.devids[dev], page);
@@ -119,8 +136,10 @@ static bool tainted(const R *r, unsigned dev, uint64_t page)
 
 static void taint_set(R *r, unsigned dev, uint64_t page, RefPage t)
 {
+    int tag = cache_tag(r, dev);
+    if (tag < 0) return;
     uint64_t *k = g_new(uint64_t, 1);
-    *k = taint_key(page, dev);
+    *k = taint_key(page, tag);
     g_hash_table_replace(r->taint, k, g_memdup2(&t, sizeof t));
 }
 
@@ -212,6 +231,13 @@ static void render_map(R *r, const CgStep *st, const char *name, int h)
     g_string_free(l, TRUE);
 }
 
+/* Engines the client's object oid (-1: any of its objects) held go back to nobody. */
+static void release_engines(R *r, unsigned client, int oid)
+{
+    for (unsigned d = 0; d < CG_MAX_EDU; d++)
+        if (r->dev_obj[d] >= 0 && r->owner[r->dev_obj[d]] == client && (oid < 0 || r->dev_obj[d] == oid)) r->dev_obj[d] = -1;
+}
+
 static void render_step(R *r, const CgStep *st)
 {
     const char *name = r->c->names[st->client];
@@ -245,6 +271,7 @@ static void render_step(R *r, const CgStep *st)
         if (!mine || !ref_client_alive(r->m, name)) return;
         ref_obj_destroy(r->m, name, (unsigned)h);
         line(r, "%s destroy %d", name, h);
+        release_engines(r, st->client, (int)st->oid);
         r->handle[st->oid] = -1;
         return;
     case CG_ADD: {
@@ -253,12 +280,14 @@ static void render_step(R *r, const CgStep *st)
         if (r->dead[st->oid] && strcmp(o, "none") && strcmp(o, name)) return; /* ENOENT or EBUSY? */
         int rc = ref_device_add(r->m, name, h, devid);
         line(r, "%s add %d pci 0 %u 0%s", name, h, slot_of(r, st->dev), expect(rc, eb));
+        if (rc == 0) r->dev_obj[st->dev] = (int)st->oid;
         return;
     }
     case CG_DETACH:
         if (!ref_client_alive(r->m, name) || strcmp(ref_owner(r->m, devid), name)) return;
         ref_device_add(r->m, name, -1, devid);
         line(r, "%s add - pci 0 %u 0", name, slot_of(r, st->dev));
+        r->dev_obj[st->dev] = -1;
         return;
     case CG_ADD_MMIO:
         if (!mine || !ref_client_alive(r->m, name)) return;
@@ -271,6 +300,7 @@ static void render_step(R *r, const CgStep *st)
     case CG_KILL:
         if (ref_kill(r->m, name)) return;
         line(r, "kill %s", name);
+        release_engines(r, st->client, -1);
         for (unsigned i = 0; i < r->n_oids; i++)
             if (r->owner[i] == st->client) r->handle[i] = -1;
         return;
@@ -278,6 +308,7 @@ static void render_step(R *r, const CgStep *st)
         if (!ref_client_alive(r->m, name)) return;
         ref_fini(r->m, name);
         line(r, "%s fini", name);
+        release_engines(r, st->client, -1);
         for (unsigned i = 0; i < r->n_oids; i++)
             if (r->owner[i] == st->client && r->handle[i] >= 0) r->dead[i] = true;
         return;
@@ -305,6 +336,7 @@ char *cg_render(const CgCase *c, const CgBoard *b, const CgOptions *opt, const c
     r.dead = g_new0(bool, r.n_oids + 1);
     for (unsigned i = 0; i <= r.n_oids; i++) r.handle[i] = -1;
     if (line_step) g_array_set_size(line_step, 0);
+    for (unsigned d = 0; d < CG_MAX_EDU; d++) r.dev_obj[d] = -1;
 
     if (comment) {
         g_auto(GStrv) cl = g_strsplit(comment, "\n", -1);
@@ -326,6 +358,7 @@ char *cg_render(const CgCase *c, const CgBoard *b, const CgOptions *opt, const c
         }
         line(&r, "config device pci:0:%u.0 %s", slot_of(&r, c->cfg_dev), c->cfg_n > 1 ? "cfg0 cfg1" : "cfg0");
         ref_config_device(r.m, b->ref.devids[c->cfg_dev], names, c->cfg_n);
+        r.dev_obj[c->cfg_dev] = -2;
     }
     for (unsigned i = 0; i < c->n_clients; i++) {
         if (c->dropped[i]) continue;
