@@ -433,6 +433,10 @@ void ref_access(const RefModel *m, uint32_t devid, uint64_t addr, uint64_t len, 
     unsigned need = write ? REF_WRITE : REF_READ;
     *out = (RefAccess){ .allowed = true, .contiguous = true, .owner = ref_owner(m, devid) };
     uint64_t last = addr + (len ? len - 1 : 0), first_phys = 0;
+    if (last < addr) { /* wraps past 2^64: no device reaches there */
+        *out = (RefAccess){ .blocked_at = addr, .owner = ref_owner(m, devid) };
+        return;
+    }
     for (uint64_t p = pg_lo(addr);; p += REF_PAGE) {
         RefPage pg = page_of(regions, p);
         if (!(pg.perms & need)) {

@@ -387,7 +387,10 @@ void rn_note_command(Run *r, Proc *p, char **w, const char *reply)
         GHashTableIter it;
         gpointer v;
         g_hash_table_iter_init(&it, p->objects);
-        while (g_hash_table_iter_next(&it, NULL, &v)) g_ptr_array_remove_fast(v, bdf); /* moves */
+        while (g_hash_table_iter_next(&it, NULL, &v)) { /* moves: the device leaves its old object (by name, not pointer) */
+            guint at;
+            if (g_ptr_array_find_with_equal_func(v, bdf, g_str_equal, &at)) g_ptr_array_remove_index_fast(v, at);
+        }
         GPtrArray *devs = g_hash_table_lookup(p->objects, w[2]);
         if (devs) g_ptr_array_add(devs, g_strdup(bdf));
         if (strcmp(w[2], "-") == 0) release(o, bdf);

@@ -567,6 +567,8 @@ static int check_step(const Scenario *s, const char *file, unsigned line, char *
     return 0;
 }
 
+static int parse_text(Scenario *s, const char *path, const char *text, unsigned depth, GError **err);
+
 static int parse_file(Scenario *s, const char *path, unsigned depth, GError **err)
 {
     g_autofree char *text = NULL;
@@ -576,6 +578,13 @@ static int parse_file(Scenario *s, const char *path, unsigned depth, GError **er
         g_error_free(e);
         return -ENOENT;
     }
+    return parse_text(s, path, text, depth, err);
+}
+
+/* The statements of text, as if read from the file path (messages name it;
+ * includes are relative to it). */
+static int parse_text(Scenario *s, const char *path, const char *text, unsigned depth, GError **err)
+{
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     for (unsigned i = 0; lines[i]; i++) {
         unsigned line = i + 1;
@@ -620,7 +629,7 @@ static int parse_file(Scenario *s, const char *path, unsigned depth, GError **er
     return 0;
 }
 
-Scenario *scenario_load(const char *path, GError **err)
+static Scenario *load(const char *path, const char *text, GError **err)
 {
     Scenario *s = g_new0(Scenario, 1);
     s->file = g_strdup(path);
@@ -631,7 +640,7 @@ Scenario *scenario_load(const char *path, GError **err)
     s->vms = g_ptr_array_new_with_free_func(vm_free);
     s->guests = g_ptr_array_new_with_free_func(guest_free);
     s->steps = g_ptr_array_new_with_free_func(step_free);
-    if (parse_file(s, path, 0, err)) {
+    if (text ? parse_text(s, path, text, 0, err) : parse_file(s, path, 0, err)) {
         scenario_free(s);
         return NULL;
     }
@@ -644,3 +653,7 @@ Scenario *scenario_load(const char *path, GError **err)
     if (!s->boards) s->boards = g_strsplit("any", " ", -1);
     return s;
 }
+
+Scenario *scenario_load(const char *path, GError **err) { return load(path, NULL, err); }
+
+Scenario *scenario_parse_text(const char *text, const char *path, GError **err) { return load(path, text, err); }

@@ -67,6 +67,9 @@ typedef struct {
 /* Parses a file (includes resolved relative to it). NULL with err naming
  * FILE:LINE and what was expected. */
 Scenario *scenario_load(const char *path, GError **err);
+/* The same for text in memory (a generated scenario), as if read from the
+ * file path: messages name it, includes are relative to it. */
+Scenario *scenario_parse_text(const char *text, const char *path, GError **err);
 void scenario_free(Scenario *s);
 bool scenario_has_client(const Scenario *s, const char *name);
 /* The guest a client attaches to ("client NAME guest=G"), or NULL: the host. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "paths-scenario.h"
+#include "campaign-run.h"
 #include "runner.h"
 
 #ifndef SMMU_VERSION
@@ -32,6 +33,16 @@ static const char usage[] =
     "  --html FILE      HTML report with a memory map per scenario and board\n"
     "  --events FILE    JSON lines, one per finished run, with its fault records\n"
     "  --help           this text        --version   the version\n"
+    "Random campaigns (docs/scenarios.md \"Random campaigns\"):\n"
+    "  smmu-scenario --random N --seed S [--board B] [--jobs J] [--shard K/M] [--out DIR]\n"
+    "               [--max-plays P] [--stop-on-failure] [--translated-dma] [--steps K]\n"
+    "               [--tap] [--junit F] [--html F] [--events F]\n"
+    "  plays N scenarios generated from seed S (scenario i on the i-th board, in turn),\n"
+    "  every expectation from the reference model; each failure is shrunk (at most P\n"
+    "  plays, default 150) to DIR/random-S-I.scn (default: the current directory).\n"
+    "  --shard K/M plays scenarios i with i mod M = K-1: the same ones on every machine.\n"
+    "  --list prints the generated scenarios; --translated-dma also lets allowed DMAs go\n"
+    "  through non-identity translations (for a runner that checks RAM where they land).\n"
     "Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file.\n";
 
 typedef struct {
@@ -126,6 +137,8 @@ int main(int argc, char **argv)
     unsigned shard_k = 1, shard_n = 1, jobs = 1, seed = 1;
     bool list = false, tap = false, keep = false, narrate = false;
     const char *junit = NULL, *html = NULL, *events = NULL;
+    CampaignOptions co = { .seed = 1, .out_dir = ".", .max_plays = 150, .gen = { .steps = 40 } };
+    bool random = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool more = i + 1 < argc;
@@ -135,7 +148,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "smmu-scenario: --shard: expected K/N with 1 <= K <= N\n");
                 return 2;
             }
-        } else if (strcmp(a, "--seed") == 0 && more) seed = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(a, "--seed") == 0 && more) {
+            co.seed = strtoull(argv[++i], NULL, 10);
+            seed = (unsigned)co.seed;
+        } else if (strcmp(a, "--random") == 0 && more) random = true, co.n = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--out") == 0 && more) co.out_dir = argv[++i];
+        else if (strcmp(a, "--max-plays") == 0 && more) co.max_plays = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--steps") == 0 && more) co.gen.steps = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(a, "--stop-on-failure") == 0) co.stop_on_failure = true;
+        else if (strcmp(a, "--translated-dma") == 0) co.gen.translated_dma = true;
         else if (strcmp(a, "--jobs") == 0 && more) jobs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--junit") == 0 && more) junit = argv[++i];
         else if (strcmp(a, "--html") == 0 && more) html = argv[++i];
@@ -157,6 +178,19 @@ int main(int argc, char **argv)
         } else g_ptr_array_add(paths, (char *)a);
     }
     if (jobs == 0 || jobs > 16) jobs = 1;
+    if (random) {
+        if (paths->len) {
+            fprintf(stderr, "smmu-scenario: --random plays generated scenarios, not files\n");
+            return 2;
+        }
+        g_ptr_array_add(only, NULL);
+        co.boards = (const char *const *)only->pdata;
+        co.jobs = jobs, co.shard_k = shard_k, co.shard_n = shard_n;
+        co.tap = tap, co.list = list, co.junit = junit, co.html = html, co.events = events;
+        RunOptions ropt = { .build_dir = getenv("SMMU_BUILD_DIR") ? getenv("SMMU_BUILD_DIR") : SMMU_BUILD_DIR,
+                            .client = SMMU_CLIENT, .qvm = SMMU_QVM, .keep = keep, .seed = seed };
+        return campaign_run(&co, &ropt);
+    }
     if (paths->len == 0) g_ptr_array_add(paths, SMMU_SCENARIO_DIR);
     g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < paths->len; i++) collect(g_ptr_array_index(paths, i), files);

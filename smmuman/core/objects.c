@@ -25,6 +25,9 @@ static unsigned perms_of(unsigned flags)
 #ifdef SMMU_MUTATION_WRONG_PERMISSION
     if (flags & SMF_READ) flags |= SMF_WRITE;
 #endif
+#ifdef SMMU_MUTATION_EXEC_WITH_WRITE /* exec is read only when it comes alone: wx loses the read */
+    return (flags & SMF_READ || (flags & (SMF_EXEC | SMF_WRITE)) == SMF_EXEC ? PT_READ : 0) | (flags & SMF_WRITE ? PT_WRITE : 0);
+#endif
     return (flags & (SMF_READ | SMF_EXEC) ? PT_READ : 0) | (flags & SMF_WRITE ? PT_WRITE : 0);
 }
 
@@ -504,7 +507,11 @@ static int check_not_tables(const Core *c, const Region *rs, size_t n, char *err
     const uint64_t base = c->mem.protected_base, size = c->mem.protected_size;
     for (size_t i = 0; size && i < n; i++) {
         /* whole pages count: a region reaches every page it touches */
+#ifdef SMMU_MUTATION_POOL_EDGE /* the end taken as the last byte: a range ending at the pool reaches it */
+        uint64_t a = rs[i].target & ~(PAGE - 1), b = (rs[i].target + rs[i].len) | (PAGE - 1);
+#else
         uint64_t a = rs[i].target & ~(PAGE - 1), b = (rs[i].target + rs[i].len - 1) | (PAGE - 1);
+#endif
         if (a < base + size && base <= b) {
             snprintf(err, errlen, "0x%llx+0x%llx reaches the IOMMU's table memory 0x%llx+0x%llx",
                      (unsigned long long)rs[i].target, (unsigned long long)rs[i].len, (unsigned long long)base,

@@ -286,6 +286,8 @@ START_TEST(errnames)
     ck_assert_str_eq(ref_errname(-EBUSY), "EBUSY");
     ck_assert_str_eq(ref_errname(-ERANGE), "ERANGE");
     ck_assert_str_eq(ref_errname(0), "ok");
+    /* an access that wraps past 2^64 is simply not allowed (and ends) */
+    ck_assert(!can(EDU0, 0xfffffffffffff000ull, 0x2000, false));
 }
 END_TEST
 
