@@ -100,8 +100,8 @@ static void remember_obj(Gen *g, unsigned oid, const CgStep *st)
 {
     if (oid >= G_N_ELEMENTS(g->obj)) return;
     if (st->kind == CG_ADD) g->obj[oid].devs |= 1u << st->dev;
-    /* DMA through a translation only when the runner checks where it lands */
-    if (st->kind == CG_MAP && (g->opt->translated_dma || !(st->perms & REF_TARGET && st->target != st->r[0].addr)))
+    /* translated ones too: the runner checks RAM where a DMA lands */
+    if (st->kind == CG_MAP)
         for (unsigned i = 0; i < st->n; i++, g->obj[oid].n++) {
             g->obj[oid].r[g->obj[oid].n % 8] = st->r[i];
             g->obj[oid].perms[g->obj[oid].n % 8] = st->perms;

@@ -11,8 +11,6 @@
  * - a DMA the runner refuses (over the edge of RAM, more than the engine's
  *   buffer), one that would go through outside RAM (nothing to check), or
  *   one beyond twice the input width (no record there on SMMUv3);
- * - an allowed DMA through a translation that is not the identity, unless
- *   CgOptions.translated_dma (the runner then checks RAM where it lands);
  * - a write into the table pool or the agent's staging page, allowed or
  *   blocked: the runner primes the target bytes before a write;
  * - a blocked DMA across two pages (part of it could land), or one whose
@@ -175,7 +173,6 @@ static int dma_outcome(const R *r, unsigned dev, uint64_t a, uint64_t len, bool 
     if (x.allowed) {
         if (!in_ram) return -1;
         if (!x.contiguous || x.phys < ram || x.phys + len > ram_end) return -1;
-        if (x.phys != a && !r->opt->translated_dma) return -1;
         if (write && (overlaps(x.phys, len, b->ref.pool_base, b->ref.pool_size) || overlaps(x.phys, len, b->stage_base, PG)))
             return -1;
         return 1;

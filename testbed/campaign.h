@@ -70,8 +70,6 @@ typedef struct {
 
 typedef struct {
     unsigned steps;               /* steps to generate per scenario */
-    bool translated_dma;          /* allowed DMAs through non-identity translations (the runner must
-                                   * check RAM at the physical address) */
 } CgOptions;
 
 int cg_board_load(const char *name, CgBoard *b, GError **err);

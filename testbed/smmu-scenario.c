@@ -35,14 +35,13 @@ static const char usage[] =
     "  --help           this text        --version   the version\n"
     "Random campaigns (docs/scenarios.md \"Random campaigns\"):\n"
     "  smmu-scenario --random N --seed S [--board B] [--jobs J] [--shard K/M] [--out DIR]\n"
-    "               [--max-plays P] [--stop-on-failure] [--translated-dma] [--steps K]\n"
+    "               [--max-plays P] [--stop-on-failure] [--steps K]\n"
     "               [--tap] [--junit F] [--html F] [--events F]\n"
     "  plays N scenarios generated from seed S (scenario i on the i-th board, in turn),\n"
     "  every expectation from the reference model; each failure is shrunk (at most P\n"
     "  plays, default 150) to DIR/random-S-I.scn (default: the current directory).\n"
     "  --shard K/M plays scenarios i with i mod M = K-1: the same ones on every machine.\n"
-    "  --list prints the generated scenarios; --translated-dma also lets allowed DMAs go\n"
-    "  through non-identity translations (for a runner that checks RAM where they land).\n"
+    "  --list prints the generated scenarios.\n"
     "Exit status: 0 all passed, 1 some failed, 2 bad usage or a bad scenario file.\n";
 
 typedef struct {
@@ -156,7 +155,6 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--max-plays") == 0 && more) co.max_plays = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--steps") == 0 && more) co.gen.steps = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--stop-on-failure") == 0) co.stop_on_failure = true;
-        else if (strcmp(a, "--translated-dma") == 0) co.gen.translated_dma = true;
         else if (strcmp(a, "--jobs") == 0 && more) jobs = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--junit") == 0 && more) junit = argv[++i];
         else if (strcmp(a, "--html") == 0 && more) html = argv[++i];
