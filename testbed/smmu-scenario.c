@@ -1,7 +1,5 @@
 /* smmu-scenario: the scenario runner (docs/scenarios.md). Its options are
  * in usage[] below, which --help prints. */
-#include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +8,7 @@
 
 #include "paths-scenario.h"
 #include "campaign-run.h"
+#include "play-pool.h"
 #include "runner.h"
 
 #ifndef SMMU_VERSION
@@ -47,18 +46,12 @@ static const char usage[] =
 typedef struct {
     Scenario *scn;
     char *board;
-    ReportScenario *rep;
 } Item;
 
 typedef struct {
-    GPtrArray *items;
-    guint next;
-    unsigned done;
-    pthread_mutex_t lock;
+    GPtrArray *items; /* Item*: this shard's runs, in order of play */
     const RunOptions *opt;
-    bool tap;
-    FILE *events;
-} Work;
+} Suite;
 
 static gint by_name(gconstpointer a, gconstpointer b)
 {
@@ -83,48 +76,13 @@ static void collect(const char *path, GPtrArray *files)
     }
 }
 
-static gint by_report(gconstpointer a, gconstpointer b)
+/* One run of a suite (PlayFn). */
+static ReportScenario *play_item(void *ctx, guint i, PlayNote *note)
 {
-    const ReportScenario *x = *(ReportScenario *const *)a, *y = *(ReportScenario *const *)b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : strcmp(x->board, y->board);
-}
-
-static void report_item(Work *w, Item *it)
-{
-    ReportScenario *r = it->rep;
-    pthread_mutex_lock(&w->lock);
-    w->done++;
-    if (w->tap) {
-        /* TAP numbers results in the order they are printed; with several
-         * jobs that is the order they finish */
-        printf("%s %u - %s [%s]\n", r->status == RS_PASS ? "ok" : "not ok", w->done, r->name, r->board);
-        if (r->message) printf("  # %s\n", r->message);
-    } else {
-        printf("[%u/%u] %s %s [%s] %.1fs%s%s\n", w->done, w->items->len, r->status == RS_PASS ? "PASS" : "FAIL", r->name,
-               r->board, r->seconds, r->message ? "\n      " : "", r->message ? r->message : "");
-    }
-    fflush(stdout);
-    if (w->events) {
-        g_autofree char *line = report_json_scenario(r);
-        fputs(line, w->events);
-        fflush(w->events);
-    }
-    pthread_mutex_unlock(&w->lock);
-}
-
-static void *worker(void *arg)
-{
-    Work *w = arg;
-    for (;;) {
-        pthread_mutex_lock(&w->lock);
-        guint i = w->next++;
-        pthread_mutex_unlock(&w->lock);
-        if (i >= w->items->len) return NULL;
-        Item *it = g_ptr_array_index(w->items, i);
-        it->rep = runner_play(it->scn, it->board, w->opt);
-        report_item(w, it);
-    }
+    (void)note;
+    const Suite *su = ctx;
+    Item *it = g_ptr_array_index(su->items, i);
+    return runner_play(it->scn, it->board, su->opt);
 }
 
 int main(int argc, char **argv)
@@ -240,47 +198,13 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    Work w = { .items = mine, .lock = PTHREAD_MUTEX_INITIALIZER, .opt = &opt, .tap = tap };
-    if (events && !(w.events = fopen(events, "w"))) {
-        fprintf(stderr, "smmu-scenario: %s: %s\n", events, g_strerror(errno));
-        return 2;
-    }
-    if (tap) printf("1..%u\n", mine->len);
-    else printf("smmu-scenario: %u scenario runs, %u at a time, seed %u\n", mine->len, jobs, seed);
-    fflush(stdout);
-    gint64 t0 = g_get_monotonic_time();
-    pthread_t threads[16];
-    for (unsigned j = 0; j < jobs; j++) pthread_create(&threads[j], NULL, worker, &w);
-    for (unsigned j = 0; j < jobs; j++) pthread_join(threads[j], NULL);
-    double seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
-
-    GPtrArray *reps = g_ptr_array_new();
-    unsigned passed = 0, failed = 0;
-    for (guint i = 0; i < mine->len; i++) {
-        Item *it = g_ptr_array_index(mine, i);
-        g_ptr_array_add(reps, it->rep);
-        if (it->rep->status == RS_PASS) passed++;
-        else failed++;
-    }
-    g_ptr_array_sort(reps, by_report); /* reports read by name, whatever the order of play */
-    int status = failed ? 1 : 0;
-    GError *e = NULL;
-    if (junit && report_write_junit(junit, reps, &e)) {
-        fprintf(stderr, "smmu-scenario: %s\n", e->message);
-        g_clear_error(&e);
-        status = 2;
-    }
-    if (html && report_write_html(html, reps, "smmuman scenario report", &e)) {
-        fprintf(stderr, "smmu-scenario: %s\n", e->message);
-        g_clear_error(&e);
-        status = 2;
-    }
-    if (w.events) {
-        fprintf(w.events, "{\"event\":\"summary\",\"passed\":%u,\"failed\":%u,\"seconds\":%.3f,\"seed\":%u}\n", passed,
-                failed, seconds, seed);
-        fclose(w.events);
-    }
-    if (!tap) printf("scenarios: %u passed, %u failed (%.1f s)%s%s\n", passed, failed, seconds, html ? "; report: " : "",
-                     html ? html : "");
+    if (!tap) printf("smmu-scenario: %u scenario runs, %u at a time, seed %u\n", mine->len, jobs, seed);
+    Suite su = { .items = mine, .opt = &opt };
+    PlayPoolOptions po = { .jobs = jobs, .tap = tap, .junit = junit, .html = html, .events = events,
+                           .title = "smmuman scenario report", .seed = seed };
+    PlayPoolResult res;
+    int status = play_pool_run(&po, mine->len, play_item, &su, &res);
+    if (!tap) printf("scenarios: %u passed, %u failed (%.1f s)%s%s\n", res.passed, res.failed, res.seconds,
+                     html ? "; report: " : "", html ? html : "");
     return status;
 }
