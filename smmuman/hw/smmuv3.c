@@ -38,11 +38,13 @@
  * record it writes, and a pulse costs far more than the record: QEMU sends
  * two qtest lines per pulse, so a blocked 4 KiB DMA (1,024 records) costs
  * it about 10x its CPU time without them, and the lines must be read and
- * forwarded (docs/performance.md, issue 12 row 5). A drain on the
- * interrupt that finds FLOOD_EVENTS records or more masks it; the regular
- * polls drain meanwhile, and the second poll in a row that finds the queue
- * empty unmasks it (one would not do: the DMA that began the flood took,
- * with its pulses, long enough for a poll to fall before the next). Only
+ * forwarded (docs/performance.md, issue 12 row 5). A drain, on the
+ * interrupt or a poll, that finds FLOOD_EVENTS records or more masks it;
+ * the regular polls drain meanwhile, and a poll that finds the queue empty
+ * UNMASK_IDLE_MS after the last records unmasks it (not the first empty
+ * poll: the DMA that began the flood took, with its pulses, 7-12 ms, and the
+ * board agent pauses a storm as long after such a step, so a storm stalls
+ * for a poll or two after its first DMA). Only
  * when the polls come often enough that the queue cannot fill between two:
  * with the interrupt masked QEMU writes about one record a microsecond, and
  * polls 10 ms apart found up to 12,288 (hence the 32,768-record queue); a
@@ -52,7 +54,7 @@
  * arrives while masked waits for the next poll instead of the interrupt. */
 #define FLOOD_EVENTS       256    /* a 1 KiB DMA's worth: 64 B DMAs never mask */
 #define MODERATE_MAX_POLL_MS 10
-#define UNMASK_EMPTY_POLLS 2
+#define UNMASK_IDLE_MS     50
 #define MAX_CMDQ_ERRORS    3      /* refused commands the service survives before a DSS */
 #define MIN_OAS_BITS       36     /* output sizes below: a 32-bit SMMU, not one we drive */
 /* GBPA: abort what bypasses (written with UPDATE, which the SMMU clears when done) */
@@ -80,7 +82,7 @@ struct SmmuHwUnit {
     uint32_t evtq_cons;
     bool evtq_moderate;     /* polled often enough to mask the interrupt during floods */
     bool evtq_masked;       /* EVENTQ_IRQEN is off: the polls drain */
-    unsigned evtq_empty_polls; /* polls in a row that found nothing while masked */
+    int64_t evtq_last_us;   /* when a drain last found records (hw_now_us) */
     uint32_t gerrorn;       /* errors acknowledged so far */
     uint8_t *vmid_used;
     uint32_t cfgi_sid;      /* the entry ste_install is changing */
@@ -626,18 +628,35 @@ static int set_evtq_irq(SmmuHwUnit *u, bool on, char *err, size_t errlen)
 {
     uint32_t v = HW_MASK32(SMMU_IRQ_CTRL, GERROR_IRQEN) | (on ? HW_MASK32(SMMU_IRQ_CTRL, EVENTQ_IRQEN) : 0);
     int rc = write_acked(u, SMMU_REG_IRQ_CTRL, SMMU_REG_IRQ_CTRL_ACK, v, err, errlen);
-    if (!rc) u->evtq_masked = !on, u->evtq_empty_polls = 0;
+    if (!rc) u->evtq_masked = !on;
     return rc;
+}
+
+/* After a drain that found n records: mask the event-queue interrupt when
+ * they were a flood, whichever drain found them (a poll often comes first:
+ * the pulses of one blocked 4 KiB DMA take QEMU longer than a poll
+ * interval), unless they filled half the queue: then the polls do not keep
+ * up and the pulses' cost must slow the flood down. */
+static int moderate(SmmuHwUnit *u, int n, char *err, size_t errlen)
+{
+    unsigned half = (1u << u->evtq_log2) / 2;
+    if (n >= FLOOD_EVENTS && (unsigned)n <= half && u->evtq_moderate && !u->evtq_masked) {
+        u->evtq_last_us = hw_now_us();
+        return set_evtq_irq(u, false, err, errlen);
+    }
+    return 0;
 }
 
 static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
 {
     int rc = global_errors(u, lost, err, errlen);
     int n = rc ? rc : drain_events(u, fn, opaque, lost, err, errlen);
-    if (n < 0 || !u->evtq_masked) return n;
-    u->evtq_empty_polls = n ? 0 : u->evtq_empty_polls + 1;
+    if (n < 0) return n;
+    if (!u->evtq_masked) return (rc = moderate(u, n, err, errlen)) ? rc : n;
+    int64_t now = hw_now_us();
+    if (n) u->evtq_last_us = now;
     /* the flood is over, or outruns the polls: back to the interrupt */
-    if (u->evtq_empty_polls >= UNMASK_EMPTY_POLLS || (unsigned)n > (1u << u->evtq_log2) / 2) {
+    if ((!n && now - u->evtq_last_us >= UNMASK_IDLE_MS * 1000ll) || (unsigned)n > (1u << u->evtq_log2) / 2) {
         if ((rc = set_evtq_irq(u, true, err, errlen))) return rc;
         /* records written before the unmask raised no interrupt */
         rc = drain_events(u, fn, opaque, lost, err, errlen);
@@ -649,12 +668,8 @@ static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *l
 static int irq(SmmuHwUnit *u, unsigned line, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
 {
     if ((int)line == u->evtq_irq) {
-        int n = drain_events(u, fn, opaque, lost, err, errlen);
-        if (n >= FLOOD_EVENTS && u->evtq_moderate && !u->evtq_masked) {
-            int rc = set_evtq_irq(u, false, err, errlen);
-            if (rc) return rc;
-        }
-        return n;
+        int n = drain_events(u, fn, opaque, lost, err, errlen), rc;
+        return n < 0 ? n : (rc = moderate(u, n, err, errlen)) ? rc : n;
     }
     if ((int)line == u->gerror_irq) return global_errors(u, lost, err, errlen);
     return 0; /* not ours */
