@@ -40,10 +40,12 @@
 static const char usage[] =
     "usage: blocked-bench [--help | --version] [--runs N] [--json FILE]\n"
     "Benchmarks blocked DMAs (not a test): on q35-vtd and virt-smmuv3 with smmuman\n"
-    "running, DMAs of 64 B and 4 KiB, allowed and blocked, interleaved, N runs each\n"
-    "(default 101); each timed to the agent's reply and, when blocked, to its record\n"
-    "reaching the client. Checks every record (one per DMA, repeat count, nothing\n"
-    "dropped) and the service's faults.seen and faults.overflows.\n"
+    "running, DMAs of 64 B and 4 KiB, allowed and blocked, back to back and\n"
+    "interleaved, N runs each (default 101); N/10 blocked ones isolated (after 120 ms\n"
+    "of quiet); N/10 storms of 40 blocked 4 KiB DMAs. Each timed to the agent's reply\n"
+    "and, when blocked, to its record (storms: the last) reaching the client. Checks\n"
+    "every record (page, repeat count, nothing dropped; SMMUv3 storms: every event)\n"
+    "and the service's faults.seen and faults.overflows.\n"
     "--json FILE appends one JSON object per result row.\n"
     "Starts the boards and smmuman from " SMMU_BUILD_DIR ".\n";
 
