@@ -43,6 +43,7 @@ typedef struct {
     const char *name;
     uint64_t base;
     int evtq_irq, gerror_irq; /* -1: none (SMMUv3 only) */
+    unsigned fault_poll_ms;   /* how often fault_poll() runs; 0: not at all */
 } SmmuHwUnitCfg;
 
 /* One fault as the hardware reported it, decoded. */

@@ -6,7 +6,9 @@
  * Commands are followed by CMD_SYNC and their consumption is awaited,
  * bounded; the event queue is drained on its interrupt and by polling, and
  * the hardware's record per failed 4-byte access is folded into one fault
- * per (stream, page, kind) with a repeat count. */
+ * per (stream, page, kind) with a repeat count. During a flood of records
+ * the event-queue interrupt is masked and the polls drain (moderation,
+ * below). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +27,34 @@
 #define STRTAB_LOG2        8      /* linear: StreamIDs of bus 0 (docs/smmuv3.md) */
 #define STRTAB_PAGES       ((SMMU_STE_SIZE << STRTAB_LOG2) / PT_PAGE_SIZE)
 #define CMDQ_LOG2          8      /* 256 x 16 bytes: one page */
-#define EVTQ_LOG2_MAX      14     /* 16384 x 32 bytes: 16 blocked 4 KiB DMAs between drains */
+#define EVTQ_LOG2_MAX      15     /* 32768 x 32 bytes (1 MiB): 32 blocked 4 KiB DMAs between drains */
 /* Stage-2 tables of three levels of 4 KiB: a 39-bit IPA, the walk starting
  * at Arm level 1 with one start table (QEMU aliases concatenated ones). The
  * one fact; the STE's T0SZ and SL0 and map_check()'s limit follow from it. */
 #define S2_LEVELS          3
 #define IPA_BITS           PT_IOVA_BITS(S2_LEVELS)
 #define MAX_FOLD           256    /* distinct (stream, page, kind) per drain */
+/* Interrupt moderation. QEMU pulses the event-queue interrupt for every
+ * record it writes, and a pulse costs far more than the record: QEMU sends
+ * two qtest lines per pulse, so a blocked 4 KiB DMA (1,024 records) costs
+ * it about 10x its CPU time without them, and the lines must be read and
+ * forwarded (docs/performance.md, issue 12 row 5). A drain, on the
+ * interrupt or a poll, that finds FLOOD_EVENTS records or more masks it;
+ * the regular polls drain meanwhile, and a poll that finds the queue empty
+ * UNMASK_IDLE_MS after the last records unmasks it (not the first empty
+ * poll: the DMA that began the flood took, with its pulses, 7-12 ms, and the
+ * board agent pauses a storm as long after such a step, so a storm stalls
+ * for a poll or two after its first DMA). Only
+ * when the polls come often enough that the queue cannot fill between two:
+ * with the interrupt masked QEMU writes about one record a microsecond, and
+ * polls 10 ms apart found up to 12,288 (hence the 32,768-record queue); a
+ * poll that finds it more than half full unmasks it all the same, so that
+ * the pulses' cost slows the flood down. Overflow is still detected and
+ * counted (GERROR EVENTQ_ABT_ERR, whose interrupt stays on). A record that
+ * arrives while masked waits for the next poll instead of the interrupt. */
+#define FLOOD_EVENTS       256    /* a 1 KiB DMA's worth: 64 B DMAs never mask */
+#define MODERATE_MAX_POLL_MS 10
+#define UNMASK_IDLE_MS     50
 #define MAX_CMDQ_ERRORS    3      /* refused commands the service survives before a DSS */
 #define MIN_OAS_BITS       36     /* output sizes below: a 32-bit SMMU, not one we drive */
 /* GBPA: abort what bypasses (written with UPDATE, which the SMMU clears when done) */
@@ -57,6 +80,9 @@ struct SmmuHwUnit {
     uint32_t *evtq;
     unsigned evtq_log2;
     uint32_t evtq_cons;
+    bool evtq_moderate;     /* polled often enough to mask the interrupt during floods */
+    bool evtq_masked;       /* EVENTQ_IRQEN is off: the polls drain */
+    int64_t evtq_last_us;   /* when a drain last found records (hw_now_us) */
     uint32_t gerrorn;       /* errors acknowledged so far */
     uint8_t *vmid_used;
     uint32_t cfgi_sid;      /* the entry ste_install is changing */
@@ -306,6 +332,7 @@ static int unit_open(const SmmuHwEnv *env, const SmmuHwUnitCfg *cfg, SmmuHwUnit 
     u->base = cfg->base;
     u->evtq_irq = cfg->evtq_irq;
     u->gerror_irq = cfg->gerror_irq;
+    u->evtq_moderate = cfg->fault_poll_ms && cfg->fault_poll_ms <= MODERATE_MAX_POLL_MS && cfg->evtq_irq >= 0;
     snprintf(u->name, sizeof u->name, "%s", cfg->name);
     int rc = probe(u, err, errlen);
     if (!rc && !(u->vmid_used = calloc(u->nvmid, 1))) rc = -ENOMEM;
@@ -597,15 +624,53 @@ static int global_errors(SmmuHwUnit *u, uint64_t *lost, char *err, size_t errlen
     return 0;
 }
 
+static int set_evtq_irq(SmmuHwUnit *u, bool on, char *err, size_t errlen)
+{
+    uint32_t v = HW_MASK32(SMMU_IRQ_CTRL, GERROR_IRQEN) | (on ? HW_MASK32(SMMU_IRQ_CTRL, EVENTQ_IRQEN) : 0);
+    int rc = write_acked(u, SMMU_REG_IRQ_CTRL, SMMU_REG_IRQ_CTRL_ACK, v, err, errlen);
+    if (!rc) u->evtq_masked = !on;
+    return rc;
+}
+
+/* After a drain that found n records: mask the event-queue interrupt when
+ * they were a flood, whichever drain found them (a poll often comes first:
+ * the pulses of one blocked 4 KiB DMA take QEMU longer than a poll
+ * interval), unless they filled half the queue: then the polls do not keep
+ * up and the pulses' cost must slow the flood down. */
+static int moderate(SmmuHwUnit *u, int n, char *err, size_t errlen)
+{
+    unsigned half = (1u << u->evtq_log2) / 2;
+    if (n >= FLOOD_EVENTS && (unsigned)n <= half && u->evtq_moderate && !u->evtq_masked) {
+        u->evtq_last_us = hw_now_us();
+        return set_evtq_irq(u, false, err, errlen);
+    }
+    return 0;
+}
+
 static int fault_poll(SmmuHwUnit *u, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
 {
     int rc = global_errors(u, lost, err, errlen);
-    return rc ? rc : drain_events(u, fn, opaque, lost, err, errlen);
+    int n = rc ? rc : drain_events(u, fn, opaque, lost, err, errlen);
+    if (n < 0) return n;
+    if (!u->evtq_masked) return (rc = moderate(u, n, err, errlen)) ? rc : n;
+    int64_t now = hw_now_us();
+    if (n) u->evtq_last_us = now;
+    /* the flood is over, or outruns the polls: back to the interrupt */
+    if ((!n && now - u->evtq_last_us >= UNMASK_IDLE_MS * 1000ll) || (unsigned)n > (1u << u->evtq_log2) / 2) {
+        if ((rc = set_evtq_irq(u, true, err, errlen))) return rc;
+        /* records written before the unmask raised no interrupt */
+        rc = drain_events(u, fn, opaque, lost, err, errlen);
+        return rc < 0 ? rc : n + rc;
+    }
+    return n;
 }
 
 static int irq(SmmuHwUnit *u, unsigned line, SmmuHwFaultFn fn, void *opaque, uint64_t *lost, char *err, size_t errlen)
 {
-    if ((int)line == u->evtq_irq) return drain_events(u, fn, opaque, lost, err, errlen);
+    if ((int)line == u->evtq_irq) {
+        int n = drain_events(u, fn, opaque, lost, err, errlen), rc;
+        return n < 0 ? n : (rc = moderate(u, n, err, errlen)) ? rc : n;
+    }
     if ((int)line == u->gerror_irq) return global_errors(u, lost, err, errlen);
     return 0; /* not ours */
 }

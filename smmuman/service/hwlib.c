@@ -129,7 +129,8 @@ static int add_unit(Service *s, const char *name, uint64_t base, int evtq, int g
         snprintf(err, errlen, "more than %d units", CORE_MAX_UNITS);
         return -E2BIG;
     }
-    SmmuHwUnitCfg cfg = { .name = name, .base = base, .evtq_irq = evtq, .gerror_irq = gerror };
+    SmmuHwUnitCfg cfg = { .name = name, .base = base, .evtq_irq = evtq, .gerror_irq = gerror,
+                          .fault_poll_ms = s->cfg.fault_poll_ms };
     char why[256] = "";
     SmmuHwUnit *hw;
     int rc = s->hw->unit_open(&s->env, &cfg, &hw, why, sizeof why);
