@@ -12,6 +12,7 @@
  *
  * Usage: see usage[] (results on stdout, method in docs/performance.md) */
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent-client.h"
+#include "bench-json.h"
 #include "inventory.h"
 #include "launcher.h"
 
@@ -29,12 +31,18 @@
 /* This program's own revision: 2 added the fairness section. */
 
 static const char usage[] =
-    "usage: board-bench [--only mmio|dma|fair] [--storm COUNT] [ITERATIONS]\n"
+    "usage: board-bench [--only mmio|dma|fair|baredma] [--storm COUNT] [--quick] [--json FILE] [ITERATIONS]\n"
     "  ITERATIONS  register round trips per MMIO case (default 5000, at least 100)\n"
     "  --only      run one section: mmio (agent vs direct qtest), dma (injection\n"
     "              rate), fair (register round trips from a second client while\n"
     "              a storm runs, on q35-vtd and virt-smmuv3)\n"
+    "              a storm runs, on q35-vtd and virt-smmuv3), baredma (not run by\n"
+    "              default: 4 KiB DMAs through the agent against a bare qtest\n"
+    "              client driving the same edu engine; with mmio, both\n"
+    "              interleaved on two boards running side by side)\n"
     "  --storm     DMAs in the fairness section's storm (default 20000)\n"
+    "  --quick     a fifth of the iterations\n"
+    "  --json FILE append the mmio and baredma results as JSON rows (bench-json.h)\n"
     "Results on stdout; the method is in docs/performance.md.\n";
 
 static int cmp_double(const void *a, const void *b)
@@ -235,6 +243,156 @@ static void bench_dma(unsigned n)
     tb_board_stop(b, NULL);
 }
 
+/* ---- issue 12 row 4: the agent against a bare qtest client, interleaved ----
+ * Two q35-vtd boards run side by side: one with the agent, one without
+ * (its qtest socket is this program's). Each turn makes one access (or one
+ * DMA) on each, so that the machine's noise falls on both alike. */
+
+static int qtest_open(TbBoard *b)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, tb_board_qtest_path(b), sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    for (int tries = 0; connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0; tries++) {
+        if (tries > 500) {
+            perror("board-bench: qtest connect");
+            exit(1);
+        }
+        g_usleep(10000);
+    }
+    return fd;
+}
+
+/* One qtest command and its "OK" reply line (qtest sends nothing else on a
+ * board whose interrupts nobody intercepts). Returns the reply's value. */
+static uint64_t qtest_cmd(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static uint64_t qtest_cmd(int fd, const char *fmt, ...)
+{
+    char line[256], buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (write(fd, line, (size_t)len) != len) {
+        perror("board-bench: qtest write");
+        exit(1);
+    }
+    size_t have = 0;
+    while (!memchr(buf, '\n', have)) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t k = poll(&p, 1, 5000) == 1 ? read(fd, buf + have, sizeof buf - 1 - have) : -1;
+        if (k <= 0) {
+            fprintf(stderr, "board-bench: qtest: no reply to '%.*s' within 5 s\n", len - 1, line);
+            exit(1);
+        }
+        have += (size_t)k;
+    }
+    buf[have] = 0;
+    if (strncmp(buf, "OK", 2) != 0) {
+        fprintf(stderr, "board-bench: qtest: '%.*s' answered '%s'\n", len - 1, line, buf);
+        exit(1);
+    }
+    return strncmp(buf, "OK 0x", 5) == 0 ? strtoull(buf + 3, NULL, 16) : 0;
+}
+
+/* What the agent's start()/poll_idle() do (qemu-plugin/dma.c): source,
+ * destination, count and command in one 32-byte write, then look at the
+ * command register until RUN is clear. edu's buffer to RAM (a "write"). */
+static void bare_dma(int fd, uint64_t bar, uint64_t addr)
+{
+    const uint64_t regs[4] = { 0x40000, addr, 4096, 0x1 | 0x2 }; /* RUN | TO_RAM */
+    char hex[2 * sizeof regs + 1];
+    const uint8_t *p = (const uint8_t *)regs; /* x86-64: already little-endian */
+    for (unsigned i = 0; i < sizeof regs; i++) snprintf(hex + 2 * i, 3, "%02x", p[i]);
+    qtest_cmd(fd, "write 0x%llx 32 0x%s\n", (unsigned long long)bar + 0x80, hex);
+    for (unsigned looks = 0; qtest_cmd(fd, "readq 0x%llx\n", (unsigned long long)bar + 0x98) & 1; looks++)
+        if (looks > 100000) {
+            fprintf(stderr, "board-bench: bare edu DMA did not finish\n");
+            exit(1);
+        }
+}
+
+static void row4(const char *name, const char *unit, double *agent, double *bare, unsigned n, bool rate)
+{
+    qsort(agent, n, sizeof *agent, cmp_double);
+    qsort(bare, n, sizeof *bare, cmp_double);
+    double ma = agent[n / 2], mb = bare[n / 2];
+    char note[256];
+    if (rate) {
+        /* per-DMA times -> DMA/s; the ratio is the agent's rate over the bare client's */
+        snprintf(note, sizeof note, "4 KiB edu0 DMA to RAM, one at a time; agent %.1f us, bare client %.1f us per DMA "
+                 "(medians), interleaved on two boards", ma, mb);
+        bench_row(&(BenchRow){ .name = name, .row = 4, .board = "q35-vtd", .unit = unit, .median = 1e6 / ma,
+                               .p99 = 1e6 / agent[(unsigned)(n * 0.99)], .floor = 1e6 / mb, .ratio = mb / ma,
+                               .runs = n, .goal = "ratio >= 0.8", .note = note });
+    } else {
+        snprintf(note, sizeof note, "VT-d VER read; floor: a bare qtest client's readl, interleaved on a second board "
+                 "(its p99 %.1f us)", bare[(unsigned)(n * 0.99)]);
+        bench_row(&(BenchRow){ .name = name, .row = 4, .board = "q35-vtd", .unit = unit, .median = ma,
+                               .p99 = agent[(unsigned)(n * 0.99)], .floor = mb, .ratio = ma / mb, .runs = n,
+                               .goal = "ratio <= 1.5", .note = note });
+    }
+}
+
+static void bench_interleaved(unsigned n, bool mmio, bool dma)
+{
+    g_autoptr(GError) err = NULL;
+    TbBoard *ba = start(false), *bb = start(true);
+    TbAgent *ag = connect_or_die(ba);
+    int fd = qtest_open(bb);
+    TbInventory inv;
+    const TbInvDevice *edu;
+    unsigned bus, dev, fn;
+    if (tb_inventory_fetch(ag, &inv, &err) || !(edu = tb_inventory_device(&inv, "edu0")) ||
+        sscanf(edu->bdf, "%x:%x.%x", &bus, &dev, &fn) != 3) {
+        fprintf(stderr, "board-bench: no edu0 in q35-vtd's inventory%s%s\n", err ? ": " : "", err ? err->message : "");
+        exit(1);
+    }
+    /* the bare board: the same BAR address the agent chose on its twin, set
+     * through the legacy configuration ports, memory and bus master on */
+    unsigned cfg = 0x80000000u | bus << 16 | dev << 11 | fn << 8;
+    qtest_cmd(fd, "outl 0xcf8 0x%x\n", cfg | 0x10);
+    qtest_cmd(fd, "outl 0xcfc 0x%llx\n", (unsigned long long)(edu->bar0 & 0xffffffffu));
+    qtest_cmd(fd, "outl 0xcf8 0x%x\n", cfg | 0x14); /* upper half, should BAR0 be 64-bit; ignored otherwise */
+    qtest_cmd(fd, "outl 0xcfc 0x%llx\n", (unsigned long long)(edu->bar0 >> 32));
+    qtest_cmd(fd, "outl 0xcf8 0x%x\n", cfg | 0x04);
+    qtest_cmd(fd, "outw 0xcfc 0x6\n");
+    if ((uint32_t)qtest_cmd(fd, "readl 0x%llx\n", (unsigned long long)edu->bar0) != 0x010000edu) {
+        fprintf(stderr, "board-bench: bare board: edu0's ID register not at 0x%llx\n", (unsigned long long)edu->bar0);
+        exit(1);
+    }
+    double *a = g_new(double, n), *b = g_new(double, n);
+    const uint64_t ram = inv.ram_base + 0x1000000;
+    for (int what = 0; what < 2; what++) {
+        if (what == 0 ? !mmio : !dma) continue;
+        for (unsigned i = 0; i < n + 100; i++) {
+            TbReply r;
+            gint64 t0 = g_get_monotonic_time();
+            int rc = what == 0 ? tb_agent_do(ag, &r, &err, "mmio read 0x%llx 4", VTD_VER)
+                               : tb_agent_do(ag, &r, &err, "dma edu0 write 0x%llx 4096",
+                                             (unsigned long long)ram + (i % 256) * 4096);
+            gint64 t1 = g_get_monotonic_time();
+            if (rc || !r.ok) {
+                fprintf(stderr, "board-bench: agent: %s\n", err ? err->message : r.text);
+                exit(1);
+            }
+            tb_reply_clear(&r);
+            if (what == 0) qtest_cmd(fd, "readl 0x%llx\n", VTD_VER);
+            else bare_dma(fd, edu->bar0, ram + (i % 256) * 4096);
+            gint64 t2 = g_get_monotonic_time();
+            if (i >= 100) a[i - 100] = (double)(t1 - t0), b[i - 100] = (double)(t2 - t1); /* 100 warm-up */
+        }
+        if (what == 0) row4("register round trip, agent vs bare qtest", "us", a, b, n, false);
+        else row4("4 KiB DMA rate, agent vs bare qtest", "DMA/s", a, b, n, true);
+    }
+    g_free(a);
+    g_free(b);
+    close(fd);
+    tb_agent_close(ag);
+    tb_board_stop(ba, NULL);
+    tb_board_stop(bb, NULL);
+}
+
 static unsigned number(const char *what, const char *s)
 {
     char *end;
@@ -250,7 +408,8 @@ static unsigned number(const char *what, const char *s)
 int main(int argc, char **argv)
 {
     unsigned n = 5000, storm = 20000;
-    const char *only = NULL;
+    const char *only = NULL, *json = NULL;
+    bool quick = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage, stdout);
@@ -260,10 +419,14 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
-            if (strcmp(only, "mmio") && strcmp(only, "dma") && strcmp(only, "fair")) {
-                fprintf(stderr, "board-bench: --only: expected mmio, dma or fair\n%s", usage);
+            if (strcmp(only, "mmio") && strcmp(only, "dma") && strcmp(only, "fair") && strcmp(only, "baredma")) {
+                fprintf(stderr, "board-bench: --only: expected mmio, dma, fair or baredma\n%s", usage);
                 return 2;
             }
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+            json = argv[++i];
         } else if (strcmp(argv[i], "--storm") == 0 && i + 1 < argc) {
             storm = number("--storm", argv[++i]);
         } else if (argv[i][0] == '-') {
@@ -273,18 +436,23 @@ int main(int argc, char **argv)
             n = number("ITERATIONS", argv[i]);
         }
     }
+    if (quick) n /= 5;
     if (n < 100) n = 100;
+    bench_json_open("board-bench", json);
     double *us = g_new(double, n);
     printf("board-bench %s: %u iterations, %s\n", SMMU_VERSION, n, g_get_host_name());
     if (!only || strcmp(only, "mmio") == 0) {
         bench_direct_mmio(n, us);
         bench_agent_mmio(n, us);
+        bench_interleaved(n, true, false);
     }
+    if (only && strcmp(only, "baredma") == 0) bench_interleaved(n, false, true);
     if (!only || strcmp(only, "dma") == 0) bench_dma(n / 5);
     if (!only || strcmp(only, "fair") == 0) {
         bench_fair("q35-vtd", storm);
         bench_fair("virt-smmuv3", storm);
     }
     g_free(us);
+    bench_json_close();
     return 0;
 }
