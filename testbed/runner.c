@@ -15,6 +15,7 @@
 
 #include "agent-client.h"
 #include "board-def.h"
+#include "board-reset.h"
 #include "inventory.h"
 #include "launcher.h"
 #include "num.h"
@@ -743,7 +744,7 @@ static bool start_service(Run *r, const char *board_kind)
  * guests' side down: guest drivers, guest monitors, guest services, VMs,
  * host clients, the host's monitor, the host service, the board. Each is
  * SIGKILLed and rn_reaped before the next. */
-static void teardown(Run *r)
+static void teardown(Run *r, bool keep_board)
 {
     for (guint i = 0; r->clients && i < r->clients->len; i++) {
         Proc *p = g_ptr_array_index(r->clients, i);
@@ -793,7 +794,7 @@ static void teardown(Run *r)
     if (d) g_dir_close(d);
     if (r->ram) munmap(r->ram, r->inv.ram_size);
     tb_agent_close(r->agent);
-    if (r->board) {
+    if (r->board && !keep_board) {
         /* QEMU always stops; with keep the launcher leaves the run directory's logs */
         if (r->opt->keep) g_ptr_array_add(r->rep->log, g_strdup_printf("kept: %s", tb_board_run_dir(r->board)));
         tb_board_stop(r->board, NULL);
@@ -835,6 +836,89 @@ static bool library_built(const RunOptions *opt, const char *kind)
     return g_file_test(lib, G_FILE_TEST_EXISTS);
 }
 
+/* ---- boards kept between scenarios (runner.h) -------------------------- */
+
+typedef struct {
+    char *name;
+    TbBoard *board;
+    char *inventory; /* at start: a reset board must read the same */
+} Kept;
+
+/* The calling thread's: a board belongs to the thread that started it (it
+ * dies with that thread: PDEATHSIG). */
+static _Thread_local GPtrArray *kept_boards;
+
+static void kept_free(Kept *k)
+{
+    if (k->board) tb_board_stop(k->board, NULL);
+    g_free(k->name);
+    g_free(k->inventory);
+    g_free(k);
+}
+
+void runner_release_boards(void)
+{
+    if (kept_boards) g_ptr_array_unref(kept_boards);
+    kept_boards = NULL;
+}
+
+static bool reusing(const RunOptions *opt) { return opt->reuse_boards && !opt->keep; }
+
+/* The board to play on: the thread's kept one of that name (taken out of
+ * the list while it plays), or a new one. *k: what keeps it, or NULL. */
+static TbBoard *board_get(const char *name, const Scenario *s, const RunOptions *opt, Kept **k, bool *reused,
+                          GError **err)
+{
+    *k = NULL;
+    *reused = false;
+    if (reusing(opt)) {
+        if (!kept_boards) kept_boards = g_ptr_array_new_with_free_func((GDestroyNotify)kept_free);
+        for (guint i = 0; i < kept_boards->len; i++) {
+            Kept *c = g_ptr_array_index(kept_boards, i);
+            if (strcmp(c->name, name)) continue;
+            g_ptr_array_steal_index_fast(kept_boards, i);
+            if (!s->board_fresh) {
+                *k = c;
+                *reused = true;
+                return c->board;
+            }
+            kept_free(c); /* the scenario wants a new one: the kept one goes */
+            break;
+        }
+    }
+    TbLaunchOptions lo = { .keep = opt->keep };
+    TbBoard *b = tb_board_start(name, &lo, err);
+    if (!b || !reusing(opt)) return b;
+    char *inv = tb_board_inventory_text(b, err);
+    if (!inv) {
+        tb_board_stop(b, NULL);
+        return NULL;
+    }
+    *k = g_new0(Kept, 1);
+    (*k)->name = g_strdup(name);
+    (*k)->board = b;
+    (*k)->inventory = inv;
+    return b;
+}
+
+/* After the run: a board whose scenario passed is reset and kept; any
+ * other is stopped (a failed scenario may have left anything behind, and
+ * the next one should not pay for finding out). */
+static void board_put(Run *r, Kept *k, bool passed)
+{
+    if (!k) return;
+    GError *e = NULL;
+    if (passed && tb_board_reset(k->board, k->inventory, &e) == 0) {
+        g_ptr_array_add(kept_boards, k);
+        return;
+    }
+    if (e) {
+        g_ptr_array_add(r->rep->log, g_strdup_printf("board not kept: %s", e->message));
+        g_error_free(e);
+    }
+    kept_free(k);
+}
+
 char **runner_boards_for(const Scenario *s, const RunOptions *opt)
 {
     if (strcmp(s->boards[0], "any") != 0) return g_strdupv(s->boards);
@@ -860,10 +944,11 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     r.vms = g_ptr_array_new();
     r.guests = g_ptr_array_new();
     r.files = g_ptr_array_new_with_free_func(g_free);
-    gint64 t0 = g_get_monotonic_time();
+    gint64 t0 = g_get_monotonic_time(), tp = t0;
+#define PHASE(i) (r.rep->phase[i] += (double)(g_get_monotonic_time() - tp) / 1e6, tp = g_get_monotonic_time())
     GError *e = NULL;
-    TbLaunchOptions lo = { .keep = opt->keep };
-    r.board = tb_board_start(board, &lo, &e);
+    Kept *k = NULL;
+    r.board = board_get(board, s, opt, &k, &r.rep->board_reused, &e);
     if (!r.board) {
         rn_failf(&r, "board %s: %s", board, e->message);
         g_error_free(e);
@@ -886,7 +971,9 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     rn_config_owners(&r.host, s->config);
     if (opt->narrate) printf("\n== %s on %s\n   %s\n", s->name, board, s->purpose ? s->purpose : "");
     const char *kind = r.inv.n_units ? r.inv.units[0].kind : NULL;
+    PHASE(RP_PHASE_BOARD);
     if (!r.failure[0] && start_service(&r, kind) && rn_wait_state(&r, s->start_dss, s->start_reason)) {
+        PHASE(RP_PHASE_SERVICE);
         if (!s->start_dss) { /* the runner's monitor first: it sees every record */
             r.monitor = rn_proc_client(&r, "runner-monitor", false, NULL);
             g_autofree char *ok = rn_ask(&r, r.monitor, "init");
@@ -903,6 +990,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
             }
         }
         if (!r.failure[0] && !s->start_dss) rn_xlate_start(&r);
+        PHASE(RP_PHASE_CLIENTS);
         for (guint i = 0; i < s->steps->len && !r.failure[0]; i++) {
             const ScnStep *st = g_ptr_array_index(s->steps, i);
             g_ptr_array_add(r.rep->log, g_strdup_printf("%s:%u: %s", st->file, st->line, st->text));
@@ -918,10 +1006,14 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
             }
         }
         if (!r.failure[0]) guests_quiet(&r, NULL, GUEST_QUIET_MS, "a fault no step expected");
+        PHASE(RP_PHASE_STEPS);
     }
     r.rep->status = r.failure[0] ? RS_FAIL : RS_PASS;
     r.rep->message = r.failure[0] ? g_strdup(r.failure) : NULL;
-    teardown(&r);
+    teardown(&r, k != NULL);
+    board_put(&r, k, !r.failure[0]);
+    PHASE(RP_PHASE_TEARDOWN);
+#undef PHASE
     r.rep->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
     return r.rep;
 }
