@@ -846,15 +846,42 @@ static bool library_built(const RunOptions *opt, const char *kind)
 typedef struct {
     char *name;
     TbBoard *board;
-    char *inventory; /* at start: a reset board must read the same */
+    char *inventory;     /* at start: a reset board must read the same */
+    GThread *resetting;  /* the reset after its last scenario, while the thread plays on */
+    gint reset_over;     /* atomic: the reset thread is done */
+    GError *reset_error; /* what it said */
 } Kept;
+
+/* Boards of one name a thread keeps: two, so that one resets while the
+ * other plays; the reset is then off the scenarios' path. */
+#define KEPT_PER_NAME 2
 
 /* The calling thread's: a board belongs to the thread that started it (it
  * dies with that thread: PDEATHSIG). */
 static _Thread_local GPtrArray *kept_boards;
 
+static void *reset_thread(void *arg)
+{
+    Kept *k = arg;
+    tb_board_reset(k->board, k->inventory, &k->reset_error);
+    g_atomic_int_set(&k->reset_over, 1);
+    return NULL;
+}
+
+/* Waits for the board's reset; false (and the reason in *err) if it failed. */
+static bool reset_done(Kept *k, GError **err)
+{
+    if (k->resetting) g_thread_join(k->resetting);
+    k->resetting = NULL;
+    if (!k->reset_error) return true;
+    g_propagate_error(err, k->reset_error);
+    k->reset_error = NULL;
+    return false;
+}
+
 static void kept_free(Kept *k)
 {
+    reset_done(k, NULL);
     if (k->board) tb_board_stop(k->board, NULL);
     g_free(k->name);
     g_free(k->inventory);
@@ -869,26 +896,48 @@ void runner_release_boards(void)
 
 static bool reusing(const RunOptions *opt) { return opt->reuse_boards && !opt->keep; }
 
-/* The board to play on: the thread's kept one of that name (taken out of
- * the list while it plays), or a new one. *k: what keeps it, or NULL. */
-static TbBoard *board_get(const char *name, const Scenario *s, const RunOptions *opt, Kept **k, bool *reused,
+/* Of the thread's kept boards of that name: one whose reset is over, else
+ * the oldest (to wait for) once there are KEPT_PER_NAME, else none (a new
+ * board is started: it becomes the second). */
+static int kept_pick(const char *name)
+{
+    int oldest = -1, n = 0;
+    for (guint i = 0; i < kept_boards->len; i++) {
+        Kept *c = g_ptr_array_index(kept_boards, i);
+        if (strcmp(c->name, name)) continue;
+        if (g_atomic_int_get(&c->reset_over)) return (int)i;
+        if (oldest < 0) oldest = (int)i;
+        n++;
+    }
+    return n >= KEPT_PER_NAME ? oldest : -1;
+}
+
+/* The board to play on: a kept one of that name once its reset is done
+ * (taken out of the list while it plays), or a new one. *k: what keeps
+ * it, or NULL; *reused: it is a kept one. A reset that failed is said in
+ * the report's log, and a new board started. */
+static TbBoard *board_get(Run *r, const char *name, const Scenario *s, const RunOptions *opt, Kept **k, bool *reused,
                           GError **err)
 {
     *k = NULL;
     *reused = false;
     if (reusing(opt)) {
         if (!kept_boards) kept_boards = g_ptr_array_new_with_free_func((GDestroyNotify)kept_free);
-        for (guint i = 0; i < kept_boards->len; i++) {
-            Kept *c = g_ptr_array_index(kept_boards, i);
-            if (strcmp(c->name, name)) continue;
-            g_ptr_array_steal_index_fast(kept_boards, i);
-            if (!s->board_fresh) {
+        if (s->board_fresh) /* a new one; the kept ones of that name go */
+            for (guint i = kept_boards->len; i-- > 0;)
+                if (strcmp(((Kept *)g_ptr_array_index(kept_boards, i))->name, name) == 0) g_ptr_array_remove_index_fast(kept_boards, i);
+        int i = kept_pick(name);
+        if (i >= 0) {
+            Kept *c = g_ptr_array_steal_index_fast(kept_boards, (guint)i);
+            GError *e = NULL;
+            if (reset_done(c, &e)) {
                 *k = c;
                 *reused = true;
                 return c->board;
             }
-            kept_free(c); /* the scenario wants a new one: the kept one goes */
-            break;
+            g_ptr_array_add(r->rep->log, g_strdup_printf("a new board: the kept one's reset failed: %s", e->message));
+            g_error_free(e);
+            kept_free(c);
         }
     }
     TbLaunchOptions lo = { .keep = opt->keep };
@@ -906,22 +955,21 @@ static TbBoard *board_get(const char *name, const Scenario *s, const RunOptions 
     return b;
 }
 
-/* After the run: a board whose scenario passed is reset and kept; any
- * other is stopped (a failed scenario may have left anything behind, and
- * the next one should not pay for finding out). */
-static void board_put(Run *r, Kept *k, bool passed)
+/* After the run: a board whose scenario passed is kept, and reset on a
+ * thread of its own while this one goes on to its next scenario (on the
+ * other board of that name, or another name's); any other board is stopped
+ * (a failed scenario may have left anything behind, and the next one
+ * should not pay for finding out). */
+static void board_put(Kept *k, bool passed)
 {
     if (!k) return;
-    GError *e = NULL;
-    if (passed && tb_board_reset(k->board, k->inventory, &e) == 0) {
-        g_ptr_array_add(kept_boards, k);
+    if (!passed) {
+        kept_free(k);
         return;
     }
-    if (e) {
-        g_ptr_array_add(r->rep->log, g_strdup_printf("board not kept: %s", e->message));
-        g_error_free(e);
-    }
-    kept_free(k);
+    g_atomic_int_set(&k->reset_over, 0);
+    k->resetting = g_thread_new("board-reset", reset_thread, k);
+    g_ptr_array_add(kept_boards, k);
 }
 
 char **runner_boards_for(const Scenario *s, const RunOptions *opt)
@@ -953,7 +1001,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
 #define PHASE(i) (r.rep->phase[i] += (double)(g_get_monotonic_time() - tp) / 1e6, tp = g_get_monotonic_time())
     GError *e = NULL;
     Kept *k = NULL;
-    r.board = board_get(board, s, opt, &k, &r.rep->board_reused, &e);
+    r.board = board_get(&r, board, s, opt, &k, &r.rep->board_reused, &e);
     if (!r.board) {
         rn_failf(&r, "board %s: %s", board, e->message);
         g_error_free(e);
@@ -1021,7 +1069,7 @@ ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptio
     r.rep->status = r.failure[0] ? RS_FAIL : RS_PASS;
     r.rep->message = r.failure[0] ? g_strdup(r.failure) : NULL;
     teardown(&r, k != NULL);
-    board_put(&r, k, !r.failure[0]);
+    board_put(k, !r.failure[0]);
     PHASE(RP_PHASE_TEARDOWN);
 #undef PHASE
     r.rep->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
