@@ -23,6 +23,7 @@ set_files=(
     "$src/testbed/tests/reuse/leave-behind.scn"
     "$src/testbed/tests/reuse/leave-faults.scn"
     "$src/testbed/tests/reuse/expect-clean.scn"
+    "$src/testbed/tests/reuse/fresh-asked.scn"
     "$src/scenarios/host/map-unmap.scn"
     "$src/scenarios/host/startup-mapping.scn"
     "$src/scenarios/faults/queue-dropped.scn"
@@ -42,7 +43,7 @@ results() { # EVENTS
     { cat "$scratch/fresh.tap"; fail "the set does not pass on fresh boards"; }
 results "$scratch/fresh.jsonl" >"$scratch/fresh.txt"
 n=$(wc -l <"$scratch/fresh.txt")
-[ "$n" -ge 14 ] || fail "expected at least 14 runs on fresh boards, got $n"
+[ "$n" -ge 16 ] || fail "expected at least 16 runs on fresh boards, got $n"
 grep -q '"board_reused":true' "$scratch/fresh.jsonl" && fail "--fresh-boards played a run on a reused board"
 
 # the set twice over: every scenario follows others on the same board
@@ -51,7 +52,10 @@ for run in "1 1" "2 1" "3 2"; do
     "$scn" --seed "$seed" --jobs "$jobs" --tap --events "$scratch/reuse.jsonl" "${set_files[@]}" "${set_files[@]}" \
         >"$scratch/reuse.tap"
     reused=$(grep -c '"board_reused":true' "$scratch/reuse.jsonl")
-    [ "$reused" -ge "$n" ] || fail "seed $seed, jobs $jobs: only $reused of $((2 * n)) runs were on a kept board"
+    # board-fresh: never a kept board
+    grep '"name":"reuse/fresh-asked"' "$scratch/reuse.jsonl" | grep -q '"board_reused":true' &&
+        fail "seed $seed, jobs $jobs: reuse/fresh-asked (board-fresh) played on a kept board"
+    [ "$reused" -ge $((n - 2)) ] || fail "seed $seed, jobs $jobs: only $reused of $((2 * n)) runs were on a kept board"
     results "$scratch/reuse.jsonl" >"$scratch/reuse.txt"
     # each run twice: once per copy of the set
     sed 'p' "$scratch/fresh.txt" >"$scratch/fresh2.txt"
