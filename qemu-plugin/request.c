@@ -23,6 +23,7 @@ const char *const request_help[] = {
     "dma DEV read|write ADDR LEN [offset=N] [pattern=HEX]",
     "storm DEV[,DEV...] read|write ADDR LEN COUNT [stride=N] [offset=N]",
     "msi DEV ADDR DATA                       forged MSI write by DEV",
+    "bringup                                 redo the PCI bring-up (after QMP system_reset)",
     "quit",
     "",
 };
@@ -182,8 +183,9 @@ static int parse_tokens(Out *o, char **t, int n, Request *r)
     if (n == 1 && strcmp(v, "help") == 0) return r->kind = REQ_HELP, 0;
     if (n == 1 && strcmp(v, "info") == 0) return r->kind = REQ_INFO, 0;
     if (n == 1 && strcmp(v, "quit") == 0) return r->kind = REQ_QUIT, 0;
+    if (n == 1 && strcmp(v, "bringup") == 0) return r->kind = REQ_BRINGUP, 0;
     if (strcmp(v, "hello") == 0 || strcmp(v, "help") == 0 || strcmp(v, "info") == 0 ||
-        strcmp(v, "quit") == 0)
+        strcmp(v, "quit") == 0 || strcmp(v, "bringup") == 0)
         return failf(o, -EINVAL, "%s: takes no arguments", v);
 
     const char *sub = n > 1 ? t[1] : "";

@@ -24,6 +24,7 @@ typedef enum {
     REQ_RAM_READ, REQ_RAM_WRITE,
     REQ_IRQ_SUBSCRIBE, REQ_IRQ_UNSUBSCRIBE, REQ_IRQ_LEVEL,
     REQ_DMA, REQ_STORM, REQ_MSI,
+    REQ_BRINGUP,
 } ReqKind;
 
 typedef struct {

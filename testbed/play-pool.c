@@ -60,7 +60,10 @@ static void *worker(void *arg)
         guint i = p->next++;
         bool stop = p->stop;
         pthread_mutex_unlock(&p->lock);
-        if (i >= p->n || stop) return NULL;
+        if (i >= p->n || stop) {
+            if (p->o->thread_end) p->o->thread_end();
+            return NULL;
+        }
         PlayNote note = { 0 };
         ReportScenario *r = p->play(p->ctx, i, &note);
         p->reps[i] = r; /* this thread's slot alone; read after the join */

@@ -21,6 +21,7 @@ typedef struct {
     const char *junit, *html, *events; /* report files, or NULL */
     const char *title;                 /* the HTML report's */
     uint64_t seed;                     /* for the events summary */
+    void (*thread_end)(void);          /* each thread calls it before it ends (what it kept goes), or NULL */
 } PlayPoolOptions;
 
 /* What a play function says beyond its report. */

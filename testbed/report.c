@@ -185,6 +185,20 @@ char *report_json_scenario(const ReportScenario *s)
     g_string_append_printf(o, ",\"dmas\":%u,\"faults\":%u,\"message\":", rp_len_of(s->dmas), rp_len_of(s->faults));
     if (s->message) json_str(o, s->message);
     else g_string_append(o, "null");
+    /* what each DMA did ("LINE DEV write ADDR LEN went-through|blocked"), and
+     * whether the run's board was a kept one, reset (docs/scenarios.md) */
+    g_string_append_printf(o, ",\"board_reused\":%s,\"dma_outcomes\":[", s->board_reused ? "true" : "false");
+    guint nd = MIN(rp_len_of(s->dmas), JSON_MAX_RECORDS);
+    for (guint i = 0; i < nd; i++) {
+        const ReportDma *d = &g_array_index(s->dmas, ReportDma, i);
+        g_autofree char *one = g_strdup_printf("%u %.*s %s 0x%" PRIx64 " %" PRIu64 " %s", d->line,
+                                               (int)strnlen(d->device, sizeof d->device), d->device,
+                                               d->write ? "write" : "read", d->addr, d->len,
+                                               d->went_through ? "went-through" : "blocked");
+        if (i) g_string_append_c(o, ',');
+        json_str(o, one);
+    }
+    g_string_append_printf(o, "],\"dma_outcomes_omitted\":%u", rp_len_of(s->dmas) - nd);
     g_string_append(o, ",\"fault_records\":[");
     guint n = MIN(rp_len_of(s->faults), JSON_MAX_RECORDS);
     for (guint i = 0; i < n; i++) {

@@ -68,11 +68,16 @@ typedef struct {
                        * (device: its guest PCI address, addr: guest-physical) */
 } ReportFault;
 
+enum { RP_PHASE_BOARD, RP_PHASE_SERVICE, RP_PHASE_CLIENTS, RP_PHASE_STEPS, RP_PHASE_TEARDOWN, RP_PHASES };
+
 typedef struct {
     char *name, *file, *purpose, *board;
     ReportStatus status;
     char *message;    /* failure: "FILE:LINE: expected ..., got ..." */
     double seconds;
+    /* where seconds went (RP_PHASE_*): measured, for smmu-scenario --timing */
+    double phase[RP_PHASES];
+    bool board_reused;  /* played on a kept board, reset after its last scenario */
     uint64_t ram_base, ram_size, pool_base, pool_size;
     GArray *regions;  /* ReportRegion, in the order they were requested */
     GArray *dmas;     /* ReportDma */

@@ -189,7 +189,10 @@ bool rn_svc_running(Run *r)
 
 bool rn_wait_state(Run *r, bool dss, const char *reason)
 {
-    for (int waited = 0; waited < STATE_TIMEOUT_MS; waited += 5) {
+    /* looked at every millisecond: a service is up in ~10 ms, and every
+     * scenario waits for it (a status file read costs microseconds) */
+    gint64 deadline = g_get_monotonic_time() + STATE_TIMEOUT_MS * 1000ll;
+    while (g_get_monotonic_time() < deadline) {
         bool up = rn_svc_running(r);
         g_autofree char *state = status_field(r, "state");
         if (!dss && up && state && strcmp(state, "running") == 0) return true;
@@ -207,7 +210,7 @@ bool rn_wait_state(Run *r, bool dss, const char *reason)
             g_autofree char *why = status_field(r, "reason");
             return rn_failf(r, "expected the service running; it exited (%d): %s", r->svc_status, why ? why : "");
         }
-        g_usleep(5000);
+        g_usleep(1000);
     }
     return rn_failf(r, "expected the service %s within %d ms", dss ? "in DSS" : "running", STATE_TIMEOUT_MS);
 }

@@ -99,6 +99,10 @@ typedef struct {
     uint8_t nowhere[EDU_BUF];
     Owners host;          /* the host service's devices */
     struct RefModel *ref; /* where the host's devices' DMA lands (runner-xlate.c); NULL: no IOMMU */
+    /* A DMA was injected since the last wait that found no record coming
+     * (expect-no-fault): only a DMA makes the IOMMU record anything, so
+     * without one the end-of-run wait for stray records is skipped. */
+    bool dma_since_quiet;
     char failure[1024];
     const ScnStep *step;  /* the step being played, for messages */
 } Run;

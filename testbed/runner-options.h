@@ -13,6 +13,8 @@ typedef struct {
     const char *client;      /* smmu-client: the test bed's own, whichever service it drives */
     const char *qvm;         /* smmu-qvm: the VM model, the test bed's own likewise */
     bool keep;               /* leave the run directory */
+    bool reuse_boards;       /* keep a started board per thread and board name, reset between
+                              * scenarios (runner.h); never with keep */
     unsigned seed;
     bool narrate;            /* print each step and its outcome as it happens (scripts/demo) */
 } RunOptions;

@@ -13,5 +13,10 @@
 char **runner_boards_for(const Scenario *s, const RunOptions *opt);
 /* Plays s on board; the result (never NULL) says pass or fail and why. */
 ReportScenario *runner_play(const Scenario *s, const char *board, const RunOptions *opt);
+/* With opt->reuse_boards, runner_play keeps the calling thread's boards (one
+ * per board name) between its scenarios, reset after each that passed (a
+ * failed one's board is stopped); this stops them. Each thread calls it
+ * before it ends: its boards die with it (launcher.c: PDEATHSIG). */
+void runner_release_boards(void);
 
 #endif

@@ -11,7 +11,7 @@
 #define MAX_INCLUDE_DEPTH 8
 
 static const char *const header_verbs[] = { "scenario", "purpose", "board", "service", "config", "start", "client",
-                                            "include", "qvm", "qvm-config", "guest", "guest-config", NULL };
+                                            "include", "qvm", "qvm-config", "guest", "guest-config", "board-fresh", NULL };
 /* "start" is both: without "=>" the host service's expected start-up (a
  * header), with it a VM or guest started at that point of the story. */
 static const char *const step_verbs[] = { "dma", "storm", "ram", "expect-fault", "expect-no-fault", "expect-counters",
@@ -192,6 +192,9 @@ static int header(Scenario *s, const char *file, unsigned line, char **w, const 
         if (n < 2) return fail(err, file, line, "board: expected 'any' or board names");
         g_strfreev(s->boards);
         s->boards = g_strdupv(w + 1);
+    } else if (strcmp(v, "board-fresh") == 0) {
+        if (n != 1) return fail(err, file, line, "board-fresh: takes no arguments");
+        s->board_fresh = true;
     } else if (strcmp(v, "service") == 0) {
         if (n != 2 || (strcmp(w[1], "smmuman") && strcmp(w[1], "smmuman-safety")))
             return fail(err, file, line, "service: expected smmuman or smmuman-safety");

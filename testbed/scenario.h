@@ -56,6 +56,7 @@ typedef struct {
     char *service;        /* "smmuman" or "smmuman-safety" */
     GPtrArray *config;    /* char*: configuration lines */
     GPtrArray *config_origin; /* char*: "FILE:LINE" of each */
+    bool board_fresh;     /* "board-fresh": play on a newly started board, not a kept one */
     bool start_dss;       /* the service is expected to go to DSS at start-up */
     char *start_reason;   /* substring expected in that reason */
     GPtrArray *clients;   /* char*: "NAME", "NAME target" or "NAME guest=G" */

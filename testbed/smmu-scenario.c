@@ -10,6 +10,7 @@
 #include "campaign-run.h"
 #include "play-pool.h"
 #include "runner.h"
+#include "suite-timing.h"
 
 #ifndef SMMU_VERSION
 #error "SMMU_VERSION: meson passes the project's version"
@@ -23,7 +24,10 @@ static const char usage[] =
     "  --board NAME     only this board (repeatable)\n"
     "  --shard K/N      the K-th of N slices of the (scenario, board) list\n"
     "  --seed N         order of play (default 1; 0: file order)\n"
-    "  --jobs N         scenarios in parallel (1..16), each with its own board\n"
+    "  --jobs N         scenarios in parallel (1..16), each worker with its own boards\n"
+    "  --fresh-boards   start a board for every run (default: each worker keeps one per\n"
+    "                   board name and resets it between runs; docs/scenarios.md)\n"
+    "  --timing FILE    append the suite's speed as benchmark rows (JSON lines)\n"
     "  --keep           keep every run directory's logs\n"
     "  --list           list what would run, run nothing\n"
     "  --tap            TAP on stdout (for meson) instead of progress lines\n"
@@ -51,6 +55,7 @@ typedef struct {
 typedef struct {
     GPtrArray *items; /* Item*: this shard's runs, in order of play */
     const RunOptions *opt;
+    SuiteTime *times; /* by run, for --timing: each thread writes its runs' slots only */
 } Suite;
 
 static gint by_name(gconstpointer a, gconstpointer b)
@@ -82,7 +87,14 @@ static ReportScenario *play_item(void *ctx, guint i, PlayNote *note)
     (void)note;
     const Suite *su = ctx;
     Item *it = g_ptr_array_index(su->items, i);
-    return runner_play(it->scn, it->board, su->opt);
+    ReportScenario *r = runner_play(it->scn, it->board, su->opt);
+    SuiteTime *t = &su->times[i];
+    t->board = it->board;
+    t->seconds = r->seconds;
+    memcpy(t->phase, r->phase, sizeof t->phase);
+    t->reused = r->board_reused;
+    t->passed = r->status == RS_PASS;
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -92,8 +104,8 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) paths = g_ptr_array_new();
     g_autoptr(GPtrArray) only = g_ptr_array_new();
     unsigned shard_k = 1, shard_n = 1, jobs = 1, seed = 1;
-    bool list = false, tap = false, keep = false, narrate = false;
-    const char *junit = NULL, *html = NULL, *events = NULL;
+    bool list = false, tap = false, keep = false, narrate = false, fresh = false;
+    const char *junit = NULL, *html = NULL, *events = NULL, *timing = NULL;
     CampaignOptions co = { .seed = 1, .out_dir = ".", .max_plays = 150, .gen = { .steps = 40 } };
     bool random = false;
     for (int i = 1; i < argc; i++) {
@@ -118,6 +130,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--html") == 0 && more) html = argv[++i];
         else if (strcmp(a, "--events") == 0 && more) events = argv[++i];
         else if (strcmp(a, "--keep") == 0) keep = true;
+        else if (strcmp(a, "--fresh-boards") == 0) fresh = true;
+        else if (strcmp(a, "--timing") == 0 && more) timing = argv[++i];
         else if (strcmp(a, "--list") == 0) list = true;
         else if (strcmp(a, "--tap") == 0) tap = true;
         else if (strcmp(a, "--narrate") == 0) narrate = true;
@@ -152,7 +166,8 @@ int main(int argc, char **argv)
     for (guint i = 0; i < paths->len; i++) collect(g_ptr_array_index(paths, i), files);
 
     RunOptions opt = { .build_dir = getenv("SMMU_BUILD_DIR") ? getenv("SMMU_BUILD_DIR") : SMMU_BUILD_DIR,
-                       .client = SMMU_CLIENT, .qvm = SMMU_QVM, .keep = keep, .seed = seed, .narrate = narrate };
+                       .client = SMMU_CLIENT, .qvm = SMMU_QVM, .keep = keep, .seed = seed, .narrate = narrate,
+                       .reuse_boards = !fresh && !keep };
     if (narrate) jobs = 1; /* one story at a time */
     GPtrArray *items = g_ptr_array_new();
     int bad = 0;
@@ -199,11 +214,17 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!tap) printf("smmu-scenario: %u scenario runs, %u at a time, seed %u\n", mine->len, jobs, seed);
-    Suite su = { .items = mine, .opt = &opt };
+    Suite su = { .items = mine, .opt = &opt, .times = g_new0(SuiteTime, mine->len ? mine->len : 1) };
     PlayPoolOptions po = { .jobs = jobs, .tap = tap, .junit = junit, .html = html, .events = events,
-                           .title = "smmuman scenario report", .seed = seed };
+                           .title = "smmuman scenario report", .seed = seed, .thread_end = runner_release_boards };
     PlayPoolResult res;
     int status = play_pool_run(&po, mine->len, play_item, &su, &res);
+    if (timing) {
+        guint played = 0; /* runs not played (none here: suites do not stop) have no board */
+        while (played < mine->len && su.times[played].board) played++;
+        if (suite_timing_write(timing, su.times, played, res.seconds, jobs, opt.reuse_boards) && !status) status = 2;
+    }
+    g_free(su.times);
     if (!tap) printf("scenarios: %u passed, %u failed (%.1f s)%s%s\n", res.passed, res.failed, res.seconds,
                      html ? "; report: " : "", html ? html : "");
     return status;
