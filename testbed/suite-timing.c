@@ -40,6 +40,9 @@ int suite_timing_write(const char *path, const SuiteTime *t, unsigned n, double 
         for (unsigned i = 0; i < n; i++)
             if (strcmp(t[i].board, board) == 0) v[m++] = t[i].seconds * 1e3, reused += t[i].reused, failed += !t[i].passed;
         double med = quantile(v, m, 0.5), p99 = quantile(v, m, 0.99);
+        /* the goal is the kept boards' (fresh ones are their floor), and a
+         * median of a few runs (q35-bare has one scenario) says nothing */
+        const char *goal = reuse && m >= 10 ? "\"median <= 50\"" : "null";
         GString *note = g_string_new(NULL);
         g_string_append_printf(note, "smmu-scenario --jobs %u, %s (%u of %u runs on a reset board, %u failed); phase medians ms:",
                                jobs, mode, reused, m, failed);
@@ -52,8 +55,8 @@ int suite_timing_write(const char *path, const SuiteTime *t, unsigned n, double 
         fprintf(f,
                 "{\"name\":\"suite scenario time, jobs %u, %s\",\"row\":7,\"board\":\"%s\",\"unit\":\"ms\","
                 "\"median\":%.1f,\"p99\":%.1f,\"spread\":null,\"floor\":null,\"ratio\":null,\"runs\":%u,"
-                "\"goal\":\"median <= 50\",\"note\":\"%s\"}\n",
-                jobs, mode, board, med, p99, m, note->str);
+                "\"goal\":%s,\"note\":\"%s\"}\n",
+                jobs, mode, board, med, p99, m, goal, note->str);
         g_string_free(note, TRUE);
     }
     /* the whole suite: runs per minute of wall time (boards share the workers) */
