@@ -174,10 +174,9 @@ static void bench_agent_mmio(unsigned n, double *us)
     tb_board_stop(b, NULL);
 }
 
-/* A minimal direct qtest client: what the agent itself does per access. */
-static void bench_direct_mmio(unsigned n, double *us)
+/* A qtest connection of our own to board b (bounded: 5 s of tries). */
+static int qtest_open(TbBoard *b)
 {
-    TbBoard *b = start(true);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     g_strlcpy(sa.sun_path, tb_board_qtest_path(b), sizeof sa.sun_path);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -188,6 +187,14 @@ static void bench_direct_mmio(unsigned n, double *us)
         }
         g_usleep(10000);
     }
+    return fd;
+}
+
+/* A minimal direct qtest client: what the agent itself does per access. */
+static void bench_direct_mmio(unsigned n, double *us)
+{
+    TbBoard *b = start(true);
+    int fd = qtest_open(b);
     char line[64], buf[256];
     int len = snprintf(line, sizeof line, "readl 0x%llx\n", VTD_VER);
     for (unsigned i = 0; i < n + 100; i++) {
@@ -248,20 +255,6 @@ static void bench_dma(unsigned n)
  * (its qtest socket is this program's). Each turn makes one access (or one
  * DMA) on each, so that the machine's noise falls on both alike. */
 
-static int qtest_open(TbBoard *b)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    g_strlcpy(sa.sun_path, tb_board_qtest_path(b), sizeof sa.sun_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    for (int tries = 0; connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0; tries++) {
-        if (tries > 500) {
-            perror("board-bench: qtest connect");
-            exit(1);
-        }
-        g_usleep(10000);
-    }
-    return fd;
-}
 
 /* One qtest command and its "OK" reply line (qtest sends nothing else on a
  * board whose interrupts nobody intercepts). Returns the reply's value. */
