@@ -18,8 +18,9 @@
 
 static const char usage[] =
     "usage: smmu-scenario [options] [FILE|DIR ...]\n"
-    "Plays each scenario (docs/scenarios.md) on every board it claims, each in a fresh\n"
-    "run directory with its own board, service and clients; default: every suite\n"
+    "Plays each scenario (docs/scenarios.md) on every board it claims, each with its\n"
+    "own service and clients on a kept board reset as it started (or a fresh one);\n"
+    "default: every suite\n"
     "under " SMMU_SCENARIO_DIR ".\n"
     "  --board NAME     only this board (repeatable)\n"
     "  --shard K/N      the K-th of N slices of the (scenario, board) list\n"
