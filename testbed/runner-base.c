@@ -310,11 +310,15 @@ char *rn_resolve_from(Run *r, char **w, unsigned first, bool sizes)
         g_string_append_len(s, word, val - word);
         size_t n = strlen(val);
         if (g_str_has_prefix(val, "ram+") || g_str_has_prefix(val, "pool+") || g_str_has_prefix(val, "gpa(")) {
-            if (!rn_addr_of(r, val, &v)) {
+            /* ADDR or ADDR,LEN (smmu-client's reserved regions): only the
+             * address is the board's; what follows the comma stays */
+            const char *comma = strchr(val, ',');
+            g_autofree char *addr = comma ? g_strndup(val, (gsize)(comma - val)) : g_strdup(val);
+            if (!rn_addr_of(r, addr, &v)) {
                 g_string_free(s, TRUE);
                 return NULL;
             }
-            g_string_append_printf(s, "0x%llx", (unsigned long long)v);
+            g_string_append_printf(s, "0x%llx%s", (unsigned long long)v, comma ? comma : "");
         } else if (sizes && n > 1 && strchr("kKmMgG", val[n - 1]) && !tb_parse_size(val, &v)) {
             g_string_append_printf(s, "%llu", (unsigned long long)v);
         } else {
